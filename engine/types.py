@@ -1,0 +1,25 @@
+"""Result types of the engine API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Stages reported in Prediction.timings (milliseconds), in pipeline order.
+STAGES = ("preprocess", "backbone", "nn_search", "flows", "postprocess")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One inspected image.
+
+    score: image anomaly score (max of the smoothed anomaly map); higher is more anomalous.
+    anomaly_map: float32 array at the ORIGINAL image's height x width.
+    timings: milliseconds per stage (see STAGES) plus "total"; batched calls share the
+        batch's time evenly between its frames.
+    """
+
+    score: float
+    anomaly_map: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)

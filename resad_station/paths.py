@@ -1,0 +1,36 @@
+"""Where the station keeps its data: the user data directory, the database, image files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "resad-station"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_PROFILES_DIR = REPO_ROOT / "profiles"
+
+
+def default_data_dir() -> Path:
+    """The data directory: $RESAD_STATION_DATA if set, else the platform's user data directory."""
+    env = os.environ.get("RESAD_STATION_DATA")
+    return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def resolve_data_dir(override: str | os.PathLike | None = None) -> Path:
+    path = Path(override) if override else default_data_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_db_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'station.db').as_posix()}"
+
+
+def images_dir(data_dir: Path) -> Path:
+    return data_dir / "images"
+
+
+def user_profiles_dir(data_dir: Path) -> Path:
+    return data_dir / "profiles"

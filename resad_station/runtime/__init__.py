@@ -1,0 +1,1 @@
+"""The live inspection runtime: capture -> inspection -> verdict -> recorder -> listeners."""

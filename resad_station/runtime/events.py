@@ -1,0 +1,104 @@
+"""Events the runtime publishes to its listeners (the Qt bridge, outputs, the headless CLI).
+
+Listeners are called from runtime threads; they must return quickly and never block. Payloads
+are plain immutable data so they can cross threads (the ui bridge re-emits them as Qt signals).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+class Verdict(str, enum.Enum):
+    PASS = "pass"
+    UNCERTAIN = "uncertain"
+    FAIL = "fail"
+
+
+class CameraStatus(str, enum.Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    FINISHED = "finished"  # a finite source (video file, folder without loop) reached its end
+
+
+class AlarmStatus(str, enum.Enum):
+    RAISED = "raised"
+    ACKNOWLEDGED = "acknowledged"
+    CLEARED = "cleared"
+
+
+@dataclass(frozen=True)
+class CameraState:
+    camera: str
+    status: CameraStatus
+    reason: str = ""  # why it is reconnecting / failed
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One inspected frame."""
+
+    camera: str
+    product: str
+    frame_index: int
+    captured_at: float  # time.time() when the frame was captured
+    decided_at: float  # time.time() when the verdict was made
+    score: float
+    verdict: Verdict
+    t_uncertain: float
+    t_fail: float
+    image: np.ndarray  # HxWx3 uint8 RGB (the frame as inspected, after ROI crop)
+    anomaly_map: np.ndarray  # float32 HxW, same size as image
+    timings: dict[str, float] = field(default_factory=dict)
+    source_name: str = ""  # file name or URI of the frame, when known
+
+    @property
+    def latency_ms(self) -> float:
+        return (self.decided_at - self.captured_at) * 1000.0
+
+
+@dataclass(frozen=True)
+class AlarmEvent:
+    camera: str
+    product: str
+    status: AlarmStatus
+    time: float
+    score: float = 0.0
+    frame_index: int = -1
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Rolling metrics over the recent window."""
+
+    camera: str
+    fps: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    frames_captured: int
+    frames_inspected: int
+    frames_dropped: int  # display mode drops (counted, never silent)
+    recorder_skipped: int  # records the recorder had to skip because its queue was full
+    counts: dict[str, int] = field(default_factory=dict)  # verdict value -> count
+    alarm_active: bool = False
+
+
+class RuntimeListener(Protocol):
+    """Anything that wants runtime events; every method is optional in practice (see Pipeline)."""
+
+    def on_frame(self, result: FrameResult) -> None: ...
+
+    def on_alarm(self, event: AlarmEvent) -> None: ...
+
+    def on_camera_state(self, state: CameraState) -> None: ...
+
+    def on_metrics(self, metrics: Metrics) -> None: ...

@@ -1,0 +1,1 @@
+"""PySide6 + pyqtgraph views on top of the resad_station runtime. Thin: no inference here."""
