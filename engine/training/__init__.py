@@ -1,0 +1,1 @@
+"""Training of the ResAD heads: the trainer and the synthetic anomalies it learns from."""
