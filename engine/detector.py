@@ -1,0 +1,237 @@
+"""The Detector: the engine's public face (see design.md, "Engine API").
+
+    det = Detector.load()                       # bundled ResAD weights, device "auto"
+    refs = det.build_references(good_images)    # K >= 2 good shots, HxWx3 uint8 RGB
+    pred = det.predict(image, refs)             # Prediction(score, anomaly_map, timings)
+
+method "resad": residual -> constraintor -> flow, score -log p. method "knn": the training-free
+baseline, the norm of the same residual (distance to the nearest reference feature).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from engine.backbone import BACKBONE_ID, load_backbone
+from engine.errors import EngineError, InputImageError, ReferenceSetError
+from engine.heads import ResADHeads
+from engine.nn_search import search_levels
+from engine.preprocess import Prepared, prepare
+from engine.references import ReferenceSet
+from engine.scoring import combine_levels, level_stats, smooth, to_original
+from engine.types import Prediction
+from engine.weights import BUNDLED_WEIGHTS, load_heads
+
+METHODS = ("resad", "knn")
+MIN_SHOTS = 2  # leave-one-out statistics need at least two shots
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda"):
+        raise EngineError(f"device: expected 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise EngineError("device 'cuda' was asked for but no CUDA GPU is available")
+    return torch.device(device)
+
+
+class Detector:
+    def __init__(
+        self,
+        heads: ResADHeads | None,
+        card: dict | None = None,
+        device: str = "auto",
+        input_size: int = 256,
+        method: str = "resad",
+        radius: int = 2,
+        exact_search: bool = False,
+    ):
+        if method not in METHODS:
+            raise EngineError(f"method: expected one of {METHODS}, got {method!r}")
+        if method == "resad" and heads is None:
+            raise EngineError("method 'resad' needs trained head weights")
+        if input_size < 64 or input_size % 32:
+            raise EngineError(f"input_size: expected a multiple of 32 that is >= 64, got {input_size}")
+        self.device = resolve_device(device)
+        self.input_size = int(input_size)
+        self.method = method
+        self.radius = radius
+        self.exact_search = exact_search
+        self.card = card or {}
+        self.backbone = load_backbone().to(self.device)
+        self.heads = heads.to(self.device).eval() if heads is not None else None
+        self.weights_id = self.card.get("sha256", "untrained")[:16] if heads is not None else "none"
+
+    @classmethod
+    def load(
+        cls,
+        weights: str | Path | None = None,
+        device: str = "auto",
+        input_size: int = 256,
+        method: str = "resad",
+        **kwargs,
+    ) -> "Detector":
+        """weights None: the bundled model. method 'knn' needs no weights (they are still loaded if present)."""
+        path = Path(weights) if weights is not None else BUNDLED_WEIGHTS
+        if method == "knn" and weights is None and not path.is_file():
+            return cls(None, None, device, input_size, method, **kwargs)
+        heads, card = load_heads(path)
+        return cls(heads, card, device, input_size, method, **kwargs)
+
+    # -- building blocks ---------------------------------------------------------------------
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def _features(self, batch: torch.Tensor) -> list[torch.Tensor]:
+        batch = batch.to(self.device, non_blocking=True)
+        if self.device.type == "cuda":
+            with torch.autocast("cuda", dtype=torch.float16):
+                return [f.float() for f in self.backbone(batch)]
+        return self.backbone(batch)
+
+    def _stats_key(self, method: str) -> str:
+        return method if method == "knn" else f"resad:{self.weights_id}"
+
+    def _level_maps(self, feats, pools, methods) -> dict[str, list[torch.Tensor]]:
+        """Raw per-level maps (B, H_l, W_l) of each method; larger = more anomalous."""
+        residuals = search_levels(feats, pools, self.radius, self.exact_search)
+        self._mark("nn_search")
+        out: dict[str, list[torch.Tensor]] = {}
+        if "knn" in methods:
+            out["knn"] = [r.norm(dim=1) for r in residuals]
+        if "resad" in methods:
+            maps = []
+            for lvl, r in enumerate(residuals):
+                maps.append(-self.heads.log_prob_map(lvl, self.heads.constrain(lvl, r)))
+            out["resad"] = maps
+        self._mark("flows")
+        return out
+
+    def _mark(self, stage: str) -> None:
+        self._sync()
+        now = time.perf_counter()
+        self._timings[stage] += (now - self._t_last) * 1000.0
+        self._t_last = now
+
+    def _start_clock(self) -> None:
+        self._timings = defaultdict(float)
+        self._t_last = time.perf_counter()
+
+    def _methods(self, methods) -> tuple[str, ...]:
+        methods = (self.method,) if methods is None else tuple(methods)
+        if "resad" in methods and self.heads is None:
+            raise EngineError("method 'resad' needs trained head weights")
+        return methods
+
+    # -- references ----------------------------------------------------------------------------
+    def build_references(self, images: Sequence[np.ndarray], roi=None) -> ReferenceSet:
+        if len(images) < MIN_SHOTS:
+            raise ReferenceSetError(f"a reference set needs at least {MIN_SHOTS} good images, got {len(images)}")
+        prepared = [prepare(img, self.input_size, roi, what=f"reference image {i}") for i, img in enumerate(images)]
+        maps: list[list[torch.Tensor]] = [None] * len(prepared)  # type: ignore[list-item]
+        with torch.inference_mode():
+            self._start_clock()
+            for idx_group in _group_by_shape(prepared):
+                feats = self._features(torch.stack([prepared[i].tensor for i in idx_group]))
+                for j, i in enumerate(idx_group):
+                    maps[i] = [f[j].float().cpu().contiguous() for f in feats]
+        refs = ReferenceSet(maps, self.input_size, BACKBONE_ID)
+        self._ensure_stats(refs, METHODS if self.heads is not None else ("knn",))
+        return refs
+
+    def _loo_level_maps(self, refs: ReferenceSet, methods) -> list[dict[str, list[torch.Tensor]]]:
+        """For each shot, its raw level maps against the pool of the other shots."""
+        out = []
+        with torch.inference_mode():
+            self._start_clock()
+            for i in range(refs.k):
+                feats = [m.unsqueeze(0).to(self.device) for m in refs.maps[i]]
+                out.append(self._level_maps(feats, refs.pools(self.device, exclude=i), methods))
+        return out
+
+    def _ensure_stats(self, refs: ReferenceSet, methods) -> None:
+        """Per-level standardisation statistics from the references alone (leave-one-out)."""
+        missing = [m for m in methods if self._stats_key(m) not in refs.stats]
+        if not missing:
+            return
+        if refs.k < MIN_SHOTS:
+            raise ReferenceSetError(f"a reference set needs at least {MIN_SHOTS} shots, it has {refs.k}")
+        per_shot = self._loo_level_maps(refs, missing)
+        for m in missing:
+            levels = [torch.cat([shot[m][l].reshape(-1) for shot in per_shot]) for l in range(refs.levels)]
+            refs.stats[self._stats_key(m)] = level_stats(levels)
+
+    def leave_one_out_scores(self, refs_or_images, methods=None) -> list[float]:
+        """Image score of each shot against the references built from the others."""
+        refs = refs_or_images if isinstance(refs_or_images, ReferenceSet) else self.build_references(refs_or_images)
+        method = self._methods(methods)[0]
+        self._ensure_stats(refs, (method,))
+        stats = refs.stats[self._stats_key(method)]
+        scores = []
+        for shot_maps in self._loo_level_maps(refs, (method,)):
+            level_maps = shot_maps[method]
+            out_hw = tuple(s * 4 for s in level_maps[0].shape[-2:])
+            combined = combine_levels(level_maps, stats, out_hw)[0].cpu().numpy()
+            scores.append(float(smooth(combined).max()))
+        return scores
+
+    # -- prediction ------------------------------------------------------------------------------
+    def predict(self, image: np.ndarray, refs: ReferenceSet, roi=None) -> Prediction:
+        return self._run([image], refs, roi, (self.method,))[0][self.method]
+
+    def predict_batch(self, images: Sequence[np.ndarray], refs: ReferenceSet, roi=None) -> list[Prediction]:
+        return [r[self.method] for r in self._run(images, refs, roi, (self.method,))]
+
+    def predict_all(self, image: np.ndarray, refs: ReferenceSet, roi=None) -> dict[str, Prediction]:
+        """Every available method from one backbone pass and one NN search."""
+        methods = METHODS if self.heads is not None else ("knn",)
+        return self._run([image], refs, roi, methods)[0]
+
+    def _run(self, images, refs: ReferenceSet, roi, methods) -> list[dict[str, Prediction]]:
+        if not isinstance(refs, ReferenceSet):
+            raise ReferenceSetError(f"refs: expected a ReferenceSet, got {type(refs).__name__}")
+        if len(images) == 0:
+            return []
+        refs.check_compatible(BACKBONE_ID, self.input_size)
+        methods = self._methods(methods)
+        self._ensure_stats(refs, methods)
+        results: list[dict[str, Prediction]] = [None] * len(images)  # type: ignore[list-item]
+        with torch.inference_mode():
+            self._start_clock()
+            prepared = [prepare(img, self.input_size, roi, what=f"frame {i}") for i, img in enumerate(images)]
+            self._mark("preprocess")
+            pools = refs.pools(self.device)
+            for group in _group_by_shape(prepared):
+                feats = self._features(torch.stack([prepared[i].tensor for i in group]))
+                self._mark("backbone")
+                maps = self._level_maps(feats, pools, methods)
+                out_hw = tuple(prepared[group[0]].tensor.shape[-2:])
+                for m in methods:
+                    combined = combine_levels(maps[m], refs.stats[self._stats_key(m)], out_hw).cpu().numpy()
+                    for j, i in enumerate(group):
+                        sm = smooth(combined[j])
+                        full = to_original(sm, prepared[i].original_shape, prepared[i].roi)
+                        results[i] = results[i] or {}
+                        results[i][m] = Prediction(float(sm.max()), full, {})
+                self._mark("postprocess")
+        per_frame = {k: v / len(images) for k, v in self._timings.items()}
+        per_frame["total"] = sum(per_frame.values())
+        for r in results:
+            for m in methods:
+                r[m] = Prediction(r[m].score, r[m].anomaly_map, dict(per_frame))
+        return results
+
+
+def _group_by_shape(prepared: Iterable[Prepared]) -> list[list[int]]:
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, p in enumerate(prepared):
+        groups[tuple(p.tensor.shape)].append(i)
+    return list(groups.values())

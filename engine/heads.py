@@ -1,0 +1,74 @@
+"""The trained part of ResAD: per level a feature constraintor and a feature distribution estimator.
+
+constraintor: Conv3x3(C->C) + BatchNorm + ReLU, pulling normal residuals into a small hypersphere.
+estimator: a conditional normalizing flow on every position of the constrained residual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from engine.backbone import CHANNELS
+from engine.flows import ConditionalFlow
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    channels: tuple[int, ...] = CHANNELS
+    n_blocks: int = 8
+    cond_dim: int = 64  # the paper uses 256; 64 keeps the flows cheap (see README, "Engine")
+    hidden_ratio: float = 1.0  # coupling subnet width = ratio * C
+    clamp: float = 1.9
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HeadConfig":
+        d = dict(d)
+        d["channels"] = tuple(d["channels"])
+        return cls(**d)
+
+
+def constraintor(channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=False),
+    )
+
+
+class ResADHeads(nn.Module):
+    def __init__(self, config: HeadConfig = HeadConfig()):
+        super().__init__()
+        self.config = config
+        self.constraintors = nn.ModuleList(constraintor(c) for c in config.channels)
+        self.flows = nn.ModuleList(
+            ConditionalFlow(
+                c,
+                config.cond_dim,
+                config.n_blocks,
+                max(8, int(round(config.hidden_ratio * c))),
+                config.clamp,
+                seed=config.seed * 100 + i,
+            )
+            for i, c in enumerate(config.channels)
+        )
+
+    def constrain(self, level: int, residual: torch.Tensor) -> torch.Tensor:
+        return self.constraintors[level](residual)
+
+    def log_prob_map(self, level: int, constrained: torch.Tensor) -> torch.Tensor:
+        """constrained (B, C, H, W) -> log p / C per position (B, H, W)."""
+        b, c, h, w = constrained.shape
+        x = constrained.permute(0, 2, 3, 1).reshape(b, h * w, c)
+        biases = self.flows[level].grid_biases(h, w, constrained.device)
+        return self.flows[level].log_prob(x, biases).view(b, h, w)
+
+    def clear_caches(self) -> None:
+        for f in self.flows:
+            f.clear_cache()

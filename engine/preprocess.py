@@ -1,0 +1,107 @@
+"""Input checks, conversion to 8-bit RGB, region of interest and the resize geometry.
+
+Geometry: after the optional ROI crop the image is resized so that its short side is the input
+size and both sides are multiples of the backbone stride (32), keeping the aspect ratio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from engine.backbone import INPUT_MULTIPLE, MEAN, STD
+from engine.errors import InputImageError
+
+MIN_SIDE = 32
+
+
+def describe(obj) -> str:
+    if isinstance(obj, np.ndarray):
+        return f"array of shape {obj.shape} and dtype {obj.dtype}"
+    return f"object of type {type(obj).__name__}"
+
+
+def to_rgb_uint8(image, what: str = "image") -> np.ndarray:
+    """Return image as contiguous HxWx3 uint8 RGB; gray, RGBA, 16-bit and [0,1] float are converted."""
+    if not isinstance(image, np.ndarray):
+        raise InputImageError(f"{what}: expected an HxWx3 uint8 RGB array, got {describe(image)}")
+    if image.size == 0:
+        raise InputImageError(f"{what}: empty image ({describe(image)})")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise InputImageError(
+            f"{what}: expected HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA), got {describe(image)}"
+        )
+    h, w = image.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise InputImageError(f"{what}: too small ({w}x{h} px); both sides must be >= {MIN_SIDE} px")
+    if image.dtype == np.uint8:
+        pass
+    elif image.dtype == np.uint16:
+        image = (image.astype(np.uint32) * 255 // 65535).astype(np.uint8)
+    elif image.dtype in (np.float32, np.float64, np.float16):
+        if not np.isfinite(image).all():
+            raise InputImageError(f"{what}: contains NaN or infinite values ({describe(image)})")
+        lo, hi = float(image.min()), float(image.max())
+        if lo < 0.0 or hi > 1.0:
+            raise InputImageError(
+                f"{what}: float images must lie in [0, 1], got values in [{lo:.3g}, {hi:.3g}]"
+            )
+        image = np.round(image * 255.0).astype(np.uint8)
+    elif image.dtype == np.bool_ or not np.issubdtype(image.dtype, np.number):
+        raise InputImageError(f"{what}: not an image ({describe(image)})")
+    else:
+        raise InputImageError(f"{what}: unsupported pixel type {image.dtype}; use uint8, uint16 or float in [0,1]")
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    elif image.shape[2] == 4:
+        image = image[:, :, :3]
+    return np.ascontiguousarray(image)
+
+
+def crop_roi(image: np.ndarray, roi) -> np.ndarray:
+    if roi is None:
+        return image
+    x, y, w, h = (int(v) for v in roi)
+    H, W = image.shape[:2]
+    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > W or y + h > H:
+        raise InputImageError(f"roi {tuple(roi)} (x, y, w, h) does not fit inside the {W}x{H} image")
+    if min(w, h) < MIN_SIDE:
+        raise InputImageError(f"roi {tuple(roi)}: both sides must be >= {MIN_SIDE} px")
+    return image[y : y + h, x : x + w]
+
+
+def input_shape(height: int, width: int, input_size: int) -> tuple[int, int]:
+    """Processed (height, width): short side ~ input_size, both multiples of 32, aspect kept."""
+    scale = input_size / min(height, width)
+
+    def snap(v: float) -> int:
+        return max(INPUT_MULTIPLE, int(round(v * scale / INPUT_MULTIPLE)) * INPUT_MULTIPLE)
+
+    return snap(height), snap(width)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    tensor: torch.Tensor  # 3 x h x w, normalised
+    original_shape: tuple[int, int]  # full image (H, W)
+    roi: tuple[int, int, int, int] | None
+
+
+_MEAN = np.array(MEAN, dtype=np.float32) * 255.0
+_STD = np.array(STD, dtype=np.float32) * 255.0
+
+
+def prepare(image, input_size: int, roi=None, what: str = "image") -> Prepared:
+    rgb = to_rgb_uint8(image, what)
+    crop = crop_roi(rgb, roi)
+    h, w = input_shape(crop.shape[0], crop.shape[1], input_size)
+    interp = cv2.INTER_AREA if h < crop.shape[0] else cv2.INTER_LINEAR
+    resized = cv2.resize(crop, (w, h), interpolation=interp)
+    norm = (resized.astype(np.float32) - _MEAN) / _STD
+    tensor = torch.from_numpy(np.ascontiguousarray(norm.transpose(2, 0, 1)))
+    return Prepared(tensor, rgb.shape[:2], None if roi is None else tuple(int(v) for v in roi))

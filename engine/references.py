@@ -1,0 +1,122 @@
+"""A product's reference set: backbone features of its K good shots, and their score statistics.
+
+Serialised as safetensors bytes (stored in the database) with metadata naming the backbone, input
+size, engine version and K, and a sha256 over the tensors that loading checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from engine.backbone import BACKBONE_ID
+from engine.errors import ReferenceSetError
+from engine.nn_search import LevelPool
+from engine.version import ENGINE_VERSION
+
+
+def _content_hash(tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].contiguous()
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+class ReferenceSet:
+    """maps[i][l]: features of shot i at level l, (C_l, H_l, W_l) float32 on the CPU."""
+
+    def __init__(
+        self,
+        maps: list[list[torch.Tensor]],
+        input_size: int,
+        backbone: str = BACKBONE_ID,
+        engine_version: str = ENGINE_VERSION,
+        stats: dict[str, torch.Tensor] | None = None,
+    ):
+        if not maps:
+            raise ReferenceSetError("a reference set needs at least one image")
+        self.maps = maps
+        self.input_size = int(input_size)
+        self.backbone = backbone
+        self.engine_version = engine_version
+        self.stats: dict[str, torch.Tensor] = dict(stats or {})
+        self._pools: dict[tuple, list[LevelPool]] = {}
+
+    @property
+    def k(self) -> int:
+        return len(self.maps)
+
+    @property
+    def levels(self) -> int:
+        return len(self.maps[0])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for shot in self.maps for t in shot)
+
+    def pools(self, device, exclude: int | None = None) -> list[LevelPool]:
+        """Per-level pools on `device`, of all shots or all but one (leave-one-out)."""
+        key = (str(device), exclude)
+        if key not in self._pools:
+            shots = [m for i, m in enumerate(self.maps) if i != exclude]
+            if not shots:
+                raise ReferenceSetError("leave-one-out needs at least 2 reference images")
+            self._pools[key] = [
+                LevelPool.from_maps([s[l].to(device) for s in shots]) for l in range(self.levels)
+            ]
+        return self._pools[key]
+
+    def check_compatible(self, backbone: str, input_size: int) -> None:
+        if self.backbone != backbone:
+            raise ReferenceSetError(
+                f"reference set was built for backbone {self.backbone!r}, this detector uses {backbone!r}: "
+                "enroll the product again"
+            )
+        if self.input_size != input_size:
+            raise ReferenceSetError(
+                f"reference set was built at input size {self.input_size}, this detector uses {input_size}: "
+                "enroll the product again or set engine.input_size to match"
+            )
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        tensors = {f"shot{i:03d}.level{l}": t.contiguous() for i, shot in enumerate(self.maps) for l, t in enumerate(shot)}
+        tensors.update({f"stats.{name}": s.contiguous() for name, s in self.stats.items()})
+        meta = {
+            "format": "resad-station/reference-set",
+            "backbone": self.backbone,
+            "input_size": str(self.input_size),
+            "engine_version": self.engine_version,
+            "k": str(self.k),
+            "levels": str(self.levels),
+            "stats": json.dumps(sorted(self.stats)),
+            "sha256": _content_hash(tensors),
+        }
+        return st_save(tensors, metadata=meta)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "ReferenceSet":
+        if not isinstance(blob, (bytes, bytearray, memoryview)) or len(blob) < 8:
+            raise ReferenceSetError(f"reference set: expected safetensors bytes, got {type(blob).__name__}")
+        blob = bytes(blob)
+        try:
+            header_len = int.from_bytes(blob[:8], "little")
+            meta = json.loads(blob[8 : 8 + header_len]).get("__metadata__", {})
+            tensors = st_load(blob)
+        except Exception as exc:
+            raise ReferenceSetError(f"reference set: not a readable safetensors blob ({exc})") from exc
+        if meta.get("format") != "resad-station/reference-set":
+            raise ReferenceSetError("reference set: the blob is safetensors but not a ResAD Station reference set")
+        if _content_hash(tensors) != meta.get("sha256"):
+            raise ReferenceSetError("reference set: content hash does not match its metadata (corrupted or modified)")
+        k, levels = int(meta["k"]), int(meta["levels"])
+        maps = [[tensors[f"shot{i:03d}.level{l}"] for l in range(levels)] for i in range(k)]
+        stats = {name: tensors[f"stats.{name}"] for name in json.loads(meta.get("stats", "[]"))}
+        return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats)
