@@ -1,0 +1,134 @@
+"""The runtime -> Qt bridge: a runtime listener that re-emits events as queued Qt signals.
+
+Runtime listeners are called from the runtime's threads and must return quickly. The bridge does
+the per-frame image work there (downscale, heat colouring, contours: a few ms on a 960 px frame),
+so the UI thread only uploads a ready picture. Frames are COALESCED: the bridge holds only the
+newest frame; if the UI has not taken the previous one yet it is replaced and counted in
+`coalesced`. Scores are never coalesced: every frame's score is queued for the trend plot.
+Alarms, camera states and metrics are rare and are emitted one by one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from resad_station.runtime.events import AlarmEvent, CameraState, FrameResult, Metrics, Verdict
+from ui import overlay
+
+DISPLAY_MAX_SIDE = 960
+SCORE_BACKLOG = 10_000  # scores kept while the UI is not draining them (a stalled UI must not leak)
+
+
+@dataclass(frozen=True)
+class LiveFrame:
+    """What the live view needs of one frame: small images and the numbers, nothing heavy."""
+
+    camera: str
+    product: str
+    frame_index: int
+    captured_at: float
+    score: float
+    verdict: Verdict
+    t_uncertain: float
+    t_fail: float
+    latency_ms: float
+    source_name: str
+    image: np.ndarray  # display-size RGB uint8
+    heat: np.ndarray  # display-size float32 0..1 (see overlay.normalise_map)
+    contours: tuple  # outlines of regions above t_fail, display coordinates
+    overlay: np.ndarray  # image + heat blended at `opacity`
+    opacity: float  # the view's opacity when the bridge blended; the view re-blends if it changed since
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    time: float
+    score: float
+    verdict: Verdict
+    frame_index: int
+
+
+def make_live_frame(result: FrameResult, max_side: int, opacity: float) -> LiveFrame:
+    image = overlay.fit_longest_side(result.image, max_side)
+    small_map = overlay.resize_to(result.anomaly_map.astype(np.float32), image.shape[:2])
+    heat = overlay.normalise_map(small_map, result.t_uncertain, result.t_fail)
+    contours = tuple(overlay.hot_contours(small_map, result.t_fail))
+    return LiveFrame(
+        camera=result.camera,
+        product=result.product,
+        frame_index=result.frame_index,
+        captured_at=result.captured_at,
+        score=float(result.score),
+        verdict=result.verdict,
+        t_uncertain=result.t_uncertain,
+        t_fail=result.t_fail,
+        latency_ms=result.latency_ms,
+        source_name=result.source_name,
+        image=image,
+        heat=heat,
+        contours=contours,
+        overlay=overlay.compose_overlay(image, heat, opacity, contours),
+        opacity=opacity,
+    )
+
+
+class RuntimeBridge(QObject):
+    """Add to the runtime with `station.add_listener(bridge)`; connect the UI to its signals."""
+
+    frame_ready = Signal()  # a new frame waits: call take_frame() / take_scores()
+    alarm = Signal(object)  # AlarmEvent
+    camera_state = Signal(object)  # CameraState
+    metrics = Signal(object)  # Metrics
+
+    def __init__(self, max_side: int = DISPLAY_MAX_SIDE, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.max_side = max_side
+        self.opacity = 0.6  # read by the runtime thread; a float assignment is atomic
+        self._lock = threading.Lock()
+        self._latest: LiveFrame | None = None
+        self._scores: deque[ScorePoint] = deque(maxlen=SCORE_BACKLOG)
+        self._signal_pending = False
+        self.frames_received = 0
+        self.coalesced = 0  # frames replaced before the UI showed them
+
+    # -- runtime side (any thread) --
+    def on_frame(self, result: FrameResult) -> None:
+        frame = make_live_frame(result, self.max_side, self.opacity)
+        point = ScorePoint(result.decided_at, float(result.score), result.verdict, result.frame_index)
+        with self._lock:
+            self.frames_received += 1
+            if self._latest is not None:
+                self.coalesced += 1
+            self._latest = frame
+            self._scores.append(point)
+            emit = not self._signal_pending
+            self._signal_pending = True
+        if emit:  # one queued signal at a time: a slow UI sees one wake-up, not a backlog
+            self.frame_ready.emit()
+
+    def on_alarm(self, event: AlarmEvent) -> None:
+        self.alarm.emit(event)
+
+    def on_camera_state(self, state: CameraState) -> None:
+        self.camera_state.emit(state)
+
+    def on_metrics(self, metrics: Metrics) -> None:
+        self.metrics.emit(metrics)
+
+    # -- UI side --
+    def take_frame(self) -> LiveFrame | None:
+        with self._lock:
+            frame, self._latest = self._latest, None
+            self._signal_pending = False
+        return frame
+
+    def take_scores(self) -> list[ScorePoint]:
+        with self._lock:
+            points = list(self._scores)
+            self._scores.clear()
+        return points
