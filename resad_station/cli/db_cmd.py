@@ -5,14 +5,49 @@ from __future__ import annotations
 import argparse
 import sys
 
+from resad_station.storage import StorageError, head_revision, open_station_database
+
 NAME = "db"
 HELP = "upgrade and check the station database"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    actions = parser.add_subparsers(dest="db_action", metavar="ACTION", required=True)
+    actions.add_parser("upgrade", help="create the database or migrate it to this app's schema")
+    actions.add_parser("check", help="integrity check + verify every image file's sha256; exit 1 on problems")
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    db = open_station_database(args.data_dir, args.db_url, auto_upgrade=False)
+    try:
+        before = db.current_revision()
+        after = db.upgrade()
+    finally:
+        db.close()
+    change = "already at" if before == after else f"upgraded from {before or 'empty'} to"
+    print(f"{db.url}: {change} schema {after}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    # No auto-upgrade: check reports what is there, including an out-of-date schema.
+    db = open_station_database(args.data_dir, args.db_url, auto_upgrade=False)
+    try:
+        report = db.check()
+    finally:
+        db.close()
+    print(f"{db.url} (images: {db.images.root}, app schema {head_revision()})")
+    for line in report.problems():
+        print(f"  problem: {line}")
+    if report.stale_temp_files:
+        print(f"  note: {report.stale_temp_files} temp file(s) left by an interrupted write (harmless)")
+    print(report.summary())
+    return 0 if report.ok else 1
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"resad-station {NAME}: not yet available", file=sys.stderr)
-    return 2
+    try:
+        return {"upgrade": _upgrade, "check": _check}[args.db_action](args)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,204 @@
+"""The product profile: a frozen, validated description of one inspection line.
+
+Field names are fixed by the team (see docs/design.md); every section forbids unknown keys so
+that a typo in a YAML file is an error, not a silently ignored setting. Cross-field rules are
+written as field validators so that errors point at the exact field (thresholds.t_fail, not
+thresholds).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+CameraKind = Literal["device", "stream", "video", "folder", "hotfolder", "replay", "genicam"]
+# Kinds whose uri names a file or folder (resolved against the profile's folder).
+FILE_CAMERA_KINDS = frozenset({"video", "folder", "hotfolder", "replay"})
+VerdictName = Literal["pass", "uncertain", "fail"]
+
+
+# Error types of this module start with this prefix; their messages already say what was given.
+CUSTOM_ERROR_PREFIX = "profile_"
+
+
+class _Section(BaseModel):
+    # strict: YAML already gives typed values; "15" (a quoted string) is not a number.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+def _tuple_from_list(value: Any) -> Any:
+    # YAML gives lists; tuples keep the frozen model hashable.
+    return tuple(value) if isinstance(value, list) else value
+
+
+class CameraConfig(_Section):
+    kind: CameraKind
+    uri: str
+    name: str = Field(default="cam1", min_length=1)
+    fps: float | None = Field(default=None, gt=0)
+    loop: bool = False
+    mode: Literal["live", "triggered"] = "live"
+    exposure: float | None = None
+    gain: float | None = None
+    trigger: Literal["software", "hardware"] | None = Field(default=None, validate_default=True)
+    roi: tuple[int, int, int, int] | None = None
+
+    @field_validator("uri", mode="before")
+    @classmethod
+    def _device_index_as_text(cls, value: Any) -> Any:
+        # `uri: 0` (a USB device index) is natural YAML; keep every uri a string.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("roi", mode="before")
+    @classmethod
+    def _roi_tuple(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(value) != 4:
+            raise PydanticCustomError(
+                "profile_roi", "expected [x, y, w, h]: 4 integers (got {roi})", {"roi": value}
+            )
+        return _tuple_from_list(value)
+
+    @field_validator("roi")
+    @classmethod
+    def _roi_positive(cls, value: tuple[int, int, int, int] | None) -> tuple[int, int, int, int] | None:
+        if value is not None:
+            x, y, w, h = value
+            if x < 0 or y < 0 or w <= 0 or h <= 0:
+                raise PydanticCustomError(
+                    "profile_roi", "expected [x, y, w, h] with x, y >= 0 and w, h > 0 (got {roi})", {"roi": list(value)}
+                )
+        return value
+
+    @field_validator("trigger")
+    @classmethod
+    def _hardware_trigger_needs_genicam(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if value == "hardware" and kind is not None and kind != "genicam":
+            raise PydanticCustomError(
+                "profile_trigger_kind", "a hardware trigger needs camera.kind genicam (got kind {kind})", {"kind": kind}
+            )
+        return value
+
+
+class EngineConfig(_Section):
+    input_size: int = Field(default=256, ge=64)
+    shots: int = Field(default=4, ge=1, le=32)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    method: Literal["resad", "knn"] = "resad"
+    weights: str | None = None
+
+    @field_validator("input_size")
+    @classmethod
+    def _multiple_of_32(cls, value: int) -> int:
+        if value % 32:
+            raise PydanticCustomError("profile_multiple_of_32", "must be a multiple of 32 (got {value})", {"value": value})
+        return value
+
+
+class ThresholdsConfig(_Section):
+    mode: Literal["auto", "manual"] = "auto"
+    t_uncertain: float | None = Field(default=None, validate_default=True)
+    t_fail: float | None = Field(default=None, validate_default=True)
+    debounce_frames: int = Field(default=2, ge=1)
+
+    @field_validator("t_uncertain")
+    @classmethod
+    def _uncertain_required_when_manual(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None and info.data.get("mode") == "manual":
+            raise PydanticCustomError("profile_required_when_manual", "required when thresholds.mode is manual")
+        return value
+
+    @field_validator("t_fail")
+    @classmethod
+    def _fail_above_uncertain(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None:
+            if info.data.get("mode") == "manual":
+                raise PydanticCustomError("profile_required_when_manual", "required when thresholds.mode is manual")
+            return value
+        low = info.data.get("t_uncertain")
+        if low is not None and value <= low:
+            raise PydanticCustomError(
+                "profile_threshold_order",
+                "must be greater than t_uncertain (got {t_fail} <= {t_uncertain})",
+                {"t_fail": value, "t_uncertain": low},
+            )
+        return value
+
+
+class AlarmConfig(_Section):
+    sound: bool = True
+    latch: bool = True
+
+
+class RecordingConfig(_Section):
+    keep_images: tuple[VerdictName, ...] = ("uncertain", "fail")
+    pass_sampling: float = Field(default=0.1, ge=0.0, le=1.0)
+    retention_days: int = Field(default=30, ge=1)
+    queue_size: int = Field(default=256, ge=1)
+
+    @field_validator("keep_images", mode="before")
+    @classmethod
+    def _keep_tuple(cls, value: Any) -> Any:
+        return _tuple_from_list(value)
+
+    @field_validator("keep_images")
+    @classmethod
+    def _no_repeats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise PydanticCustomError("profile_repeated", "lists a verdict twice (got {value})", {"value": list(value)})
+        return value
+
+
+class EnrollmentConfig(_Section):
+    references: str | None = None
+    validation: str | None = None
+
+
+class Profile(_Section):
+    """One product profile. Frozen; `source_path` is the YAML file it came from (None if none)."""
+
+    name: str = Field(min_length=1)
+    product: str = Field(min_length=1)
+    camera: CameraConfig
+    engine: EngineConfig = EngineConfig()
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+    alarm: AlarmConfig = AlarmConfig()
+    recording: RecordingConfig = RecordingConfig()
+    enrollment: EnrollmentConfig = EnrollmentConfig()
+    outputs: tuple[dict[str, Any], ...] = ()
+
+    _source_path: Path | None = PrivateAttr(default=None)
+
+    @field_validator("outputs", mode="before")
+    @classmethod
+    def _outputs_tuple(cls, value: Any) -> Any:
+        return _tuple_from_list(value)
+
+    @property
+    def source_path(self) -> Path | None:
+        return self._source_path
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths resolve against: the profile file's folder (else the cwd)."""
+        return self._source_path.parent if self._source_path is not None else Path.cwd()
+
+    def resolve_path(self, value: str | Path) -> Path:
+        """An absolute path for `value`; relative ones resolve against the profile's folder."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    def camera_location(self) -> str:
+        """camera.uri ready to open: a resolved path for file kinds, the uri as is otherwise."""
+        if self.camera.kind in FILE_CAMERA_KINDS:
+            return str(self.resolve_path(self.camera.uri))
+        return self.camera.uri
+
+    def with_source(self, path: Path | None) -> "Profile":
+        """A copy that remembers `path` as its source file."""
+        copy = self.model_copy()
+        copy._source_path = Path(path).resolve() if path is not None else None
+        return copy

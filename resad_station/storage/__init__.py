@@ -1,0 +1,42 @@
+"""Station storage: SQLAlchemy database (Alembic migrations inside), image files, repository.
+
+    db = open_station_database(data_dir, db_url)      # upgrades an older schema on open
+    with db.session() as s:
+        product = repository.get_or_create_product(s, "pcb-demo")
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from resad_station.storage import repository
+from resad_station.storage.check import CheckReport, FileProblem
+from resad_station.storage.database import Database, head_revision
+from resad_station.storage.errors import NotFoundError, SchemaTooNewError, StorageError
+from resad_station.storage.image_store import ImageStore, StoredFile
+from resad_station.storage.models import (
+    AuditEvent,
+    Defect,
+    Inspection,
+    Product,
+    ReferenceImage,
+    ReferenceSet,
+)
+
+
+def open_station_database(
+    data_dir: str | os.PathLike | None = None, db_url: str | None = None, *, auto_upgrade: bool = True
+) -> Database:
+    """The station's database as the CLI flags pick it (--data-dir, --db-url), upgraded on open."""
+    from resad_station.paths import default_db_url, images_dir, resolve_data_dir
+
+    folder = resolve_data_dir(data_dir)
+    return Database(db_url or default_db_url(folder), images_dir(Path(folder)), auto_upgrade=auto_upgrade)
+
+
+__all__ = [
+    "AuditEvent", "CheckReport", "Database", "Defect", "FileProblem", "ImageStore", "Inspection",
+    "NotFoundError", "Product", "ReferenceImage", "ReferenceSet", "SchemaTooNewError", "StorageError",
+    "StoredFile", "head_revision", "open_station_database", "repository",
+]

@@ -1,0 +1,179 @@
+"""The station database: engine set-up, schema migrations, sessions and error translation.
+
+SQLite (the default) runs in WAL mode so the review screen can read while the recorder
+writes; busy_timeout makes a second writer wait instead of failing at once; foreign keys are
+enforced. Any other SQLAlchemy URL (PostgreSQL for a plant) works the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from resad_station.storage.errors import SchemaTooNewError, StorageError, describe_db_error
+from resad_station.storage.image_store import ImageStore
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _alembic_config(connection: sa.Connection | None = None):
+    from alembic.config import Config  # imported late: only needed to migrate
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this app knows."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise StorageError(f"the app's migrations have {len(heads)} heads ({heads}); expected one")
+    return heads[0]
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
+class Database:
+    """One database plus its image store.
+
+    Database(url, images_root) opens (creating the SQLite file if needed) and, unless
+    auto_upgrade is False, brings the schema to the app's revision; a database written by a
+    newer app raises SchemaTooNewError and is left untouched.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        images_root: str | os.PathLike,
+        *,
+        auto_upgrade: bool = True,
+        busy_timeout_s: float = 10.0,
+    ):
+        self.url = url
+        self.images = ImageStore(images_root)
+        self.engine = self._create_engine(url, busy_timeout_s)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._upgrade_lock = threading.Lock()
+        if auto_upgrade:
+            self.upgrade()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @staticmethod
+    def _create_engine(url: str, busy_timeout_s: float) -> sa.Engine:
+        parsed = sa.make_url(url)
+        if not parsed.drivername.startswith("sqlite"):
+            return sa.create_engine(url, pool_pre_ping=True)
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            # FULL: a commit is on disk before it returns (a power cut keeps committed rows).
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
+        return engine
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def current_revision(self) -> str | None:
+        """The schema revision stored in the database (None for an empty database)."""
+        from alembic.runtime.migration import MigrationContext
+
+        try:
+            with self.engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+        except exc.SQLAlchemyError as error:
+            raise describe_db_error(error, self.url) from error
+
+    def ensure_not_newer(self) -> str | None:
+        """Raise SchemaTooNewError when the database comes from a newer app; return its revision."""
+        revision = self.current_revision()
+        if revision is not None and revision not in _known_revisions():
+            raise SchemaTooNewError(
+                f"database {self.url} has schema revision {revision!r}, which this app does not know "
+                f"(its newest is {head_revision()!r}): it was written by a newer ResAD Station. "
+                "Use that version, or point --db-url / --data-dir at another database."
+            )
+        return revision
+
+    def upgrade(self) -> str:
+        """Migrate to the app's newest revision (a no-op when already there); returns it."""
+        from alembic import command
+
+        with self._upgrade_lock:
+            before = self.ensure_not_newer()
+            head = head_revision()
+            if before != head:
+                log.info("upgrading database %s from %s to %s", self.url, before, head)
+                try:
+                    with self.engine.begin() as conn:
+                        command.upgrade(_alembic_config(conn), "head")
+                except exc.SQLAlchemyError as error:
+                    raise describe_db_error(error, self.url) from error
+            return head
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success, rolled back on any error.
+
+        Database failures (locked, disk full...) become StorageError; whatever was committed
+        before stays committed. Rows stay readable after the block (expire_on_commit=False).
+        """
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except exc.OperationalError as error:
+            session.rollback()
+            raise describe_db_error(error, self.url) from error
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def check(self):
+        """Integrity of the database and of every image file its rows point at (CheckReport)."""
+        from resad_station.storage.check import check_database
+
+        return check_database(self)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

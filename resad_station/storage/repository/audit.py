@@ -1,0 +1,40 @@
+"""The audit trail: who changed what (thresholds, profiles, references, labels...)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from resad_station.storage.models import AuditEvent, utc_now
+from resad_station.storage.repository.common import as_utc
+
+
+def add_audit_event(
+    session: Session, role: str, action: str, details: dict[str, Any] | None = None,
+    time: datetime | float | None = None,
+) -> AuditEvent:
+    """Record that `role` did `action`; `details` must be JSON-serialisable."""
+    event = AuditEvent(role=role, action=action, details=dict(details or {}),
+                       time=as_utc(time) if time is not None else utc_now())
+    session.add(event)
+    session.flush()
+    return event
+
+
+def list_audit_events(
+    session: Session, *, action: str | None = None, role: str | None = None,
+    since: datetime | float | None = None, offset: int = 0, limit: int = 100,
+) -> list[AuditEvent]:
+    """Audit events, newest first, optionally filtered by action, role and start time."""
+    query = sa.select(AuditEvent)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if role is not None:
+        query = query.where(AuditEvent.role == role)
+    if since is not None:
+        query = query.where(AuditEvent.time >= as_utc(since))
+    query = query.order_by(AuditEvent.time.desc(), AuditEvent.id.desc()).offset(offset).limit(limit)
+    return list(session.scalars(query))
