@@ -1,0 +1,165 @@
+"""The review gallery's model: defect rows fetched page by page from the database, never all.
+
+rowCount is the filtered total (one COUNT query); a row's data is read from its page, fetched on
+first use. A page that follows a cached one is fetched by keyset (`before=` the last row of the
+page above: constant cost at any depth); a jump far down uses OFFSET once. Pages are kept in a
+small LRU, so memory stays flat with 100,000 rows. Thumbnails come from the ThumbnailLoader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from resad_station.storage.database import Database
+from resad_station.storage.repository import query_defects
+from ui.thumbnail_loader import ThumbnailLoader
+
+PAGE_SIZE = 100
+PAGES_KEPT = 40
+DefectRole = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True)
+class DefectFilter:
+    product: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    verdict: str | None = None
+    label: str | None = None
+
+    def query_args(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class DefectRow:
+    """A plain copy of a defect row (no ORM session attached; safe to keep and to pass around)."""
+
+    id: int
+    product_id: int
+    camera: str
+    time: datetime
+    verdict: str
+    score: float
+    image_path: str
+    heatmap_path: str | None
+    raw_map_path: str | None
+    label: str
+    reviewer: str | None
+    note: str | None = field(default=None)
+
+    @classmethod
+    def of(cls, d: Any) -> "DefectRow":
+        return cls(d.id, d.product_id, d.camera, d.time, d.verdict, d.score, d.image_path, d.heatmap_path,
+                   d.raw_map_path, d.label, d.reviewer, d.note)
+
+
+class DefectPageModel(QAbstractListModel):
+    def __init__(self, db: Database, thumbnails: ThumbnailLoader, parent=None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.thumbnails = thumbnails
+        self.filter = DefectFilter()
+        self.total = 0
+        self.queries = 0  # page queries made (tests check that a page is not re-read per row)
+        self._pages: OrderedDict[int, list[DefectRow]] = OrderedDict()
+        self._rows_by_key: dict[str, QPersistentModelIndex] = {}
+        thumbnails.loaded.connect(self._thumbnail_loaded)
+
+    # -- filtering / refresh --
+    def set_filter(self, defect_filter: DefectFilter) -> None:
+        self.filter = defect_filter
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.beginResetModel()
+        self._pages.clear()
+        self._rows_by_key.clear()
+        with self.db.session() as s:
+            rows, self.total = query_defects(s, **self.filter.query_args(), limit=PAGE_SIZE)
+        self._keep_page(0, [DefectRow.of(r) for r in rows])
+        self.queries += 1
+        self.endResetModel()
+
+    # -- Qt model --
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else self.total
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.row_at(index.row())
+        if row is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            mark = {"defect": " ✔ defect", "false_alarm": " ✘ false alarm"}.get(row.label, "")
+            return f"#{row.id} {row.verdict} {row.score:.3g}{mark}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"defect {row.id}\n{row.time.astimezone():%Y-%m-%d %H:%M:%S} on {row.camera}\nscore {row.score:.4g}, label {row.label}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            key = row.heatmap_path or row.image_path
+            image = self.thumbnails.get(key, self.db.images.path(key))
+            if image is None:
+                self._rows_by_key[key] = QPersistentModelIndex(index)
+            return image
+        if role == DefectRole:
+            return row
+        return None
+
+    def row_at(self, row: int) -> DefectRow | None:
+        if not 0 <= row < self.total:
+            return None
+        page_no, offset = divmod(row, PAGE_SIZE)
+        page = self._pages.get(page_no)
+        if page is None:
+            page = self._fetch_page(page_no)
+        else:
+            self._pages.move_to_end(page_no)
+        return page[offset] if offset < len(page) else None
+
+    def replace_row(self, row: int, new: DefectRow) -> None:
+        """After a label change: update the cached copy and repaint, without re-querying."""
+        page_no, offset = divmod(row, PAGE_SIZE)
+        page = self._pages.get(page_no)
+        if page is not None and offset < len(page) and page[offset].id == new.id:
+            page[offset] = new
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+
+    def find_row(self, defect_id: int) -> int | None:
+        for page_no, page in self._pages.items():
+            for offset, r in enumerate(page):
+                if r.id == defect_id:
+                    return page_no * PAGE_SIZE + offset
+        return None
+
+    # -- internals --
+    def _fetch_page(self, page_no: int) -> list[DefectRow]:
+        above = self._pages.get(page_no - 1)
+        args = self.filter.query_args()
+        with self.db.session() as s:
+            if above and len(above) == PAGE_SIZE:  # keyset: cheap at any depth
+                rows, _ = query_defects(s, **args, before=(above[-1].time, above[-1].id), limit=PAGE_SIZE)
+            else:
+                rows, _ = query_defects(s, **args, offset=page_no * PAGE_SIZE, limit=PAGE_SIZE)
+        self.queries += 1
+        page = [DefectRow.of(r) for r in rows]
+        self._keep_page(page_no, page)
+        return page
+
+    def _keep_page(self, page_no: int, page: list[DefectRow]) -> None:
+        self._pages[page_no] = page
+        while len(self._pages) > PAGES_KEPT:
+            self._pages.popitem(last=False)
+
+    def _thumbnail_loaded(self, key: str, _image: object) -> None:
+        index = self._rows_by_key.pop(key, None)
+        if index is not None and index.isValid():
+            i = self.index(index.row())
+            self.dataChanged.emit(i, i, [Qt.ItemDataRole.DecorationRole])

@@ -1,0 +1,232 @@
+"""Review: a paged defect gallery with filters, image / heatmap side by side, labels, teach, export.
+
+Keys: D = real defect, F = false alarm, T = teach as good (false alarm + add to references),
+arrows move through the gallery. Labels are written by a worker thread (never the UI thread)
+and audited; the gallery updates the one row in place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resad_station.storage.database import Database
+from resad_station.storage.repository import add_audit_event, label_defect
+from ui.defect_export import export_csv, export_zip
+from ui.defect_model import DefectFilter, DefectPageModel, DefectRole, DefectRow
+from ui.roles import RoleSession
+from ui.tasks import TaskRunner
+from ui.thumbnail_loader import ThumbnailLoader, read_rgb, rgb_to_qimage
+
+PERIODS = {"all time": None, "last hour": timedelta(hours=1), "last 24 h": timedelta(days=1), "last 7 days": timedelta(days=7)}
+VERDICT_CHOICES = ("all verdicts", "uncertain", "fail")
+LABEL_CHOICES = {"all labels": None, "not reviewed": "none", "defect": "defect", "false alarm": "false_alarm"}
+
+
+def write_label(db: Database, defect_id: int, label: str, actor: str) -> DefectRow:
+    with db.session() as s:
+        defect = label_defect(s, defect_id, label, reviewer=actor)
+        add_audit_event(s, actor, "label_defect", {"defect": defect_id, "label": label})
+        return DefectRow.of(defect)
+
+
+class _Picture(QLabel):
+    """An image scaled to fit, keeping its aspect ratio, rescaled on resize."""
+
+    def __init__(self, caption: str) -> None:
+        super().__init__(caption)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(240, 240)
+        self.setStyleSheet("background: #202020; color: #aaaaaa;")
+        self._pixmap: QPixmap | None = None
+
+    def set_rgb(self, rgb) -> None:
+        self._pixmap = QPixmap.fromImage(rgb_to_qimage(rgb)) if rgb is not None else None
+        if self._pixmap is None:
+            self.setText("file missing")
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._pixmap is not None:
+            self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+
+class ReviewScreen(QWidget):
+    teach_requested = Signal(object)  # DefectRow; the main window hands it to the runtime
+
+    def __init__(self, db: Database, session: RoleSession, runner: TaskRunner, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.session = session
+        self.runner = runner
+        self.model = DefectPageModel(db, thumbnails, self)
+
+        self.product = QComboBox()
+        self.period = QComboBox()
+        self.period.addItems(list(PERIODS))
+        self.verdict = QComboBox()
+        self.verdict.addItems(VERDICT_CHOICES)
+        self.label_filter = QComboBox()
+        self.label_filter.addItems(list(LABEL_CHOICES))
+        self.count = QLabel("")
+        for combo in (self.product, self.period, self.verdict, self.label_filter):
+            combo.currentIndexChanged.connect(self.apply_filter)
+        self.export_csv_button = QPushButton("Export CSV…")
+        self.export_zip_button = QPushButton("Export zip…")
+        self.export_csv_button.clicked.connect(lambda: self._export(csv=True))
+        self.export_zip_button.clicked.connect(lambda: self._export(csv=False))
+        bar = QHBoxLayout()
+        for w in (QLabel("Product"), self.product, self.period, self.verdict, self.label_filter, self.count):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.export_csv_button)
+        bar.addWidget(self.export_zip_button)
+
+        self.gallery = QListView()
+        self.gallery.setViewMode(QListView.ViewMode.IconMode)
+        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
+        self.gallery.setUniformItemSizes(True)  # no per-row size query: scrolling 100k rows stays cheap
+        self.gallery.setIconSize(QSize(150, 150))
+        self.gallery.setGridSize(QSize(172, 190))
+        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery.setModel(self.model)
+        self.gallery.selectionModel().currentChanged.connect(lambda cur, _prev: self._show(cur.row()))
+
+        self.image = _Picture("image")
+        self.heatmap = _Picture("heatmap")
+        self.info = QLabel("")
+        self.info.setStyleSheet("font-size: 13pt;")
+        self.defect_button = QPushButton("Defect (D)")
+        self.false_button = QPushButton("False alarm (F)")
+        self.teach_button = QPushButton("Teach as good (T)")
+        self.defect_button.clicked.connect(lambda: self.label_current("defect"))
+        self.false_button.clicked.connect(lambda: self.label_current("false_alarm"))
+        self.teach_button.clicked.connect(self.teach_current)
+        for key, slot in (("D", lambda: self.label_current("defect")), ("F", lambda: self.label_current("false_alarm")), ("T", self.teach_current)):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        pictures = QHBoxLayout()
+        pictures.addWidget(self.image)
+        pictures.addWidget(self.heatmap)
+        actions = QHBoxLayout()
+        actions.addWidget(self.info, 1)
+        for b in (self.defect_button, self.false_button, self.teach_button):
+            b.setMinimumHeight(40)
+            actions.addWidget(b)
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.addLayout(pictures, 1)
+        detail_layout.addLayout(actions)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.gallery)
+        splitter.addWidget(detail)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(splitter, 1)
+        self.status = QLabel("")
+        layout.addWidget(self.status)
+        self.current: DefectRow | None = None
+        self._set_actions_enabled(False)
+
+    # -- filters --
+    def set_products(self, names: list[str]) -> None:
+        self.product.blockSignals(True)
+        self.product.clear()
+        self.product.addItems(["all products", *names])
+        self.product.blockSignals(False)
+
+    def current_filter(self) -> DefectFilter:
+        period = PERIODS[self.period.currentText()]
+        return DefectFilter(
+            product=self.product.currentText() if self.product.currentIndex() > 0 else None,
+            since=datetime.now(timezone.utc) - period if period else None,
+            verdict=self.verdict.currentText() if self.verdict.currentIndex() > 0 else None,
+            label=LABEL_CHOICES[self.label_filter.currentText()],
+        )
+
+    def apply_filter(self) -> None:
+        self.model.set_filter(self.current_filter())
+        self.count.setText(f"{self.model.total:,} defects")
+        if self.model.total:
+            self.gallery.selectionModel().setCurrentIndex(self.model.index(0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        else:
+            self._show(-1)
+
+    # -- detail --
+    def _show(self, row: int) -> None:
+        self.current = self.model.row_at(row) if row >= 0 else None
+        self._set_actions_enabled(self.current is not None)
+        if self.current is None:
+            self.info.setText("no defect selected")
+            return
+        d = self.current
+        self.image.set_rgb(read_rgb(self.db.images.path(d.image_path)))
+        self.heatmap.set_rgb(read_rgb(self.db.images.path(d.heatmap_path)) if d.heatmap_path else None)
+        reviewed = f" by {d.reviewer}" if d.reviewer else ""
+        self.info.setText(f"#{d.id}  {d.time.astimezone():%Y-%m-%d %H:%M:%S}  {d.camera}  <b>{d.verdict}</b> score {d.score:.4g}  label: <b>{d.label}</b>{reviewed}")
+
+    def _set_actions_enabled(self, enabled: bool) -> None:
+        for b in (self.defect_button, self.false_button, self.teach_button):
+            b.setEnabled(enabled)
+
+    # -- actions --
+    def label_current(self, label: str) -> None:
+        row = self.gallery.currentIndex().row()
+        if self.current is None:
+            return
+        self.runner.submit(write_label, self.db, self.current.id, label, self.session.actor,
+                           on_done=lambda new: self._labelled(row, new), on_error=self._failed, name="label")
+        self._advance(row)  # the next defect is shown at once; the write lands in the background
+
+    def _labelled(self, row: int, new: DefectRow) -> None:
+        self.model.replace_row(row, new)
+        self.status.setText(f"defect #{new.id} labelled {new.label}")
+        if self.current is not None and self.current.id == new.id:
+            self._show(row)
+
+    def teach_current(self) -> None:
+        if self.current is not None:
+            self.teach_requested.emit(self.current)
+
+    def _advance(self, row: int) -> None:
+        if row + 1 < self.model.total:
+            self.gallery.setCurrentIndex(self.model.index(row + 1))
+
+    def _failed(self, exc: BaseException) -> None:
+        self.status.setText(f"<span style='color:#e04040'>failed: {exc}</span>")
+
+    def _export(self, csv: bool) -> None:
+        suffix, kind = (".csv", "CSV (*.csv)") if csv else (".zip", "Zip archive (*.zip)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export defects", f"defects{suffix}", kind)
+        if not path:
+            return
+        self.start_export(Path(path), csv)
+
+    def start_export(self, path: Path, csv: bool) -> None:
+        fn = export_csv if csv else export_zip
+        self.status.setText(f"exporting to {path}…")
+        self.runner.submit(fn, self.db, self.current_filter(), path, name="export",
+                           on_done=lambda n: self.status.setText(f"exported {n:,} defects to {path}"), on_error=self._failed)
