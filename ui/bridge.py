@@ -84,6 +84,7 @@ class RuntimeBridge(QObject):
     alarm = Signal(object)  # AlarmEvent
     camera_state = Signal(object)  # CameraState
     metrics = Signal(object)  # Metrics
+    raw_frames_ready = Signal(object)  # list[(source_name, full-size RGB)] asked for by capture_raw()
 
     def __init__(self, max_side: int = DISPLAY_MAX_SIDE, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -95,6 +96,8 @@ class RuntimeBridge(QObject):
         self._signal_pending = False
         self.frames_received = 0
         self.coalesced = 0  # frames replaced before the UI showed them
+        self._raw_wanted = 0
+        self._raw: list[tuple[str, np.ndarray]] = []
 
     # -- runtime side (any thread) --
     def on_frame(self, result: FrameResult) -> None:
@@ -108,8 +111,26 @@ class RuntimeBridge(QObject):
             self._scores.append(point)
             emit = not self._signal_pending
             self._signal_pending = True
+            raw_done = self._collect_raw(result)
+        if raw_done is not None:
+            self.raw_frames_ready.emit(raw_done)
         if emit:  # one queued signal at a time: a slow UI sees one wake-up, not a backlog
             self.frame_ready.emit()
+
+    def capture_raw(self, count: int) -> None:
+        """Keep the next `count` frames at FULL size (enrollment from the live feed)."""
+        with self._lock:
+            self._raw_wanted, self._raw = count, []
+
+    def _collect_raw(self, result: FrameResult) -> list | None:
+        if self._raw_wanted <= 0:
+            return None
+        self._raw.append((result.source_name or f"live frame {result.frame_index}", result.image.copy()))
+        self._raw_wanted -= 1
+        if self._raw_wanted:
+            return None
+        done, self._raw = self._raw, []
+        return done
 
     def on_alarm(self, event: AlarmEvent) -> None:
         self.alarm.emit(event)

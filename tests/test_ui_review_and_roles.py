@@ -1,0 +1,128 @@
+"""Review gallery on a real SQLite database; engineer PIN and the operator's threshold gate."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from resad_station.storage import repository as repo  # noqa: E402
+from resad_station.storage.models import Defect  # noqa: E402
+from ui.audit_view import AuditView  # noqa: E402
+from ui.defect_model import PAGE_SIZE  # noqa: E402
+from ui.review_screen import ReviewScreen  # noqa: E402
+from ui.roles import PinError, PinStore, RoleSession  # noqa: E402
+from ui.settings_screen import SettingsScreen  # noqa: E402
+from ui.tasks import TaskRunner  # noqa: E402
+from ui.thumbnail_loader import ThumbnailLoader  # noqa: E402
+
+
+def fill_defects(db, n: int) -> None:
+    rng = np.random.default_rng(0)
+    image = db.images.put_image(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    base = datetime.now(timezone.utc)
+    with db.session() as s:
+        p = repo.get_or_create_product(s, "board")
+        s.execute(sa.insert(Defect), [
+            dict(product_id=p.id, camera="cam1", time=base - timedelta(seconds=i), verdict="fail" if i % 2 else "uncertain",
+                 score=1.0 + i / n, image_path=image.path, image_sha256=image.sha256, heatmap_path=image.path,
+                 heatmap_sha256=image.sha256, label="none")
+            for i in range(n)
+        ])
+
+
+@pytest.fixture
+def review(qtbot, station_db, tmp_path):
+    runner, thumbs = TaskRunner(), ThumbnailLoader()
+    screen = ReviewScreen(station_db, RoleSession(PinStore(tmp_path), user="rita"), runner, thumbs)
+    qtbot.addWidget(screen)
+    yield screen
+    runner.wait()
+    thumbs.stop()
+
+
+def test_gallery_pages_and_labels_persist(qtbot, review, station_db, tmp_path):
+    fill_defects(station_db, 5 * PAGE_SIZE + 7)
+    review.set_products(["board"])
+    review.apply_filter()
+    assert review.model.total == 5 * PAGE_SIZE + 7
+    assert review.model.queries == 1  # one page, not all rows
+    last = review.model.row_at(review.model.total - 1)
+    assert last is not None and review.model.queries == 2
+    first = review.current
+    review.label_current("defect")  # the D key's action
+    qtbot.waitUntil(lambda: review.model.row_at(0).label == "defect")
+    with station_db.session() as s:
+        row = repo.get_defect(s, first.id)
+        assert (row.label, row.reviewer) == ("defect", "operator:rita")
+        assert [e.action for e in repo.list_audit_events(s)] == ["label_defect"]
+    assert review.current.id != first.id  # moved on to the next defect
+
+    review.label_filter.setCurrentText("defect")
+    assert review.model.total == 1
+    out = tmp_path / "defects.csv"
+    review.start_export(out, csv=True)
+    review.runner.wait()
+    rows = list(csv.DictReader(out.open()))
+    assert [int(r["id"]) for r in rows] == [first.id] and rows[0]["product"] == "board"
+
+
+def test_pin_is_a_salted_hash(tmp_path):
+    pins = PinStore(tmp_path)
+    with pytest.raises(PinError):
+        pins.set_pin("12")
+    pins.set_pin("2468")
+    stored = pins.path.read_text()
+    assert "2468" not in stored and pins.verify("2468") and not pins.verify("2469")
+    first_salt = stored
+    pins.set_pin("2468")
+    assert pins.path.read_text() != first_salt  # a new salt each time
+
+
+def answer_pin_dialog(qtbot, pin: str | None) -> None:
+    """When the modal PIN dialog opens: type `pin` and press OK (None: cancel)."""
+    def answer():
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(10, answer)
+            return
+        if pin is None:
+            dialog.reject()
+            return
+        dialog.pin.setText(pin)
+        dialog._try()
+        if dialog.isVisible():  # wrong PIN: the dialog says so and stays; give up
+            assert dialog.error.text() == "wrong PIN"
+            dialog.reject()
+    QTimer.singleShot(0, answer)
+
+
+def test_operator_cannot_change_thresholds_without_pin(qtbot, tmp_path):
+    session = RoleSession(PinStore(tmp_path), user="olga")
+    session.pins.set_pin("2468")
+    screen = SettingsScreen(session, AuditView())
+    qtbot.addWidget(screen)
+    editor = screen.thresholds
+    editor.set_good_scores([0.2, 0.25, 0.3])
+    editor.set_current(0.4, 0.8)
+    applied = []
+    screen.thresholds_changed.connect(lambda a, b: applied.append((a, b)))
+
+    editor.t2.setValue(0.6)
+    answer_pin_dialog(qtbot, "0000")
+    editor.apply_button.click()
+    assert applied == [] and editor.edited() == (0.4, 0.8)  # refused, and put back
+    assert session.role == "operator"
+
+    editor.t2.setValue(0.6)
+    answer_pin_dialog(qtbot, "2468")
+    editor.apply_button.click()
+    assert applied == [(0.4, 0.6)] and session.role == "engineer"

@@ -1,0 +1,228 @@
+"""The main window: Live, Review and Settings tabs over one running station.
+
+It owns the wiring: runtime events come in through the RuntimeBridge; user actions go out as
+StationLink calls, the slow or writing ones in TaskRunner threads. Keyboard: F2 (or Space while
+an alarm shows) acknowledges, F5 / Shift+F5 start / stop, Ctrl+E enroll, Ctrl+1..3 switch tabs,
+Ctrl+L logs the engineer out. Window geometry, splitters, tab and opacity persist in QSettings.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QMainWindow, QTabWidget
+
+from ui.audit_view import AuditView
+from ui.bridge import RuntimeBridge
+from ui.enroll_wizard import EnrollWizard
+from ui.live_screen import LiveScreen
+from ui.pin_dialog import require_engineer
+from ui.review_screen import ReviewScreen
+from ui.roles import PinStore, RoleSession
+from ui.settings_screen import SettingsScreen
+from ui.station_link import StationLink
+from ui.status_bar import StationStatusBar
+from ui.tasks import TaskRunner
+from ui.thumbnail_loader import ThumbnailLoader
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, link: StationLink, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.link = link
+        self.settings = settings or QSettings("resad-station", "ResAD Station")
+        self.setWindowTitle(f"ResAD Station: {link.profile.name}")
+        self.runner = TaskRunner(self)
+        self.thumbnails = ThumbnailLoader(parent=self)
+        self.bridge = RuntimeBridge(parent=self)
+        self.session = RoleSession(PinStore(link.data_dir), parent=self)
+        self.audit = AuditView(link.audit_events)
+        self.last_error: BaseException | None = None
+
+        self.live = LiveScreen(self.bridge)
+        self.review = ReviewScreen(link.db, self.session, self.runner, self.thumbnails)
+        self.settings_screen = SettingsScreen(self.session, self.audit)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.live, "Live")
+        self.tabs.addTab(self.review, "Review")
+        self.tabs.addTab(self.settings_screen, "Settings")
+        self.setCentralWidget(self.tabs)
+        self.status = StationStatusBar()
+        self.setStatusBar(self.status)
+
+        self._connect()
+        self._menus()
+        self._refresh_products()
+        self._refresh_calibration()
+        self.settings_screen.load_profile(link.profile, link.profile_text())
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self._restore_layout()
+        link.add_listener(self.bridge)
+
+    # -- wiring --
+    def _connect(self) -> None:
+        b, live = self.bridge, self.live
+        b.camera_state.connect(self.status.set_camera_state)
+        b.metrics.connect(self._metrics)
+        b.frame_ready.connect(lambda: self.status.set_display_coalesced(b.coalesced))
+        b.alarm.connect(self._alarm_changed)
+        live.start_requested.connect(self.start)
+        live.stop_requested.connect(self.stop)
+        live.product_selected.connect(self._switch_product)
+        live.acknowledge_requested.connect(self.acknowledge)
+        self.review.teach_requested.connect(self._teach)
+        s = self.settings_screen
+        s.thresholds_changed.connect(self._apply_thresholds)
+        s.profile_saved.connect(self._save_profile)
+        s.pin_changed.connect(lambda: self._audit_in_worker("pin_changed", {}))
+        self.session.role_changed.connect(self.status.set_role)
+
+    def _menus(self) -> None:
+        station = self.menuBar().addMenu("&Station")
+        for text, keys, slot in (
+            ("&Start", "F5", self.start),
+            ("S&top", "Shift+F5", self.stop),
+            ("&Acknowledge alarm", "F2", self.acknowledge),
+            ("&Enroll product…", "Ctrl+E", self.open_enroll_wizard),
+            ("&Log out engineer", "Ctrl+L", self.session.log_out),
+            ("&Quit", "Ctrl+Q", self.close),
+        ):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot)
+            station.addAction(action)
+            self.addAction(action)
+        for i in range(3):
+            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self.tabs.setCurrentIndex(i))
+        # Space acknowledges only while an alarm shows, so it never steals Space from buttons otherwise.
+        self.space_ack = QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.acknowledge)
+        self.space_ack.setEnabled(False)
+
+    # -- runtime control --
+    def start(self) -> None:
+        self.link.start()
+        self.live.set_running(True)
+
+    def stop(self) -> None:
+        self.runner.submit(self.link.stop, name="stop", on_done=lambda _r: self.live.set_running(False))
+
+    def acknowledge(self) -> None:
+        if self.live.banner.active:
+            self.link.acknowledge_alarm(self.session.actor)
+
+    def _alarm_changed(self, _event) -> None:
+        self.space_ack.setEnabled(self.live.banner.active)
+
+    def _metrics(self, metrics) -> None:
+        self.status.set_metrics(metrics)
+
+    def _switch_product(self, name: str) -> None:
+        self.status.showMessage(f"switching to {name}…", 5000)
+        self.runner.submit(self.link.switch_product, name, self.session.actor, name="switch",
+                           on_done=lambda _r: self._after_switch(), on_error=self._error)
+
+    def _after_switch(self) -> None:
+        self._refresh_products()
+        self._refresh_calibration()
+        self.live.trend.clear()
+
+    def _refresh_products(self) -> None:
+        names = self.link.product_names()
+        self.live.set_products(names, self.link.product)
+        self.review.set_products(names)
+
+    def _refresh_calibration(self) -> None:
+        t1, t2 = self.link.thresholds()
+        good = self.link.good_scores()
+        self.live.set_thresholds(t1, t2)
+        self.live.set_good_scores(good)
+        self.settings_screen.thresholds.set_good_scores(good)
+        self.settings_screen.thresholds.set_current(t1, t2)
+
+    # -- engineer actions (the screens already checked the role) --
+    def _apply_thresholds(self, t1: float, t2: float) -> None:
+        self.runner.submit(self.link.set_thresholds, t1, t2, self.session.actor, name="thresholds",
+                           on_done=lambda _r: self._changed(f"thresholds set: T1 {t1:.4g}, T2 {t2:.4g}"), on_error=self._error)
+
+    def _save_profile(self, profile, text: str) -> None:
+        self.runner.submit(self.link.save_profile, profile, text, self.session.actor, name="profile",
+                           on_done=lambda path: self._profile_saved(path), on_error=self._error)
+
+    def _profile_saved(self, path) -> None:
+        self.settings_screen.editor.mark_saved()
+        self._changed(f"profile saved to {path}")
+
+    def _teach(self, row) -> None:
+        if not require_engineer(self.session, "Teaching an image as good", self):
+            return
+        self.status.showMessage(f"teaching defect #{row.id} as good (rebuilding references)…")
+        self.runner.submit(self.link.teach_as_good, row.id, self.session.actor, name="teach",
+                           on_done=lambda v: self._changed(f"defect #{row.id} taught as good: reference set v{v}"), on_error=self._error)
+
+    def open_enroll_wizard(self) -> EnrollWizard | None:
+        if not require_engineer(self.session, "Enrolling a product", self):
+            return None
+        wizard = EnrollWizard(self.runner, self.link.enroll_backend(self.session.actor), self.link.product_names(),
+                              self.link.profiles(), self.link.product, self.bridge, self.link.profile.engine.shots, self)
+        wizard.finished.connect(lambda _r: self._changed(f"enrolled: version {wizard.saved_version}") if wizard.saved_version else None)
+        wizard.open()  # window-modal but not blocking: the live view keeps running behind it
+        self.enroll_wizard = wizard
+        return wizard
+
+    def _changed(self, message: str) -> None:
+        self.status.showMessage(message, 10_000)
+        self._refresh_products()
+        self._refresh_calibration()
+        self.audit.refresh()
+        self.review.model.refresh()
+
+    def _audit_in_worker(self, action: str, details: dict) -> None:
+        self.runner.submit(self.link.audit, self.session.actor, action, details, name="audit", on_done=lambda _r: self.audit.refresh())
+
+    def _error(self, exc: BaseException) -> None:
+        log.error("station action failed: %s", exc)
+        self.last_error = exc
+        self.status.showMessage(f"FAILED: {exc}", 30_000)  # not a modal box: the live view must keep running
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.review and self.review.model.total == 0:
+            self.review.apply_filter()
+        if self.tabs.widget(index) is self.settings_screen:
+            self.audit.refresh()
+
+    # -- layout persistence and shutdown --
+    def _restore_layout(self) -> None:
+        s = self.settings
+        if isinstance(geometry := s.value("window/geometry"), QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 920)
+        for key, splitter in self._splitters().items():
+            if isinstance(state := s.value(f"splitters/{key}"), QByteArray):
+                splitter.restoreState(state)
+        self.tabs.setCurrentIndex(int(s.value("window/tab", 0)))
+        self.live.opacity.setValue(int(s.value("live/opacity", 60)))
+
+    def _save_layout(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        for key, splitter in self._splitters().items():
+            s.setValue(f"splitters/{key}", splitter.saveState())
+        s.setValue("window/tab", self.tabs.currentIndex())
+        s.setValue("live/opacity", self.live.opacity.value())
+        s.sync()
+
+    def _splitters(self) -> dict:
+        return {"live": self.live.splitter, "live_top": self.live.top_splitter, "review": self.review.splitter}
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self._save_layout()
+        self.link.remove_listener(self.bridge)
+        self.link.close()  # stops capture, inspection and recorder threads
+        self.runner.wait()
+        self.thumbnails.stop()
+        super().closeEvent(event)
