@@ -94,7 +94,9 @@ class EngineConfig(_Section):
     @classmethod
     def _multiple_of_32(cls, value: int) -> int:
         if value % 32:
-            raise PydanticCustomError("profile_multiple_of_32", "must be a multiple of 32 (got {value})", {"value": value})
+            raise PydanticCustomError(
+                "profile_multiple_of_32", "must be a multiple of 32 (got {value})", {"value": value}
+            )
         return value
 
 

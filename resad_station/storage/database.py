@@ -71,6 +71,9 @@ class Database:
         self.images = ImageStore(images_root)
         self.engine = self._create_engine(url, busy_timeout_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+        )
         self._upgrade_lock = threading.Lock()
         if auto_upgrade:
             self.upgrade()
@@ -92,6 +95,9 @@ class Database:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
+            # Take transaction control from the sqlite3 module (it would BEGIN only before the
+            # first write, so reads would not share a snapshot); SQLAlchemy BEGINs below.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
@@ -99,6 +105,13 @@ class Database:
             # FULL: a commit is on disk before it returns (a power cut keeps committed rows).
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: sa.Connection) -> None:
+            # IMMEDIATE: a writer takes the write lock up front, so it waits (busy_timeout) for
+            # another writer instead of failing mid-transaction when its snapshot went stale.
+            # Read sessions use DEFERRED: a consistent snapshot that never blocks the writer.
+            conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'IMMEDIATE')}")
 
         return engine
 
@@ -145,15 +158,32 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session committed on success, rolled back on any error.
+        """A read-write session: committed on success, rolled back on any error.
 
-        Database failures (locked, disk full...) become StorageError; whatever was committed
-        before stays committed. Rows stay readable after the block (expire_on_commit=False).
+        On SQLite it holds the write lock from its first statement, so keep it short (compute
+        and write files before opening it). Database failures (locked, disk full...) become
+        StorageError; whatever was committed before stays committed. Rows stay readable after
+        the block (expire_on_commit=False).
         """
-        session = self._sessions()
+        with self._session(self._sessions, commit=True) as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read-only session on one consistent snapshot (a page and its total agree).
+
+        Never blocks the writer and is never blocked by it (SQLite WAL); nothing is committed.
+        """
+        with self._session(self._read_sessions, commit=False) as session:
+            yield session
+
+    @contextmanager
+    def _session(self, factory: sessionmaker, commit: bool) -> Iterator[Session]:
+        session = factory()
         try:
             yield session
-            session.commit()
+            if commit:
+                session.commit()
         except exc.OperationalError as error:
             session.rollback()
             raise describe_db_error(error, self.url) from error

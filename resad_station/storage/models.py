@@ -44,7 +44,7 @@ def _one_of(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstrai
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON()}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON(), float: sa.Float()}
 
 
 class Product(Base):
