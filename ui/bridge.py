@@ -125,7 +125,7 @@ class RuntimeBridge(QObject):
     def _collect_raw(self, result: FrameResult) -> list | None:
         if self._raw_wanted <= 0:
             return None
-        self._raw.append((result.source_name or f"live frame {result.frame_index}", result.image.copy()))
+        self._raw.append((f"live frame {result.frame_index} {result.source_name}".rstrip(), result.image.copy()))
         self._raw_wanted -= 1
         if self._raw_wanted:
             return None

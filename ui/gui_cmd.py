@@ -1,8 +1,17 @@
-"""`resad-station gui`: the desktop application (falls back to headless without a display)."""
+"""`resad-station gui`: the desktop application (falls back to headless without a display).
+
+    resad-station gui [--profile P] [--screenshot PATH] [--quit-after S] [--bench] [--set-pin]
+
+--screenshot runs the profile for --quit-after seconds (default 6), saves a PNG of the whole
+window and exits 0. --bench feeds a 1920x1080 copy of the line and prints the live view's
+refresh rate and the event loop's stall p99. --set-pin sets the engineer PIN from the terminal.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 
 NAME = "gui"
@@ -13,8 +22,59 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="profiles/demo.yaml", help="product profile (file or name)")
     parser.add_argument("--screenshot", help="save a PNG of the whole window after --quit-after seconds, then exit")
     parser.add_argument("--quit-after", type=float, help="close the window after this many seconds")
+    parser.add_argument("--bench", action="store_true", help="1920x1080 source: print live refresh rate and event-loop stall p99")
+    parser.add_argument("--set-pin", action="store_true", help="set the engineer PIN (asked twice in the terminal), then exit")
+    parser.add_argument("--tab", choices=("live", "review", "settings", "enroll"), help="open on this screen (for screenshots)")
+
+
+def display_available() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb"):  # need no X or Wayland server
+        return True
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def set_pin(args: argparse.Namespace) -> int:
+    from resad_station import paths
+    from ui.roles import PinError, PinStore
+
+    store = PinStore(paths.resolve_data_dir(args.data_dir))
+    pin = getpass.getpass("new engineer PIN (digits): ")
+    if pin != getpass.getpass("again: "):
+        print("the two PINs differ; nothing changed", file=sys.stderr)
+        return 1
+    try:
+        store.set_pin(pin)
+    except PinError as exc:
+        print(f"{exc}; nothing changed", file=sys.stderr)
+        return 1
+    print(f"engineer PIN set ({store.path})")
+    return 0
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    """No display: say so in one line, then run the same line with the headless inspector."""
+    print("resad-station gui: no display available (DISPLAY/WAYLAND_DISPLAY unset); running the line headless instead", file=sys.stderr)
+    from resad_station.cli import inspect_cmd
+
+    parser = argparse.ArgumentParser(prog="resad-station inspect")
+    inspect_cmd.configure(parser)
+    known = {a.dest for a in parser._actions}
+    argv = ["--profile", args.profile] if "profile" in known else [args.profile]
+    if args.quit_after and "duration" in known:
+        argv += ["--duration", str(args.quit_after)]
+    inspect_args = parser.parse_args(argv)
+    for name in ("data_dir", "db_url", "verbose"):
+        setattr(inspect_args, name, getattr(args, name, None))
+    return int(inspect_cmd.run(inspect_args) or 0)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("resad-station gui: not yet available", file=sys.stderr)
-    return 2
+    if args.set_pin:
+        return set_pin(args)
+    if not display_available():
+        return run_headless(args)
+    from ui.app import run_app
+
+    return run_app(args)

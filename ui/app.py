@@ -1,0 +1,92 @@
+"""Starts the Qt application on a station: window, auto-start, timed screenshot / quit, bench."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from ui.station_link import StationLink
+
+DEFAULT_SCREENSHOT_S = 6.0
+
+
+def make_app() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ResAD Station")
+    app.setOrganizationName("resad-station")
+    pg.setConfigOptions(antialias=True)
+    return app
+
+
+def open_link(args: argparse.Namespace) -> StationLink:
+    if not args.bench:
+        return StationLink.open(args.profile, args.data_dir, args.db_url)
+    from resad_station.profiles import load_profile, find_profile
+    from ui.bench import make_full_hd_frames
+
+    profile = load_profile(find_profile(args.profile))
+    frames = make_full_hd_frames(profile.resolve_path(profile.camera.uri))
+    # fps None: frames come as fast as the station takes them, so the UI is pushed as hard as it can be.
+    fast = profile.model_copy(update={"camera": profile.camera.model_copy(update={"fps": None, "loop": True})})
+    return StationLink.open_with(fast.with_source(profile.source_path), args.data_dir, args.db_url, source=str(frames))
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from ui.main_window import MainWindow
+
+    app = make_app()
+    print(f"opening {args.profile} (loading the engine{', enrolling on first run' if not args.bench else ''})…", file=sys.stderr)
+    try:
+        link = open_link(args)
+    except Exception as exc:  # noqa: BLE001 (a start-up failure is told in one line, not a traceback)
+        print(f"resad-station gui: cannot open {args.profile}: {exc}", file=sys.stderr)
+        return 1
+    window = MainWindow(link)
+    window.show()
+    window.start()
+    if args.tab == "enroll":
+        QTimer.singleShot(0, window.open_enroll_wizard)
+    elif args.tab:
+        window.tabs.setCurrentIndex({"live": 0, "review": 1, "settings": 2}[args.tab])
+
+    probe = report = None
+    if args.bench:
+        from ui.bench import BenchReport, EventLoopProbe
+
+        probe = EventLoopProbe()
+        probe.start()
+        report = BenchReport(probe, window.live)
+    seconds = args.quit_after if args.quit_after else (DEFAULT_SCREENSHOT_S if args.screenshot or args.bench else None)
+    if seconds is not None:
+        def finish() -> None:
+            if args.screenshot:
+                grab_window(window, Path(args.screenshot))
+            if report is not None:
+                probe.stop()
+                print("\n".join(report.lines(link.station.metrics())))
+            window.close()
+
+        QTimer.singleShot(int(seconds * 1000), finish)
+    app.exec()
+    return 0
+
+
+def grab_window(window, path: Path) -> None:
+    """The whole window, with a dialog on top of it (the enroll wizard) drawn in place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture = window.grab()
+    wizard = getattr(window, "enroll_wizard", None)
+    if wizard is not None and wizard.isVisible():
+        from PySide6.QtGui import QPainter
+
+        painter = QPainter(picture)
+        shot = wizard.grab()
+        painter.drawPixmap((picture.width() - shot.width()) // 2, (picture.height() - shot.height()) // 2, shot)
+        painter.end()
+    picture.save(str(path))
+    print(f"screenshot saved: {path}")

@@ -1,0 +1,84 @@
+"""`gui --bench`: how the UI keeps up with a 1920x1080 source (reported, never asserted in tests).
+
+EventLoopProbe: a QTimer asks to fire every PERIOD_MS; how late each tick comes is how long
+the event loop was blocked (a paint, a slot, a big upload). Its p99 is the stall a user feels.
+The live view's refresh rate is frames shown per second by the LiveScreen.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer
+
+from resad_station.runtime.sources import image_files
+
+PERIOD_MS = 5
+BENCH_SIZE = (1920, 1080)
+
+
+class EventLoopProbe(QObject):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.lateness_ms: list[float] = []
+        self._clock = QElapsedTimer()
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._clock.start()
+        self._last = 0.0
+        self._timer.start(PERIOD_MS)
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _tick(self) -> None:
+        now = self._clock.nsecsElapsed() / 1e6
+        if self._last:
+            self.lateness_ms.append(max(0.0, now - self._last - PERIOD_MS))
+        self._last = now
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.lateness_ms, q)) if self.lateness_ms else float("nan")
+
+
+def make_full_hd_frames(source_profile_dir: Path, count: int = 16) -> Path:
+    """A folder of 1920x1080 frames made from the profile's line images (upscaled, letterboxed)."""
+    out = Path(tempfile.mkdtemp(prefix="resad-bench-"))
+    files = image_files([source_profile_dir])[:count]
+    w, h = BENCH_SIZE
+    for i, path in enumerate(files):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        scale = min(w / image.shape[1], h / image.shape[0])
+        resized = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)))
+        canvas = np.full((h, w, 3), 255, np.uint8)
+        y, x = (h - resized.shape[0]) // 2, (w - resized.shape[1]) // 2
+        canvas[y:y + resized.shape[0], x:x + resized.shape[1]] = resized
+        cv2.imwrite(str(out / f"{i:04d}_{path.stem}.png"), canvas)
+    return out
+
+
+class BenchReport:
+    def __init__(self, probe: EventLoopProbe, live_screen) -> None:
+        self.probe = probe
+        self.live = live_screen
+        self.started = time.monotonic()
+        self.shown_at_start = live_screen.frames_shown
+
+    def lines(self, metrics) -> list[str]:
+        elapsed = time.monotonic() - self.started
+        shown = self.live.frames_shown - self.shown_at_start
+        out = [
+            f"bench: source {BENCH_SIZE[0]}x{BENCH_SIZE[1]}, {elapsed:.1f} s",
+            f"bench: live view refresh {shown / elapsed:.1f} frames/s ({shown} frames shown, {self.live.bridge.coalesced} coalesced)",
+            f"bench: event-loop stall p50 {self.probe.percentile(50):.1f} ms, p99 {self.probe.percentile(99):.1f} ms, max {max(self.probe.lateness_ms, default=float('nan')):.1f} ms ({len(self.probe.lateness_ms)} probes every {PERIOD_MS} ms)",
+        ]
+        if metrics is not None:
+            out.append(f"bench: runtime inspected {metrics.frames_inspected} frames, {metrics.fps:.1f} fps, p95 latency {metrics.latency_p95_ms:.0f} ms, dropped {metrics.frames_dropped}")
+        return out
