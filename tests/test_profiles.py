@@ -150,6 +150,7 @@ def test_editor_validation_reports_the_yaml_line(tmp_path):
 def test_find_profile_by_path_stem_and_name_user_first(tmp_path):
     assert find_profile("demo", None) == SHIPPED_PROFILES_DIR / "demo.yaml"
     assert find_profile("demo-pcb", None) == SHIPPED_PROFILES_DIR / "demo.yaml"
+    assert find_profile("profiles/demo.yaml", None).resolve() == SHIPPED_PROFILES_DIR / "demo.yaml"
     user_dir = tmp_path / "profiles"
     user_dir.mkdir()
     mine = write(user_dir, MINIMAL.replace("name: p1", "name: demo-pcb"), "demo.yaml")

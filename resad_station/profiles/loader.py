@@ -127,6 +127,10 @@ def find_profile(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | 
     given = Path(name_or_path)
     if given.is_file():
         return given
+    # "profiles/demo.yaml" (as the Makefile and docs write it) works from any working directory.
+    from_repo = SHIPPED_PROFILES_DIR.parent / given
+    if not given.is_absolute() and given.parts[:1] == (SHIPPED_PROFILES_DIR.name,) and from_repo.is_file():
+        return from_repo
     text = str(name_or_path)
     dirs = _profile_dirs(Path(data_dir) if data_dir is not None else None)
     for folder, _ in dirs:
