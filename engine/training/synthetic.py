@@ -170,8 +170,16 @@ def cut_paste(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
 def perlin_texture(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Blotches of a foreign texture through a thresholded Perlin mask."""
     h, w = image.shape[:2]
-    scale = 2 ** int(rng.integers(1, 5))  # 2..16 cells: a few large blobs to many small ones
+    scale = 2 ** int(rng.integers(1, 4))  # 2..8 cells: a few large blobs to several small ones
     noise = fractal_perlin_noise((h, w), (scale, scale), rng)
+    if rng.random() < 0.7:
+        # Mostly one localised blotch: a Gaussian bump lifts the noise around a random centre,
+        # so the thresholded region is a ragged blob instead of confetti over the whole image.
+        cy, cx = rng.uniform(0.15, 0.85) * h, rng.uniform(0.15, 0.85) * w
+        sigma = rng.uniform(0.1, 0.25) * min(h, w)
+        yy = ((np.arange(h, dtype=np.float32) - cy) / sigma) ** 2
+        xx = ((np.arange(w, dtype=np.float32) - cx) / sigma) ** 2
+        noise = noise + np.exp(-0.5 * (yy[:, None] + xx[None, :]))
     # Threshold at a quantile: the blotches cover a drawn fraction of the image whatever the noise.
     fraction = rng.uniform(0.02, 0.12)
     mask = noise > np.quantile(noise, 1.0 - fraction)

@@ -1,0 +1,263 @@
+"""Few-shot benchmark: K good references per category and seed, every test image scored.
+
+Protocol, per category, K and seed:
+- references: `np.random.default_rng(seed).permutation(n_train)[:K]` of the category's
+  train/good images (sorted by file name), so K=2 shots are a subset of K=4 for the same seed,
+  and every method sees the same references;
+- every test image is predicted once per method (one backbone pass via `predict_all` when more
+  than one method is wanted, or when the single method is not the detector's own);
+- image AUROC on all test images; pixel AUROC and AUPRO@0.3 on the good test images plus the
+  anomalous ones that have a non-empty ground-truth mask, after `downscale_for_metrics`
+  (longer side <= 256).
+
+JSON structure returned by `evaluate` (schema "resad-station/evaluate/v1"; every float is in
+[0, 1], null where undefined, e.g. pixel metrics of a category without masks)::
+
+    {
+      "schema": "resad-station/evaluate/v1",
+      "config": {"roots": [str], "categories": [str], "shots": [int], "seeds": [int],
+                 "methods": [str], "input_size": int|null, "pixel_metrics_max_side": 256,
+                 "aupro_fpr_limit": 0.3, "reference_draw": str, "std": str},
+      "datasets": {category: {"root": str, "n_train": int, "n_test": int,
+                              "n_anomalous": int, "n_pixel_labelled": int}},
+      "references": {category: {"K=4": {"<seed>": [file names]}}},
+      "results": {method: {"K=4": {
+          "per_category": {category: {
+              "image_auroc": {"mean": float, "std": float, "per_seed": [float|null]},
+              "pixel_auroc": {...} | null, "aupro": {...} | null,
+              "ms_per_image": float | null}},
+          "mean": {"image_auroc": {...}|null, "pixel_auroc": {...}|null, "aupro": {...}|null},
+          "skipped": {category: reason}}}},
+      "elapsed_s": float
+    }
+
+The mean over categories is taken per seed, then its mean and std over seeds are reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from engine.errors import EngineError
+from engine.data.mvtec import Sample, category_dirs, index_root, load_mask, load_rgb
+from engine.evaluation.metrics import (AUPRO_FPR_LIMIT, DEFAULT_MAX_SIDE, aupro, downscale_for_metrics,
+                                       image_auroc, pixel_auroc)
+from engine.evaluation.summary import METRICS, build_k_entry
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "resad-station/evaluate/v1"
+METHODS = ("resad", "knn")
+
+
+@dataclass
+class _Category:
+    key: str
+    root: Path
+    train: list[Sample]
+    test: list[Sample]
+    small_masks: dict[int, np.ndarray] = field(default_factory=dict)  # test index -> downscaled mask
+    unlabelled: set[int] = field(default_factory=set)  # anomalous test images without pixel label
+
+    def pixel_usable(self, i: int) -> bool:
+        return i not in self.unlabelled
+
+
+def _collect_categories(roots: Sequence[Path], wanted: Iterable[str] | None) -> list[_Category]:
+    dirs = [(root, d) for root in roots for d in category_dirs(root)]
+    names = [d.name for _, d in dirs]
+    wanted_set = set(wanted) if wanted is not None else None
+    if wanted_set is not None:
+        unknown = wanted_set - set(names) - {f"{r.name}/{d.name}" for r, d in dirs}
+        if unknown:
+            raise KeyError(f"no category {sorted(unknown)} under {[str(r) for r in roots]}; found {sorted(names)}")
+    out = []
+    for root, d in dirs:
+        # The same category name under two roots gets the root's name as a prefix.
+        key = d.name if names.count(d.name) == 1 else f"{root.name}/{d.name}"
+        if wanted_set is not None and d.name not in wanted_set and key not in wanted_set:
+            continue
+        samples = index_root(d)
+        train = [s for s in samples if s.split == "train"]
+        test = [s for s in samples if s.split == "test"]
+        if not test:
+            log.warning("%s: no test images; category skipped", d)
+            continue
+        out.append(_Category(key, root, train, test))
+    if not out:
+        raise ValueError(f"no category with test images under {[str(r) for r in roots]}")
+    return out
+
+
+def _resolve_detector(detector: Any) -> Any:
+    if hasattr(detector, "predict") and hasattr(detector, "build_references"):
+        return detector
+    if callable(detector):
+        return detector()
+    raise TypeError(f"evaluate: expected a Detector or a factory returning one, got {type(detector).__name__}")
+
+
+def _predict(det: Any, images: list[np.ndarray], refs: Any, methods: Sequence[str]) -> dict[str, list]:
+    """method -> predictions of `images`; one backbone pass per image for several methods."""
+    own = getattr(det, "method", None)
+    if len(methods) == 1 and methods[0] == own:
+        return {own: list(det.predict_batch(images, refs))}
+    outs = [det.predict_all(image, refs) for image in images]
+    missing = [m for m in methods if outs and m not in outs[0]]
+    if missing:
+        raise EngineError(f"the detector cannot run method(s) {missing} (trained weights loaded?); "
+                          f"it offers {sorted(outs[0])}")
+    return {m: [o[m] for o in outs] for m in methods}
+
+
+def _small_mask(cat: _Category, i: int, shape: tuple[int, int], max_side: int) -> np.ndarray | None:
+    """The downscaled ground truth of test image i (cached), or None without a pixel label."""
+    if i in cat.small_masks:
+        return cat.small_masks[i]
+    sample = cat.test[i]
+    if sample.is_anomalous and sample.mask_path is None:
+        cat.unlabelled.add(i)
+        return None
+    mask = load_mask(sample.mask_path, shape)
+    if sample.is_anomalous and not mask.any():
+        cat.unlabelled.add(i)
+        log.warning("%s: mask %s is empty; image skipped for pixel metrics", cat.key, sample.mask_path)
+        return None
+    _, small = downscale_for_metrics(np.zeros(shape, np.float32), mask, max_side)
+    cat.small_masks[i] = small
+    return small
+
+
+def _run_seed(det: Any, cat: _Category, refs: Any, methods: Sequence[str], batch_size: int,
+              max_side: int, bar: tqdm) -> dict[str, dict[str, float]]:
+    """Score every test image of `cat` with `refs`; method -> metric -> value (plus ms_per_image)."""
+    scores = {m: [] for m in methods}
+    maps = {m: [] for m in methods}
+    ms = {m: [] for m in methods}
+    masks: list[np.ndarray] = []
+    for start in range(0, len(cat.test), batch_size):
+        idx = range(start, min(start + batch_size, len(cat.test)))
+        images = [load_rgb(cat.test[i].path) for i in idx]
+        preds = _predict(det, images, refs, methods)
+        for j, i in enumerate(idx):
+            shape = images[j].shape[:2]
+            mask = _small_mask(cat, i, shape, max_side)
+            if mask is not None:
+                masks.append(mask)
+            for m in methods:
+                p = preds[m][j]
+                if p.anomaly_map.shape != shape:
+                    raise ValueError(
+                        f"{m}: anomaly map {p.anomaly_map.shape} for {cat.test[i].path} of size {shape}")
+                scores[m].append(float(p.score))
+                ms[m].append(p.timings.get("total", float("nan")))
+                if mask is not None:
+                    maps[m].append(downscale_for_metrics(p.anomaly_map, np.zeros(shape, bool), max_side)[0])
+        bar.update(len(idx))
+    labels = [s.is_anomalous for s in cat.test]
+    out = {}
+    for m in methods:
+        out[m] = {
+            "image_auroc": image_auroc(labels, scores[m]),
+            "pixel_auroc": pixel_auroc(masks, maps[m]),
+            "aupro": aupro(masks, maps[m]),
+            "ms": float(np.nanmean(ms[m])) if np.isfinite(ms[m]).any() else float("nan"),
+        }
+    return out
+
+
+def reference_indices(n_train: int, k: int, seed: int) -> list[int]:
+    """The train/good indices used as K references for a seed (nested over K)."""
+    return sorted(int(i) for i in np.random.default_rng(seed).permutation(n_train)[:k])
+
+
+def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str | Path],
+             categories: Iterable[str] | None = None, shots: Sequence[int] = (4,),
+             seeds: Sequence[int] = (0, 1, 2), methods: Sequence[str] = METHODS, progress: bool = True,
+             batch_size: int = 8, max_side: int = DEFAULT_MAX_SIDE) -> dict:
+    """Run the few-shot benchmark; returns the JSON-ready dict described in the module docstring."""
+    t0 = time.perf_counter()
+    roots = [Path(roots)] if isinstance(roots, (str, Path)) else [Path(r) for r in roots]
+    methods = list(dict.fromkeys(methods))
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise ValueError(f"methods {methods}: expected some of {METHODS}")
+    shots, seeds = [int(k) for k in shots], [int(s) for s in seeds]
+    if not shots or min(shots) < 1 or not seeds:
+        raise ValueError(f"shots {shots} and seeds {seeds}: need at least one of each, shots >= 1")
+    cats = _collect_categories(roots, categories)
+    det = _resolve_detector(detector)
+
+    raw = {m: {f"K={k}": {} for k in shots} for m in methods}  # method -> K -> cat -> metric -> [seed]
+    extras = {m: {f"K={k}": {} for k in shots} for m in methods}
+    skipped: dict[str, dict[str, str]] = {f"K={k}": {} for k in shots}
+    references: dict[str, dict] = {c.key: {} for c in cats}
+    runnable = [(c, k) for c in cats for k in shots if k <= len(c.train)]
+    total = sum(len(c.test) for c, _ in runnable) * len(seeds)
+    with tqdm(total=total, unit="img", desc="evaluate", disable=not progress, dynamic_ncols=True) as bar:
+        for cat in cats:
+            for k in shots:
+                kk = f"K={k}"
+                if k > len(cat.train):
+                    skipped[kk][cat.key] = f"only {len(cat.train)} train/good images for K={k}"
+                    log.warning("%s: %s", cat.key, skipped[kk][cat.key])
+                    continue
+                per_seed = {m: {name: [] for name in (*METRICS, "ms")} for m in methods}
+                references[cat.key][kk] = {}
+                for seed in seeds:
+                    bar.set_postfix_str(f"{cat.key} K={k} seed={seed}")
+                    idx = reference_indices(len(cat.train), k, seed)
+                    references[cat.key][kk][str(seed)] = [cat.train[i].path.name for i in idx]
+                    refs = det.build_references([load_rgb(cat.train[i].path) for i in idx])
+                    values = _run_seed(det, cat, refs, methods, batch_size, max_side, bar)
+                    for m in methods:
+                        for name, v in values[m].items():
+                            per_seed[m][name].append(v)
+                for m in methods:
+                    raw[m][kk][cat.key] = {name: per_seed[m][name] for name in METRICS}
+                    ms = [v for v in per_seed[m]["ms"] if np.isfinite(v)]
+                    extras[m][kk][cat.key] = {"ms_per_image": float(np.mean(ms)) if ms else None}
+    if any(c.unlabelled for c in cats):
+        log.warning("anomalous test images without a pixel label (skipped for pixel metrics): %s",
+                    {c.key: len(c.unlabelled) for c in cats if c.unlabelled})
+
+    results = {
+        m: {kk: build_k_entry(raw[m][kk], len(seeds), skipped[kk], extras[m][kk]) for kk in raw[m]}
+        for m in methods
+    }
+    return {
+        "schema": SCHEMA,
+        "config": {
+            "roots": [str(r) for r in roots],
+            "categories": [c.key for c in cats],
+            "shots": shots,
+            "seeds": seeds,
+            "methods": methods,
+            "input_size": getattr(det, "input_size", None),
+            "pixel_metrics_max_side": max_side,
+            "aupro_fpr_limit": AUPRO_FPR_LIMIT,
+            "reference_draw": "sorted(np.random.default_rng(seed).permutation(n_train)[:K])",
+            "std": "sample standard deviation over seeds (ddof=1); 0 for one seed",
+        },
+        "datasets": {
+            c.key: {
+                "root": str(c.root),
+                "n_train": len(c.train),
+                "n_test": len(c.test),
+                "n_anomalous": sum(s.is_anomalous for s in c.test),
+                "n_pixel_labelled": sum(s.is_anomalous and s.mask_path is not None and i not in c.unlabelled
+                                        for i, s in enumerate(c.test)),
+            }
+            for c in cats
+        },
+        "references": references,
+        "results": results,
+        "elapsed_s": time.perf_counter() - t0,
+    }

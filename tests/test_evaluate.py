@@ -1,0 +1,159 @@
+"""The few-shot benchmark end to end on a tiny MVTec-layout tree of real textures.
+
+Good images are tiles of scikit-image's bundled photos; anomalous test images are other tiles
+with synthetic defects (and their masks) from engine.training.synthetic. The kNN method of the
+real Detector scores them, so nothing here needs trained weights.
+"""
+
+import json
+import logging
+import math
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from engine import Detector
+from engine.data import index_root
+from engine.evaluation.metrics import aupro
+from engine.evaluation.runner import SCHEMA, evaluate, reference_indices
+from engine.evaluation.summary import METRICS, format_table
+from engine.training.synthetic import synthesize
+
+TILE = 96
+
+
+def _write(path, rgb):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+def _tiles(gray: np.ndarray) -> list[np.ndarray]:
+    rgb = np.repeat(gray[:, :, None], 3, axis=2)
+    h, w = gray.shape
+    return [rgb[y:y + TILE, x:x + TILE] for y in range(0, h - TILE + 1, TILE) for x in range(0, w - TILE + 1, TILE)]
+
+
+def _make_category(root, name, gray, seed, mask_for_all=True):
+    tiles = _tiles(gray)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(tiles))
+    for n, i in enumerate(order[:6]):
+        _write(root / name / "train" / "good" / f"{n:03d}.png", tiles[i])
+    for n, i in enumerate(order[6:11]):
+        _write(root / name / "test" / "good" / f"{n:03d}.png", tiles[i])
+    for n, i in enumerate(order[11:17]):
+        # Foreign-texture blotches and scratches: clearly visible defects.
+        result = synthesize(tiles[i], rng, ("perlin_texture", "scratch")[n % 2])
+        _write(root / name / "test" / "blotch" / f"{n:03d}.png", result.image)
+        if mask_for_all or n > 0:
+            _write(root / name / "ground_truth" / "blotch" / f"{n:03d}_mask.png",
+                   np.repeat((result.mask * 255).astype(np.uint8)[:, :, None], 3, axis=2))
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mvtec")
+    _make_category(root, "brick", skimage.data.brick()[:480, :480], seed=0, mask_for_all=False)
+    _make_category(root, "moon", skimage.data.moon()[:480, :480], seed=1)
+    (root / "annotations").mkdir()  # not a category: must be ignored
+    return root
+
+
+@pytest.fixture(scope="module")
+def knn_detector():
+    return Detector.load(method="knn", device="cpu", input_size=96)
+
+
+@pytest.fixture(scope="module")
+def result(dataset, knn_detector):
+    return evaluate(knn_detector, [dataset], shots=(2, 4), seeds=(0, 1), methods=("knn",), progress=False)
+
+
+def test_dataset_index(dataset):
+    samples = index_root(dataset)
+    assert {s.category for s in samples} == {"brick", "moon"}
+    brick = [s for s in samples if s.category == "brick" and s.is_anomalous]
+    assert len(brick) == 6 and sum(s.mask_path is None for s in brick) == 1
+
+
+def test_json_structure_and_ranges(result):
+    json.loads(json.dumps(result, allow_nan=False))  # strictly valid JSON: no NaN anywhere
+    assert result["schema"] == SCHEMA
+    cfg = result["config"]
+    assert cfg["categories"] == ["brick", "moon"] and cfg["shots"] == [2, 4] and cfg["seeds"] == [0, 1]
+    assert cfg["methods"] == ["knn"] and cfg["input_size"] == 96
+    assert result["datasets"]["brick"] == {"root": cfg["roots"][0], "n_train": 6, "n_test": 11,
+                                           "n_anomalous": 6, "n_pixel_labelled": 5}
+    assert set(result["results"]) == {"knn"}
+    for k_key in ("K=2", "K=4"):
+        entry = result["results"]["knn"][k_key]
+        assert set(entry) == {"per_category", "mean", "skipped"} and entry["skipped"] == {}
+        for cat in ("brick", "moon"):
+            per_cat = entry["per_category"][cat]
+            assert set(per_cat) == {*METRICS, "ms_per_image"}
+            for metric in METRICS:
+                summary = per_cat[metric]
+                assert set(summary) == {"mean", "std", "per_seed"} and len(summary["per_seed"]) == 2
+                assert all(0.0 <= v <= 1.0 for v in summary["per_seed"])
+                assert summary["mean"] == pytest.approx(np.mean(summary["per_seed"]))
+                assert summary["std"] == pytest.approx(np.std(summary["per_seed"], ddof=1))
+        for metric in METRICS:
+            per_seed_mean = [np.mean([entry["per_category"][c][metric]["per_seed"][s] for c in ("brick", "moon")])
+                             for s in range(2)]
+            assert entry["mean"][metric]["per_seed"] == pytest.approx(per_seed_mean)
+    refs = result["references"]["brick"]
+    assert set(refs["K=4"]["0"]) >= set(refs["K=2"]["0"])  # nested over K for one seed
+    assert refs["K=2"]["0"] != refs["K=2"]["1"]
+
+
+def test_visible_defects_are_found(result):
+    for k_key in ("K=2", "K=4"):
+        entry = result["results"]["knn"][k_key]
+        assert entry["mean"]["image_auroc"]["mean"] > 0.7
+        # Brick is a regular texture: kNN against 2-4 good tiles finds the defects almost surely.
+        assert entry["per_category"]["brick"]["image_auroc"]["mean"] > 0.9
+        assert entry["per_category"]["brick"]["pixel_auroc"]["mean"] > 0.75
+
+
+def test_both_methods_share_references_and_table_prints(dataset, knn_detector):
+    class Pair:
+        """Two 'methods' from one real detector: knn as is, and knn with inverted scores."""
+
+        method = "resad"
+        input_size = knn_detector.input_size
+        build_references = knn_detector.build_references
+        predict = knn_detector.predict
+
+        def predict_all(self, image, refs):
+            p = knn_detector.predict(image, refs)
+            flipped = type(p)(-p.score, -p.anomaly_map, p.timings)
+            return {"knn": p, "resad": flipped}
+
+    out = evaluate(lambda: Pair(), dataset, categories=["moon"], shots=(3,), seeds=(5,), progress=False)
+    knn = out["results"]["knn"]["K=3"]["per_category"]["moon"]["image_auroc"]["mean"]
+    inverted = out["results"]["resad"]["K=3"]["per_category"]["moon"]["image_auroc"]["mean"]
+    assert inverted == pytest.approx(1.0 - knn)  # same references, same test images
+    table = format_table(out)
+    assert "moon" in table and "MEAN" in table and "image AUROC" in table
+
+
+def test_too_few_shots_skips_and_bad_names_fail(dataset, knn_detector, caplog):
+    with caplog.at_level(logging.WARNING):
+        out = evaluate(knn_detector, dataset, categories=["brick"], shots=(8,), seeds=(0,),
+                       methods=("knn",), progress=False)
+    entry = out["results"]["knn"]["K=8"]
+    assert entry["per_category"] == {} and "only 6 train/good" in entry["skipped"]["brick"]
+    assert entry["mean"]["image_auroc"] is None
+    with pytest.raises(KeyError, match="tiles"):
+        evaluate(knn_detector, dataset, categories=["tiles"], methods=("knn",), progress=False)
+    with pytest.raises(ValueError, match="methods"):
+        evaluate(knn_detector, dataset, methods=("patchcore",), progress=False)
+
+
+def test_missing_mask_is_reported_once(dataset, knn_detector, caplog):
+    with caplog.at_level(logging.WARNING):
+        index_root(dataset / "brick")
+    messages = [r.getMessage() for r in caplog.records if "no ground-truth mask" in r.getMessage()]
+    assert len(messages) == 1 and "1 anomalous test image" in messages[0]
