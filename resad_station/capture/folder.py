@@ -1,0 +1,85 @@
+"""A folder of image files, read in sorted (natural) order, optionally looping."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .base import CorruptFrameError, Frame, FrameSource
+from .decode import IMAGE_EXTENSIONS, is_image_file, natural_key, read_image_file
+from .pacing import Pacer
+
+
+class FolderSource(FrameSource):
+    kind = "folder"
+    is_live = False
+
+    def __init__(self, uri: str, *, fps: float | None = None, loop: bool = False, name: str = "cam1",
+                 settings: dict | None = None) -> None:
+        super().__init__(uri, name=name, settings=settings)
+        self.path = Path(uri)
+        self.loop = loop
+        self._pacer = Pacer(fps) if fps else None
+        self._files: list[str] = []
+        self._pos = 0
+        self._last_key: list[object] | None = None  # resume point, by name, survives a re-listing
+        self._good_this_pass = 0
+        self._open = False
+
+    def _list(self) -> list[str]:
+        if not self.path.exists():
+            raise self.error("cannot open (folder not found)")
+        if not self.path.is_dir():
+            raise self.error("cannot open (not a folder)")
+        try:
+            names = [e.name for e in os.scandir(self.path) if e.is_file() and is_image_file(e.name)]
+        except OSError as exc:
+            raise self.error(f"cannot list the folder ({exc.strerror or exc})") from exc
+        return sorted(names, key=natural_key)
+
+    def open(self) -> None:
+        if self._open:
+            return
+        files = self._list()
+        if not files:
+            raise self.error(f"no image files (expected {', '.join(IMAGE_EXTENSIONS)})")
+        self._files = files
+        # after a reconnect, carry on after the last delivered file instead of starting over
+        self._pos = 0 if self._last_key is None else sum(natural_key(f) <= self._last_key for f in files)
+        if self._pacer:
+            self._pacer.reset()
+        self._open = True
+        self._apply_wanted()
+
+    def close(self) -> None:
+        self._open = False
+
+    def read(self, timeout: float | None = None) -> Frame | None:
+        if not self._open:
+            raise self.error("read before open()")
+        if self._pos >= len(self._files):
+            if not self.loop:
+                return None
+            if self._good_this_pass == 0 and self._last_key is not None:
+                raise self.error("no file in the folder could be decoded")
+            self._files, self._pos, self._last_key, self._good_this_pass = self._list(), 0, None, 0
+            if not self._files:
+                raise self.error("the folder became empty")
+        if self._pacer:
+            self._pacer.wait(timeout)  # may raise ReadTimeout; the position is unchanged then
+        name = self._files[self._pos]
+        path = self.path / name
+        try:
+            image = read_image_file(path)
+        except FileNotFoundError as exc:
+            # the file (or the whole folder, e.g. a network share) went away: a source failure
+            raise self.error(f"file '{name}' disappeared") from exc
+        except OSError as exc:
+            raise self.error(f"cannot read file '{name}' ({exc.strerror or exc})") from exc
+        self._pos += 1
+        self._last_key = natural_key(name)
+        if image is None:
+            raise CorruptFrameError(f"{self.describe()}: file '{name}' is not a readable image (corrupt or truncated)",
+                                    file=str(path))
+        self._good_this_pass += 1
+        return self._frame(image, name)

@@ -1,0 +1,46 @@
+"""A network stream (RTSP, HTTP/MJPEG, ...) opened by OpenCV's FFmpeg backend."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import cv2
+
+from .base import Frame
+from .opencv_capture import OpenCVCaptureSource
+
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
+OPEN_TIMEOUT_MS = 5000
+READ_TIMEOUT_MS = 5000
+
+
+class StreamSource(OpenCVCaptureSource):
+    kind = "stream"
+    is_live = True
+
+    def __init__(self, uri: str, *, name: str = "cam1", settings: dict | None = None) -> None:
+        super().__init__(uri, name=name, settings=settings)
+        scheme = urlparse(self.uri).scheme.lower()
+        if scheme not in STREAM_SCHEMES:
+            raise self.error(f"not a stream URL (expected one of {', '.join(s + '://' for s in STREAM_SCHEMES)})")
+
+    def describe(self) -> str:
+        # never put a camera password into logs or the status bar
+        parsed = urlparse(self.uri)
+        uri = self.uri.replace(parsed.password, "***") if parsed.password else self.uri
+        return f"{self.kind} '{uri}'"
+
+    def _create_capture(self) -> cv2.VideoCapture:
+        # bounded waits, so a dead camera turns into a reconnect instead of a hung thread
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]
+        return cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)
+
+    def _open_failed_reason(self) -> str:
+        return "cannot open stream (unreachable, wrong URL or credentials, or unsupported codec)"
+
+    def _frame_name(self) -> str:
+        return f"{self.describe().split(' ', 1)[1].strip(chr(39))}#{self._next_index}"
+
+    def _on_no_frame(self) -> Frame | None:
+        # a camera stream has no end: an empty read means the connection dropped
+        raise self.error("stream ended unexpectedly (connection lost)")

@@ -1,0 +1,166 @@
+"""The capture thread: keeps a source running, hands frames over, and never dies because of a camera."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from ..runtime.events import CameraState, CameraStatus
+from .base import CorruptFrameError, Frame, FrameSource, ReadTimeout, SourceError
+from .slots import FrameFifo, LatestFrameSlot
+
+log = logging.getLogger(__name__)
+
+READ_POLL_S = 0.2  # longest read() wait before the thread looks at stop() again
+
+
+class CaptureWorker:
+    """Runs `source_factory()`'s source on a daemon thread.
+
+    mode "live": latest-frame slot, a frame the consumer did not take is replaced (counted in
+    `dropped`). mode "triggered": bounded FIFO, never drops, the capture thread waits for room.
+    A failing source is closed and reopened on the same object with `backoff` delays (seconds; the
+    last one repeats); states go to `on_state`. After len(backoff) failures in a row the state is
+    FAILED (it keeps retrying, every backoff[-1] s, unless `give_up_after` failures are reached).
+    A corrupt item is skipped, counted in `corrupt_skipped` and passed to `on_skip`.
+    """
+
+    def __init__(self, source_factory: Callable[[], FrameSource], mode: Literal["live", "triggered"],
+                 on_state: Callable[[CameraState], None], queue_size: int = 8,
+                 backoff: Sequence[float] = (0.2, 0.5, 1, 2, 5), *, camera: str = "cam1",
+                 on_skip: Callable[[CorruptFrameError], None] | None = None, give_up_after: int | None = None) -> None:
+        if mode not in ("live", "triggered"):
+            raise ValueError(f"capture mode must be 'live' or 'triggered', got {mode!r}")
+        if not backoff:
+            raise ValueError("backoff needs at least one delay")
+        self.mode = mode
+        self.camera = camera
+        self._factory = source_factory
+        self._on_state = on_state
+        self._on_skip = on_skip
+        self._backoff = tuple(float(b) for b in backoff)
+        self._give_up_after = give_up_after
+        self._buffer: LatestFrameSlot | FrameFifo = LatestFrameSlot() if mode == "live" else FrameFifo(queue_size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"capture-{camera}", daemon=True)
+        self.source: FrameSource | None = None
+        self.status = CameraStatus.STOPPED
+        self.captured = 0
+        self.corrupt_skipped = 0
+        self.last_error = ""
+
+    # ---- consumer side -------------------------------------------------------------------------
+    @property
+    def dropped(self) -> int:
+        return self._buffer.dropped
+
+    @property
+    def queued(self) -> int:
+        return len(self._buffer)
+
+    @property
+    def done(self) -> bool:
+        """The thread has ended (finished, stopped or gave up) and every frame was taken."""
+        return self._buffer.closed and len(self._buffer) == 0
+
+    def get(self, timeout: float | None = None) -> Frame | None:
+        return self._buffer.get(timeout)
+
+    def get_many(self, max_n: int, timeout: float | None = None) -> list[Frame]:
+        return self._buffer.get_many(max_n, timeout)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop and join; True when the thread ended within `timeout`.
+
+        A producer blocked on the full FIFO or waiting in read() is woken at once; only a driver
+        call that itself hangs (a cv2 read on a dead stream, bounded by its own timeout) can
+        outlast it, and the thread is a daemon so it never keeps the app from exiting.
+        """
+        self._stop.set()
+        self._buffer.close()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # ---- capture thread ------------------------------------------------------------------------
+    def _state(self, status: CameraStatus, reason: str = "") -> None:
+        self.status = status
+        try:
+            self._on_state(CameraState(camera=self.camera, status=status, reason=reason, time=time.time()))
+        except Exception:  # a broken listener must not take the camera down
+            log.exception("camera state listener failed")
+
+    def _run(self) -> None:
+        self._state(CameraStatus.CONNECTING)
+        failures = 0
+        final = CameraStatus.STOPPED
+        try:
+            while not self._stop.is_set():
+                try:
+                    if self.source is None:
+                        self.source = self._factory()
+                    self.source.open()
+                    self._state(CameraStatus.CONNECTED)
+                    failures = 0
+                    if self._pump(self.source):
+                        final = CameraStatus.FINISHED
+                        break
+                except SourceError as exc:
+                    reason = str(exc)
+                except Exception as exc:  # a bug or driver surprise in one source must not end the line
+                    log.exception("capture source raised unexpectedly")
+                    reason = f"unexpected {type(exc).__name__}: {exc}"
+                else:
+                    continue  # stopped while pumping
+                self._close_source()
+                if self._stop.is_set():
+                    break
+                failures += 1
+                self.last_error = reason
+                if self._give_up_after is not None and failures >= self._give_up_after:
+                    final = CameraStatus.FAILED
+                    break
+                status = CameraStatus.FAILED if failures >= len(self._backoff) else CameraStatus.RECONNECTING
+                self._state(status, reason)
+                self._stop.wait(self._backoff[min(failures - 1, len(self._backoff) - 1)])
+        finally:
+            self._close_source()
+            self._buffer.close()  # wakes consumers: get() returns what is left, then None at once
+            self._state(final, self.last_error if final == CameraStatus.FAILED else "")
+
+    def _pump(self, source: FrameSource) -> bool:
+        """Read until stop (False) or a normal end (True); failures propagate as SourceError."""
+        while not self._stop.is_set():
+            try:
+                frame = source.read(timeout=READ_POLL_S)
+            except ReadTimeout:
+                continue
+            except CorruptFrameError as exc:
+                self.corrupt_skipped += 1
+                self.last_error = str(exc)
+                log.warning("skipped: %s", exc)
+                if self._on_skip is not None:
+                    try:
+                        self._on_skip(exc)
+                    except Exception:
+                        log.exception("skip listener failed")
+                continue
+            if frame is None:  # a normal end; sources whose end is a failure (streams) raise instead
+                return True
+            self.captured += 1
+            if not self._buffer.put(frame):  # closed by stop() while waiting for room
+                return False
+        return False
+
+    def _close_source(self) -> None:
+        if self.source is not None:
+            try:
+                self.source.close()
+            except Exception:
+                log.exception("closing the capture source failed")
