@@ -157,3 +157,19 @@ def test_missing_mask_is_reported_once(dataset, knn_detector, caplog):
         index_root(dataset / "brick")
     messages = [r.getMessage() for r in caplog.records if "no ground-truth mask" in r.getMessage()]
     assert len(messages) == 1 and "1 anomalous test image" in messages[0]
+
+
+def test_cli_prints_table_and_writes_json(dataset, tmp_path, capsys):
+    from resad_station.cli.main import main
+
+    out = tmp_path / "sub" / "eval.json"
+    rc = main(["evaluate", str(dataset), "--categories", "moon", "--shots", "2", "--seeds", "0,3",
+               "--method", "knn", "--input-size", "96", "--device", "cpu", "--json", str(out), "--no-progress"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "knn  K=2" in printed and "moon" in printed and f"wrote {out}" in printed
+    data = json.loads(out.read_text())
+    assert data["config"]["weights"] == "bundled" and data["config"]["seeds"] == [0, 3]
+    assert 0.0 <= data["results"]["knn"]["K=2"]["mean"]["image_auroc"]["mean"] <= 1.0
+    assert main(["evaluate", str(tmp_path / "missing"), "--method", "knn"]) == 2
+    assert "not found" in capsys.readouterr().err

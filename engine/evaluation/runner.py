@@ -16,7 +16,9 @@ JSON structure returned by `evaluate` (schema "resad-station/evaluate/v1"; every
     {
       "schema": "resad-station/evaluate/v1",
       "config": {"roots": [str], "categories": [str], "shots": [int], "seeds": [int],
-                 "methods": [str], "input_size": int|null, "pixel_metrics_max_side": 256,
+                 "methods": [str], "input_size": int|null, "weights_id": str|null,
+                 "weights": str (added by the CLI: the --weights path or "bundled"),
+                 "pixel_metrics_max_side": 256,
                  "aupro_fpr_limit": 0.3, "reference_draw": str, "std": str},
       "datasets": {category: {"root": str, "n_train": int, "n_test": int,
                               "n_anomalous": int, "n_pixel_labelled": int}},
@@ -200,14 +202,17 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
     skipped: dict[str, dict[str, str]] = {f"K={k}": {} for k in shots}
     references: dict[str, dict] = {c.key: {} for c in cats}
     runnable = [(c, k) for c in cats for k in shots if k <= len(c.train)]
+    for cat in cats:  # said before the progress bar starts, so it is not drawn over
+        for k in shots:
+            if k > len(cat.train):
+                skipped[f"K={k}"][cat.key] = f"only {len(cat.train)} train/good images for K={k}"
+                log.warning("%s: %s", cat.key, skipped[f"K={k}"][cat.key])
     total = sum(len(c.test) for c, _ in runnable) * len(seeds)
     with tqdm(total=total, unit="img", desc="evaluate", disable=not progress, dynamic_ncols=True) as bar:
         for cat in cats:
             for k in shots:
                 kk = f"K={k}"
-                if k > len(cat.train):
-                    skipped[kk][cat.key] = f"only {len(cat.train)} train/good images for K={k}"
-                    log.warning("%s: %s", cat.key, skipped[kk][cat.key])
+                if cat.key in skipped[kk]:
                     continue
                 per_seed = {m: {name: [] for name in (*METRICS, "ms")} for m in methods}
                 references[cat.key][kk] = {}
@@ -241,6 +246,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
             "seeds": seeds,
             "methods": methods,
             "input_size": getattr(det, "input_size", None),
+            "weights_id": getattr(det, "weights_id", None),
             "pixel_metrics_max_side": max_side,
             "aupro_fpr_limit": AUPRO_FPR_LIMIT,
             "reference_draw": "sorted(np.random.default_rng(seed).permutation(n_train)[:K])",
