@@ -3,16 +3,102 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
+import time
+from datetime import datetime, timezone
 
 NAME = "defects"
 HELP = "list and export logged defects"
 
+RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str) -> datetime:
+    """'2h', '7d' (ago) or an ISO date/time (UTC unless it says otherwise)."""
+    match = RELATIVE.match(text.strip())
+    if match:
+        return datetime.fromtimestamp(time.time() - float(match[1]) * UNIT_S[match[2]], timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--since {text!r}: expected an ISO date/time (2024-05-01, 2024-05-01T08:00) or an age like 2h, 7d"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--product", help="only this product")
+    parser.add_argument("--since", type=parse_since, help="only defects since: ISO date/time or an age (2h, 7d)")
+    parser.add_argument("--label", choices=("none", "defect", "false_alarm"), help="only this review label")
+    parser.add_argument("--verdict", choices=("uncertain", "fail", "pass"), help="only this verdict")
+    parser.add_argument("--camera", help="only this camera")
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    actions = parser.add_subparsers(dest="defects_action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="list defects, newest first")
+    _filters(listing)
+    listing.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
+    listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    export = actions.add_parser("export", help="export defects as CSV, or a zip with images, heatmaps and a CSV")
+    _filters(export)
+    export.add_argument("--format", choices=("csv", "zip"), required=True)
+    export.add_argument("--raw-maps", action="store_true", help="zip: also the raw anomaly maps (.npy)")
+    export.add_argument("out", help="output file")
+
+
+def _query_args(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k) for k in ("product", "since", "label", "verdict", "camera")
+            if getattr(args, k) is not None}
+
+
+def _list(db, args: argparse.Namespace) -> int:
+    from resad_station.storage import repository as repo
+
+    with db.session() as s:
+        names = {p.id: p.name for p in repo.list_products(s)}
+        rows, total = repo.query_defects(s, **_query_args(args), limit=max(0, args.limit))
+    for d in rows:
+        item = {"id": d.id, "time": d.time.isoformat(timespec="seconds"), "product": names.get(d.product_id),
+                "camera": d.camera, "verdict": d.verdict, "score": round(d.score, 6), "label": d.label,
+                "source": d.note or "", "image": d.image_path}
+        if args.json:
+            print(json.dumps(item))
+        else:
+            print(f"{item['id']:>6}  {item['time']}  {item['product']:<16} {item['camera']:<8} "
+                  f"{item['verdict']:<9} {d.score:10.4g}  {item['label']:<11} {item['source']}")
+    if not args.json:
+        print(f"{len(rows)} of {total} defect(s)")
+    return 0
+
+
+def _export(db, args: argparse.Namespace) -> int:
+    from resad_station.defects.export import export_csv, export_zip
+
+    if args.format == "csv":
+        count = export_csv(db, args.out, **_query_args(args))
+    else:
+        count = export_zip(db, args.out, include_raw_maps=args.raw_maps, **_query_args(args))
+    print(f"exported {count} defect(s) to {args.out}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"resad-station {NAME}: not yet available", file=sys.stderr)
-    return 2
+    from resad_station.storage import StorageError, open_station_database
+
+    try:
+        db = open_station_database(args.data_dir, args.db_url)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return {"list": _list, "export": _export}[args.defects_action](db, args)
+    except (StorageError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()

@@ -3,16 +3,110 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import time
 
 NAME = "inspect"
 HELP = "run a product profile headless: live status line, optional JSON summary"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--profile", required=True, help="profile file, file stem or profile name (e.g. demo)")
+    parser.add_argument("--source", help="inspect this instead of the profile's camera: a video file, an image "
+                        "folder, a device index or a stream URL")
+    parser.add_argument("--max-frames", type=int, help="stop after inspecting this many frames")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--stats", action="store_true", help="print a JSON summary at the end")
+    over = parser.add_argument_group("overrides of the profile (benchmarks, trials)")
+    over.add_argument("--method", choices=("resad", "knn"), help="engine.method")
+    over.add_argument("--device", choices=("auto", "cpu", "cuda"), help="engine.device")
+    over.add_argument("--fps", type=float, help="camera.fps (replay / folder / video pacing)")
+    over.add_argument("--mode", choices=("live", "triggered"), help="camera.mode")
+    over.add_argument("--no-loop", action="store_true", help="camera.loop false: stop at the end of a file source")
+
+
+def _apply_overrides(profile, args: argparse.Namespace):
+    engine = {k: v for k, v in (("method", args.method), ("device", args.device)) if v}
+    camera = {k: v for k, v in (("fps", args.fps), ("mode", args.mode)) if v}
+    if args.no_loop:
+        camera["loop"] = False
+    return profile.model_copy(update={
+        "engine": profile.engine.model_copy(update=engine), "camera": profile.camera.model_copy(update=camera)})
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class StatusLine:
+    """The live one-line status; rewritten in place on a terminal, one line every 5 s otherwise."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last_print = 0.0
+        self.alarm = "ok"
+
+    def on_alarm(self, event) -> None:
+        self.alarm = {"raised": "ALARM", "acknowledged": "acked", "cleared": "ok"}[event.status.value]
+
+    def on_metrics(self, m) -> None:
+        c = m.counts
+        line = (f"{m.fps:5.1f} fps  p95 {m.latency_p95_ms:6.0f} ms  dropped {m.frames_dropped}  "
+                f"pass {c.get('pass', 0)}  uncertain {c.get('uncertain', 0)}  fail {c.get('fail', 0)}  "
+                f"alarm {self.alarm}  rec-skip {m.recorder_skipped}")
+        now = time.monotonic()
+        if self.tty:
+            self.stream.write("\r" + line.ljust(110))
+            self.stream.flush()
+        elif now - self.last_print >= 5.0:
+            self.last_print = now
+            print(line, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"resad-station {NAME}: not yet available", file=sys.stderr)
-    return 2
+    from engine import EngineError
+    from resad_station.paths import resolve_data_dir
+    from resad_station.profiles import ProfileError
+    from resad_station.runtime.station import Station, StationError, resolve_profile
+    from resad_station.storage import StorageError
+
+    rss_start = rss_mb()
+    try:
+        data_dir = resolve_data_dir(args.data_dir)
+        profile = _apply_overrides(resolve_profile(args.profile, data_dir), args)
+        station = Station.open(profile, data_dir, args.db_url, source=args.source, max_frames=args.max_frames)
+    except (ProfileError, StationError, StorageError, EngineError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    status = StatusLine()
+    station.add_listener(status)
+    interrupted = False
+    try:
+        station.start()
+        deadline = time.monotonic() + args.duration if args.duration else None
+        while not station.wait(0.2):
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    except KeyboardInterrupt:  # Ctrl-C: stop cleanly, keep what was recorded, still report
+        interrupted = True
+    finally:
+        joined = station.stop()
+        status.close()
+    summary = station.summary() | {"stopped_cleanly": joined, "interrupted": interrupted,
+                                   "rss_mb": {"start": round(rss_start, 1), "end": round(rss_mb(), 1)}}
+    station.close()
+    if args.stats:
+        print(json.dumps(summary, indent=2))
+    return 0

@@ -1,0 +1,1 @@
+"""Enrollment: image checks, reference sets, calibration, teach-as-good."""

@@ -90,6 +90,8 @@ class Metrics:
     recorder_skipped: int  # records the recorder had to skip because its queue was full
     counts: dict[str, int] = field(default_factory=dict)  # verdict value -> count
     alarm_active: bool = False
+    inspection_errors: int = 0  # frames the engine could not score (logged with their names)
+    frames_corrupt: int = 0  # items the source could not decode, skipped by capture (logged)
 
 
 class RuntimeListener(Protocol):

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 from resad_station.runtime.events import FrameResult, Verdict
 
@@ -87,6 +87,7 @@ class Recorder:
         self.queue_size = int(queue_size)
         self.batch_max = int(batch_max)
         self._queue: deque[RecordItem] = deque()
+        self._tasks: deque[Callable[[], None]] = deque()  # rare writes (alarm rows): never skipped
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -97,6 +98,7 @@ class Recorder:
         self.sampled_out = 0  # passes not written by policy (not a loss)
         self.max_depth = 0  # deepest the queue got (for the benchmark)
         self._busy = False
+        self.joined = True  # False when stop() timed out with writes still going
 
     # -- inspection thread side ---------------------------------------------------------------
 
@@ -127,6 +129,24 @@ class Recorder:
             self.max_depth = max(self.max_depth, len(self._queue))
             self._cond.notify()
             return True
+
+    def submit_task(self, task: Callable[[], None]) -> None:
+        """Run `task` on the recorder thread (alarm and audit rows). Unbounded: these are rare.
+
+        When the recorder is not running (stopped, or before start) the task runs right here.
+        """
+        with self._cond:
+            if self._thread is not None and not self._stopping:
+                self._tasks.append(task)
+                self._cond.notify()
+                return
+        self._run_task(task)
+
+    def _run_task(self, task: Callable[[], None]) -> None:
+        try:
+            task()
+        except Exception:
+            log.exception("recorder %s: a queued write failed", self.camera)
 
     def _sample_pass(self, fraction: float) -> bool:
         # Deterministic: accumulate the fraction, write when a whole row's credit is there.
@@ -164,14 +184,19 @@ class Recorder:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._stopping:
+                while not self._queue and not self._tasks and not self._stopping:
                     self._cond.wait()
-                if not self._queue and self._stopping:
+                if not self._queue and not self._tasks and self._stopping:
                     return
+                tasks = list(self._tasks)
+                self._tasks.clear()
                 n = min(self.batch_max, len(self._queue))
                 batch = [self._queue.popleft() for _ in range(n)]
                 self._busy = True
-            self._write(batch)
+            for task in tasks:
+                self._run_task(task)
+            if batch:
+                self._write(batch)
             with self._cond:
                 self._busy = False
                 self._cond.notify_all()
@@ -188,7 +213,7 @@ class Recorder:
         """Block until everything queued so far is written (tests, enrollment switch)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._queue or self._busy:
+            while self._queue or self._tasks or self._busy:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -202,7 +227,8 @@ class Recorder:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
-            if self._thread.is_alive():
+            self.joined = not self._thread.is_alive()
+            if not self.joined:
                 log.error("recorder %s: still writing after %.1f s", self.camera, timeout)
             self._thread = None
         report = self.skip_report()

@@ -1,0 +1,189 @@
+"""Enrollment: good shots -> checks -> reference set -> calibration -> a new stored version.
+
+Every stored version keeps its shots as image files (so it can be rebuilt or extended later,
+e.g. by teach-as-good) and its calibration as JSON; each change writes an audit event.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from engine import EngineError
+from resad_station.enrollment.calibration import Calibration, CalibrationError, calibrate
+from resad_station.enrollment.quality import QualitySettings, Reject, Shot, check_shots, load_shots
+from resad_station.runtime.pipeline import crop_roi
+from resad_station.runtime.sources import image_files
+from resad_station.storage import repository as repo
+
+MIN_SHOTS = 2  # leave-one-out calibration needs at least two shots
+PREDICT_CHUNK = 8
+
+
+class EnrollmentError(ValueError):
+    """Enrollment could not produce a reference set; the message says which images and why."""
+
+
+@dataclass
+class EnrollmentResult:
+    product: str
+    reference_set_id: int
+    version: int
+    calibration: Calibration
+    refs: Any  # engine.ReferenceSet
+    shots: list[str] = field(default_factory=list)  # names of the shots used
+    rejects: list[Reject] = field(default_factory=list)
+    validation_rejects: list[Reject] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        c = self.calibration
+        return {
+            "product": self.product, "version": self.version, "reference_set_id": self.reference_set_id,
+            "shots": self.shots, "rejects": [{"image": r.name, "reason": r.reason} for r in self.rejects],
+            "validation_rejects": [{"image": r.name, "reason": r.reason} for r in self.validation_rejects],
+            "good_scores": {"mean": c.mean, "std": c.std, "max": c.max, "shots": c.shot_scores,
+                            "validation": c.validation_scores},
+            "t_uncertain": c.t_uncertain, "t_fail": c.t_fail, "rule": c.rule,
+        }
+
+
+def _describe_rejects(rejects: Sequence[Reject]) -> str:
+    return "; ".join(f"{r.name}: {r.reason}" for r in rejects) or "none"
+
+
+def score_images(detector, images: Sequence[np.ndarray], refs) -> list[float]:
+    scores: list[float] = []
+    for i in range(0, len(images), PREDICT_CHUNK):
+        scores += [float(p.score) for p in detector.predict_batch(list(images[i:i + PREDICT_CHUNK]), refs)]
+    return scores
+
+
+def calibrate_references(detector, refs, validation_images: Sequence[np.ndarray] = ()) -> Calibration:
+    """Leave-one-out scores of the shots + scores of the validation images -> thresholds."""
+    try:
+        loo = detector.leave_one_out_scores(refs)
+        extra = score_images(detector, validation_images, refs) if len(validation_images) else []
+        return calibrate(loo, extra)
+    except (EngineError, CalibrationError) as exc:
+        raise EnrollmentError(f"calibration failed: {exc}") from exc
+
+
+def store_reference_set(
+    db,
+    detector,
+    product: str,
+    shots: Sequence[Shot],
+    refs,
+    calibration: Calibration,
+    *,
+    source: str,
+    role: str,
+    action: str,
+    note: str = "",
+    profile_path: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> tuple[int, int]:
+    """Files first, then one transaction: reference set version + images + audit event."""
+    files = [db.images.put_image(shot.image, ".png") for shot in shots]
+    cal = calibration.to_dict() | {"method": detector.method, "shot_names": [s.name for s in shots]}
+    with db.session() as s:
+        p = repo.get_or_create_product(s, product, profile_path=profile_path)
+        rs = repo.add_reference_set(
+            s, p, features=refs.to_bytes(), backbone=refs.backbone, engine_version=refs.engine_version,
+            input_size=refs.input_size, shots=refs.k, calibration=cal,
+            images=[repo.ReferenceImageSpec(f, source) for f in files], note=note, activate=True,
+        )
+        repo.add_audit_event(s, role, action, {
+            "product": product, "version": rs.version, "reference_set_id": rs.id, "shots": refs.k,
+            "method": detector.method, "t_uncertain": calibration.t_uncertain, "t_fail": calibration.t_fail,
+            **(details or {}),
+        })
+        return rs.id, rs.version
+
+
+def enroll(
+    db,
+    detector,
+    product: str,
+    shots: Sequence[Shot],
+    *,
+    validation: Sequence[Shot] = (),
+    k: int | None = None,
+    pre_rejects: Sequence[Reject] = (),
+    quality: QualitySettings = QualitySettings(),
+    source: str = "file",
+    role: str = "engineer",
+    note: str = "",
+    profile_path: str | None = None,
+) -> EnrollmentResult:
+    """Check, build, calibrate and store a new active reference-set version of `product`.
+
+    `pre_rejects`: files that already failed to decode (from quality.load_shots), reported along.
+    `k`: use the first k accepted shots (all when None).
+    """
+    report = check_shots(shots, quality)
+    rejects = list(pre_rejects) + report.rejects
+    accepted = report.accepted[:k] if k else report.accepted
+    if len(accepted) < MIN_SHOTS:
+        raise EnrollmentError(
+            f"product {product!r}: {len(accepted)} usable image(s), at least {MIN_SHOTS} are needed "
+            f"(rejected: {_describe_rejects(rejects)})"
+        )
+    val_report = check_shots(validation, quality) if validation else None
+    val_shots = val_report.accepted if val_report else []
+    try:
+        refs = detector.build_references([s.image for s in accepted])
+    except EngineError as exc:
+        raise EnrollmentError(f"product {product!r}: building the reference set failed: {exc}") from exc
+    calibration = calibrate_references(detector, refs, [s.image for s in val_shots])
+    ref_id, version = store_reference_set(
+        db, detector, product, accepted, refs, calibration, source=source, role=role,
+        action="reference_set_enrolled", note=note, profile_path=profile_path,
+        details={"rejects": [{"image": r.name, "reason": r.reason} for r in rejects],
+                 "validation_images": len(val_shots)},
+    )
+    return EnrollmentResult(
+        product=product, reference_set_id=ref_id, version=version, calibration=calibration, refs=refs,
+        shots=[s.name for s in accepted], rejects=rejects,
+        validation_rejects=val_report.rejects if val_report else [],
+    )
+
+
+def shots_from(items: Sequence[str | os.PathLike | np.ndarray], roi=None) -> tuple[list[Shot], list[Reject]]:
+    """Frames (arrays) and files / folders as shots cropped to the ROI; undecodable files as rejects."""
+    arrays = [Shot(f"frame {i}", x) for i, x in enumerate(items) if isinstance(x, np.ndarray)]
+    shots, rejects = load_shots(image_files([x for x in items if not isinstance(x, np.ndarray)]))
+    out = []
+    for shot in arrays + shots:
+        try:
+            out.append(Shot(shot.name, crop_roi(shot.image, roi)))
+        except (ValueError, AttributeError) as exc:
+            rejects.append(Reject(shot.name, str(exc)))
+    return out, rejects
+
+
+def enroll_items(db, detector, profile, items, *, product: str | None = None, k: int | None = None,
+                 validation=(), source: str = "file", role: str = "engineer", note: str = "") -> EnrollmentResult:
+    """enroll() from files, folders or frames, with the profile's ROI and product."""
+    shots, rejects = shots_from(items, profile.camera.roi)
+    val_shots, _ = shots_from(validation, profile.camera.roi)
+    return enroll(
+        db, detector, product or profile.product, shots, validation=val_shots, k=k, pre_rejects=rejects,
+        source=source, role=role, note=note,
+        profile_path=str(profile.source_path) if profile.source_path else None,
+    )
+
+
+def activate_version(db, product: str, version: int, role: str = "engineer") -> int:
+    """Make an earlier (or later) reference-set version the active one; returns its id."""
+    with db.session() as s:
+        match = [rs for rs in repo.list_reference_sets(s, product) if rs.version == version]
+        if not match:
+            raise EnrollmentError(f"product {product!r} has no reference set version {version}")
+        rs = repo.activate_reference_set(s, match[0].id)
+        repo.add_audit_event(s, role, "reference_set_activated",
+                             {"product": product, "version": version, "reference_set_id": rs.id})
+        return rs.id

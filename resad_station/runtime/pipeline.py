@@ -1,0 +1,268 @@
+"""One camera's live inspection: capture worker -> inspection thread -> verdicts, alarms, recorder.
+
+The inspection thread takes whatever frames are waiting (up to `batch_max`) and scores them in
+one `predict_batch` call, so a backlog is worked off faster than frame by frame. What it
+inspects against (product, reference set, thresholds) is one immutable `ActiveProduct` snapshot
+that setters swap under a lock: a change applies from the next batch on, without a restart.
+
+Everything the thread produces goes to listeners (FrameResult, Metrics, CameraState,
+AlarmEvent); alarm events also go to `alarm_store` through the recorder thread, so storing them
+never blocks inspection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from engine import EngineError
+from resad_station.runtime.alarms import AlarmMachine
+from resad_station.runtime.events import AlarmEvent, CameraState, CameraStatus, FrameResult, Metrics
+from resad_station.runtime.listeners import ListenerSet
+from resad_station.runtime.metrics import RollingMetrics
+from resad_station.runtime.recorder import Recorder
+from resad_station.runtime.verdict import Thresholds, classify
+
+log = logging.getLogger(__name__)
+
+Roi = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class ActiveProduct:
+    """What frames are judged against; replaced as a whole, never mutated."""
+
+    name: str
+    refs: Any  # engine.ReferenceSet
+    thresholds: Thresholds
+    product_id: int | None = None
+    reference_set_version: int | None = None
+
+
+def crop_roi(image: np.ndarray, roi: Roi | None, where: str = "camera.roi") -> np.ndarray:
+    """The region of interest (x, y, w, h), clipped to the image; an ROI outside it is an error."""
+    if roi is None:
+        return image
+    x, y, w, h = roi
+    H, W = image.shape[:2]
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"{where} {list(roi)} lies outside the {W}x{H} frame")
+    return image[y0:y1, x0:x1]
+
+
+class Pipeline:
+    def __init__(
+        self,
+        camera: str,
+        capture_factory: Callable[[Callable[[CameraState], None]], Any],  # on_state -> CaptureWorker
+        detector: Any,  # engine.Detector
+        active: ActiveProduct,
+        recorder: Recorder,
+        alarm: AlarmMachine,
+        roi: Roi | None = None,
+        batch_max: int = 4,
+        max_frames: int | None = None,
+        metrics_interval_s: float = 0.5,
+        alarm_store: Callable[[AlarmEvent], None] | None = None,
+        listeners: ListenerSet | None = None,
+    ) -> None:
+        self.camera = camera
+        self.detector = detector
+        self.recorder = recorder
+        self.alarm = alarm
+        self.roi = roi
+        self.batch_max = max(1, int(batch_max))
+        self.max_frames = max_frames
+        self.metrics_interval_s = metrics_interval_s
+        self.alarm_store = alarm_store
+        self.listeners = listeners if listeners is not None else ListenerSet()
+        self.metrics = RollingMetrics(camera)
+        self.inspection_errors = 0
+        self.finished = threading.Event()  # the source ended (or max_frames reached) and all was inspected
+        self.camera_state = CameraState(camera, CameraStatus.STOPPED, time=time.time())
+        self._lock = threading.Lock()
+        self._active = active
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_metrics_at = 0.0
+        self.capture = capture_factory(self.on_camera_state)
+
+    # -- listeners and setters (any thread) -------------------------------------------------------
+
+    def add_listener(self, listener: Any) -> None:
+        self.listeners.add(listener)
+
+    def remove_listener(self, listener: Any) -> None:
+        self.listeners.remove(listener)
+
+    @property
+    def active(self) -> ActiveProduct:
+        with self._lock:
+            return self._active
+
+    def set_active(self, active: ActiveProduct) -> None:
+        """Switch product and/or reference set; a new product clears an open alarm of the old one."""
+        with self._lock:
+            old, self._active = self._active, active
+            events = self.alarm.reset(product=active.name) if active.name != old.name else []
+        self._emit_alarms(events)
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        with self._lock:
+            self._active = replace(self._active, thresholds=thresholds)
+
+    def configure_alarm(self, debounce_frames: int | None = None, latch: bool | None = None) -> None:
+        with self._lock:
+            self.alarm.configure(debounce_frames, latch)
+
+    def acknowledge_alarm(self, message: str = "") -> list[AlarmEvent]:
+        with self._lock:
+            events = self.alarm.acknowledge(message)
+        self._emit_alarms(events)
+        return events
+
+    @property
+    def alarm_active(self) -> bool:
+        with self._lock:
+            return self.alarm.active
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def on_camera_state(self, state: CameraState) -> None:
+        """Given to the capture worker as its on_state callback."""
+        if not isinstance(state, CameraState):  # tolerate a bare status from a source
+            state = CameraState(self.camera, CameraStatus(state), time=time.time())
+        self.camera_state = state
+        self.listeners.publish("on_camera_state", state)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError(f"pipeline {self.camera} already started")
+        self.recorder.start()
+        self._thread = threading.Thread(target=self._run, name=f"inspect-{self.camera}", daemon=True)
+        self._thread.start()
+        self.capture.start()
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop capture and inspection, flush the recorder; True when every thread joined in time."""
+        deadline = time.monotonic() + timeout
+        self._stop.set()
+        self.capture.stop(timeout)
+        joined = True
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+            joined = not self._thread.is_alive()
+        self.recorder.stop(timeout=max(0.05, deadline - time.monotonic()))
+        self._publish_metrics(force=True)
+        return joined and self.recorder.joined
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the source ended and every frame was inspected (finite sources)."""
+        return self.finished.wait(timeout)
+
+    def snapshot_metrics(self) -> Metrics:
+        m = self.metrics.snapshot(
+            now=time.time(),
+            frames_captured=getattr(self.capture, "captured", 0),
+            frames_dropped=getattr(self.capture, "dropped", 0),
+            recorder_skipped=self.recorder.skipped,
+            alarm_active=self.alarm_active,
+        )
+        return replace(m, inspection_errors=self.inspection_errors,
+                       frames_corrupt=getattr(self.capture, "corrupt_skipped", 0))
+
+    # -- inspection thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                want = self.batch_max
+                if self.max_frames is not None:
+                    want = min(want, self.max_frames - self.metrics.frames_inspected - self.inspection_errors)
+                    if want <= 0:
+                        break
+                frames = self.capture.get_many(want, timeout=0.1)
+                if frames:
+                    self._inspect(frames)
+                elif self.capture.done:  # a finite source ended and every frame was taken
+                    break
+                self._publish_metrics()
+        except Exception:  # a bug here must show, and still end the run in order
+            log.exception("pipeline %s: inspection thread failed", self.camera)
+        finally:
+            self._publish_metrics(force=True)
+            self.finished.set()
+
+    def _inspect(self, frames: Sequence[Any]) -> None:
+        active = self.active  # one snapshot per batch: product/threshold switches apply from here
+        images, kept = [], []
+        for frame in frames:
+            try:
+                images.append(crop_roi(frame.image, self.roi))
+                kept.append(frame)
+            except ValueError as exc:
+                self._inspection_error(frame, exc)
+        if not images:
+            return
+        try:
+            preds = self.detector.predict_batch(images, active.refs)
+        except EngineError:
+            # One bad frame must not sink the batch: score one by one to find it.
+            preds = []
+            for frame, image in zip(kept, images):
+                try:
+                    preds.append(self.detector.predict(image, active.refs))
+                except EngineError as exc:
+                    self._inspection_error(frame, exc)
+                    preds.append(None)
+        for frame, image, pred in zip(kept, images, preds):
+            if pred is not None:
+                self._decide(frame, image, pred, active)
+
+    def _decide(self, frame: Any, image: np.ndarray, pred: Any, active: ActiveProduct) -> None:
+        score = float(pred.score)
+        verdict = classify(score, active.thresholds)
+        with self._lock:
+            events = self.alarm.observe(verdict, score, frame.index)
+        result = FrameResult(
+            camera=self.camera,
+            product=active.name,
+            frame_index=frame.index,
+            captured_at=frame.captured_at,
+            decided_at=time.time(),
+            score=score,
+            verdict=verdict,
+            t_uncertain=active.thresholds.t_uncertain,
+            t_fail=active.thresholds.t_fail,
+            image=image,
+            anomaly_map=pred.anomaly_map,
+            timings=dict(pred.timings),
+            source_name=frame.source_name,
+        )
+        self.metrics.record(result.decided_at, result.latency_ms, verdict)
+        self.recorder.submit(result)
+        self.listeners.publish("on_frame", result)
+        self._emit_alarms(events)
+
+    def _inspection_error(self, frame: Any, exc: Exception) -> None:
+        # Counted, logged with the frame's name and shown in Metrics: never a silent loss.
+        self.inspection_errors += 1
+        log.error("camera %s: frame %s (%s) could not be inspected: %s", self.camera, frame.index, frame.source_name, exc)
+
+    def _emit_alarms(self, events: Sequence[AlarmEvent]) -> None:
+        for event in events:
+            self.listeners.publish("on_alarm", event)
+            if self.alarm_store is not None:
+                self.recorder.submit_task(lambda e=event: self.alarm_store(e))
+
+    def _publish_metrics(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_metrics_at >= self.metrics_interval_s:
+            self._last_metrics_at = now
+            self.listeners.publish("on_metrics", self.snapshot_metrics())

@@ -1,0 +1,322 @@
+"""The Station: the one object the GUI and the CLI drive (profile -> database -> engine -> pipeline).
+
+    station = Station.open("demo", data_dir=None, db_url=None)   # enrolls on first run if needed
+    station.add_listener(listener); station.start(); ...; station.stop(); station.close()
+
+Setters (thresholds, product, reference version, alarm acknowledge) are safe from any thread
+and apply from the next frame on. The first time a profile's product has no reference set, it
+is enrolled from the profile's enrollment.references folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from engine import Detector, ReferenceSet
+from resad_station import paths
+from resad_station.capture import CaptureWorker, open_source
+from resad_station.enrollment import enroll as enrollment
+from resad_station.enrollment.calibration import Calibration
+from resad_station.enrollment.teach import teach_as_good
+from resad_station.profiles import Profile, find_profile, load_profile
+from resad_station.runtime.alarms import AlarmMachine
+from resad_station.runtime.listeners import ListenerSet
+from resad_station.runtime.pipeline import ActiveProduct, Pipeline
+from resad_station.runtime.recorder import Recorder, RecordingPolicy
+from resad_station.runtime.sources import image_files, source_for
+from resad_station.runtime.storage_sink import DatabaseSink
+from resad_station.runtime.verdict import Thresholds
+from resad_station.storage import Database, open_station_database
+from resad_station.storage import repository as repo
+
+log = logging.getLogger(__name__)
+
+
+class StationError(RuntimeError):
+    """The station cannot run as configured; the message says what to do."""
+
+
+def load_detector(profile: Profile) -> Detector:
+    e = profile.engine
+    weights = str(profile.resolve_path(e.weights)) if e.weights else None
+    return Detector.load(weights=weights, device=e.device, input_size=e.input_size, method=e.method)
+
+
+def resolve_profile(profile: Profile | str | os.PathLike, data_dir: Path | None = None) -> Profile:
+    if isinstance(profile, Profile):
+        return profile
+    return load_profile(find_profile(profile, data_dir))
+
+
+class Station:
+    def __init__(self, profile: Profile, db: Database, data_dir: Path, *, source: str | None = None,
+                 max_frames: int | None = None, detector: Detector | None = None) -> None:
+        self.profile = profile
+        self.db = db
+        self.data_dir = data_dir
+        self.source_override = source
+        self.max_frames = max_frames
+        self.listeners = ListenerSet()
+        self.sink = DatabaseSink(db)
+        self.detector = detector or self._load_detector(profile)
+        self._enroll_detector: Detector | None = None
+        self._lock = threading.RLock()
+        self.pipeline: Pipeline | None = None
+        self.active = self._active_product(profile)
+        self.started_at = 0.0
+
+    @classmethod
+    def open(cls, profile: Profile | str | os.PathLike, data_dir: str | os.PathLike | None = None,
+             db_url: str | None = None, **kwargs: Any) -> "Station":
+        data_dir = paths.resolve_data_dir(data_dir)
+        profile = resolve_profile(profile, data_dir)
+        db = open_station_database(data_dir, db_url)
+        try:
+            return cls(profile, db, data_dir, **kwargs)
+        except BaseException:
+            db.close()
+            raise
+
+    # -- engine and references ------------------------------------------------------------------
+
+    @staticmethod
+    def _load_detector(profile: Profile) -> Detector:
+        return load_detector(profile)
+
+    def _detector_for_enrollment(self) -> Detector:
+        # The live detector is busy on the inspection thread (and keeps per-call state): a second
+        # instance lets enrollment run without pausing the line.
+        if self.pipeline is None:
+            return self.detector
+        if self._enroll_detector is None:
+            self._enroll_detector = self._load_detector(self.profile)
+        return self._enroll_detector
+
+    def _active_product(self, profile: Profile) -> ActiveProduct:
+        """The product's active references and thresholds; enrolls on first run when it can."""
+        with self.db.session() as s:
+            rs = repo.active_reference_set(s, profile.product)
+        if rs is None:
+            self._first_run_enroll(profile)
+            with self.db.session() as s:
+                rs = repo.active_reference_set(s, profile.product)
+        refs = ReferenceSet.from_bytes(rs.features)
+        calibration = dict(rs.calibration)
+        if refs.input_size != self.detector.input_size:
+            raise StationError(
+                f"product {profile.product!r}: its active reference set v{rs.version} was built at input size "
+                f"{refs.input_size}, the profile's engine.input_size is {self.detector.input_size}; enroll again "
+                f"(resad-station enroll --product {profile.product} ...) or set engine.input_size: {refs.input_size}"
+            )
+        if calibration.get("method") != self.detector.method:
+            calibration = self._recalibrate(profile, rs.id, refs, calibration)
+        return ActiveProduct(profile.product, refs, self._thresholds(profile, calibration), rs.product_id, rs.version)
+
+    def _recalibrate(self, profile: Profile, ref_id: int, refs: ReferenceSet, old: dict) -> dict:
+        # Scores of another method live on another scale: redo leave-one-out for this one.
+        cal = enrollment.calibrate_references(self.detector, refs)
+        new = cal.to_dict() | {"method": self.detector.method, "shot_names": old.get("shot_names", [])}
+        with self.db.session() as s:
+            repo.set_calibration(s, ref_id, new)
+            repo.add_audit_event(s, "system", "reference_set_recalibrated", {
+                "product": profile.product, "reference_set_id": ref_id, "from_method": old.get("method"),
+                "method": self.detector.method, "t_uncertain": cal.t_uncertain, "t_fail": cal.t_fail})
+        return new
+
+    def _first_run_enroll(self, profile: Profile) -> None:
+        folder = profile.enrollment.references
+        if not folder:
+            raise StationError(
+                f"product {profile.product!r} has no reference set and the profile names no "
+                f"enrollment.references folder: enroll it first (resad-station enroll --product {profile.product} IMAGES...)"
+            )
+        files = image_files([profile.resolve_path(folder)])
+        if not files:
+            raise StationError(f"enrollment.references {profile.resolve_path(folder)}: no image files found")
+        log.info("product %s has no reference set: enrolling from %s", profile.product, folder)
+        self.enroll(files, profile=profile, k=profile.engine.shots, role="system", note="first run")
+
+    @staticmethod
+    def _thresholds(profile: Profile, calibration: dict) -> Thresholds:
+        t = profile.thresholds
+        if t.mode == "manual":
+            return Thresholds(float(t.t_uncertain), float(t.t_fail))
+        return Thresholds(float(calibration["t_uncertain"]), float(calibration["t_fail"]))
+
+    @property
+    def calibration(self) -> Calibration:
+        with self.db.session() as s:
+            rs = repo.active_reference_set(s, self.active.name)
+        return Calibration.from_dict(rs.calibration)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def add_listener(self, listener: Any) -> None:
+        self.listeners.add(listener)
+
+    def remove_listener(self, listener: Any) -> None:
+        self.listeners.remove(listener)
+
+    def _capture_factory(self, on_state):
+        cam = self.profile.camera
+        kind, uri = source_for(self.profile, self.source_override)
+        settings = {k: v for k, v in (("exposure", cam.exposure), ("gain", cam.gain), ("trigger", cam.trigger)) if v is not None}
+
+        def make_source():
+            return open_source(kind, uri, base_dir=self.profile.base_dir, fps=cam.fps, loop=cam.loop,
+                               name=cam.name, settings=settings)
+
+        return CaptureWorker(make_source, cam.mode, on_state, queue_size=max(8, self.profile.recording.queue_size // 8),
+                             camera=cam.name)
+
+    def start(self) -> None:
+        with self._lock:
+            if self.pipeline is not None:
+                raise StationError("the station is already running")
+            p = self.profile
+            recorder = Recorder(self.sink, p.camera.name, RecordingPolicy.from_values(
+                p.recording.keep_images, p.recording.pass_sampling), queue_size=p.recording.queue_size)
+            alarm = AlarmMachine(p.camera.name, self.active.name, p.thresholds.debounce_frames, p.alarm.latch)
+            on_gpu = getattr(getattr(self.detector, "device", None), "type", "cpu") == "cuda"
+            self.pipeline = Pipeline(
+                p.camera.name, self._capture_factory, self.detector, self.active, recorder, alarm,
+                roi=p.camera.roi, batch_max=8 if on_gpu else 1,  # CPU: batching gains nothing, slows stop()
+                max_frames=self.max_frames, alarm_store=self.sink.write_alarm, listeners=self.listeners,
+            )
+            self.started_at = time.time()
+            self.pipeline.start()
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop capture and inspection, flush the recorder; True when every thread joined in time."""
+        with self._lock:
+            pipeline = self.pipeline
+        if pipeline is None:
+            return True
+        joined = pipeline.stop(timeout)
+        with self._lock:
+            self.last_pipeline, self.pipeline = pipeline, None
+        return joined
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until a finite source (or --max-frames) is done; True when it is."""
+        pipeline = self.pipeline
+        return pipeline.wait(timeout) if pipeline is not None else True
+
+    def close(self) -> None:
+        self.stop()
+        self.db.close()
+
+    def __enter__(self) -> "Station":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- operator and engineer actions (any thread) ------------------------------------------------
+
+    def acknowledge_alarm(self, role: str = "operator") -> bool:
+        pipeline = self.pipeline
+        return bool(pipeline and pipeline.acknowledge_alarm(f"acknowledged by {role}"))
+
+    def set_thresholds(self, t_uncertain: float, t_fail: float, role: str = "engineer") -> Thresholds:
+        thresholds = Thresholds(float(t_uncertain), float(t_fail))
+        with self._lock:
+            old = self.active.thresholds
+            self._set_active(ActiveProduct(self.active.name, self.active.refs, thresholds,
+                                           self.active.product_id, self.active.reference_set_version))
+        with self.db.session() as s:
+            repo.add_audit_event(s, role, "thresholds_changed", {
+                "product": self.active.name, "from": [old.t_uncertain, old.t_fail],
+                "to": [thresholds.t_uncertain, thresholds.t_fail]})
+        return thresholds
+
+    def _set_active(self, active: ActiveProduct) -> None:
+        self.active = active
+        if self.pipeline is not None:
+            self.pipeline.set_active(active)
+
+    def switch_product(self, profile: Profile | str | os.PathLike, role: str = "operator") -> ActiveProduct:
+        """Inspect another product from the next frame on (same camera; camera settings stay)."""
+        new = resolve_profile(profile, self.data_dir)
+        if new.engine.input_size != self.profile.engine.input_size or new.engine.method != self.profile.engine.method:
+            raise StationError(f"profile {new.name!r} needs another engine set-up "
+                               f"({new.engine.method} @ {new.engine.input_size}): stop and open it instead")
+        active = self._active_product(new)
+        old_product = self.active.name
+        with self._lock:
+            self.profile = new
+            self._set_active(active)
+            if self.pipeline is not None:
+                self.pipeline.configure_alarm(new.thresholds.debounce_frames, new.alarm.latch)
+                self.pipeline.recorder.set_policy(RecordingPolicy.from_values(
+                    new.recording.keep_images, new.recording.pass_sampling))
+        with self.db.session() as s:
+            repo.add_audit_event(s, role, "product_switched", {"from": old_product, "to": new.product,
+                                                                "profile": new.name})
+        return active
+
+    def enroll(self, images: Sequence[str | os.PathLike | np.ndarray], *, product: str | None = None,
+               profile: Profile | None = None, k: int | None = None,
+               validation: Sequence[str | os.PathLike | np.ndarray] = (), source: str = "file",
+               role: str = "engineer", note: str = "") -> enrollment.EnrollmentResult:
+        """Enroll from files or frames (ROI applied); the running pipeline switches if it is this product."""
+        profile = profile or self.profile
+        result = enrollment.enroll_items(
+            self.db, self._detector_for_enrollment(), profile, images, product=product, k=k,
+            validation=validation, source=source, role=role, note=note)
+        product = result.product
+        self._reload_if_running(product)
+        return result
+
+    def activate_version(self, version: int, product: str | None = None, role: str = "engineer") -> None:
+        enrollment.activate_version(self.db, product or self.active.name, version, role)
+        self._reload_if_running(product or self.active.name)
+
+    def teach_as_good(self, defect_id: int, role: str = "reviewer") -> enrollment.EnrollmentResult:
+        result = teach_as_good(self.db, self._detector_for_enrollment(), defect_id, role)
+        self._reload_if_running(result.product)
+        return result
+
+    def _reload_if_running(self, product: str) -> None:
+        if getattr(self, "active", None) is not None and product == self.active.name:
+            with self._lock:
+                self._set_active(self._active_product(self.profile))
+
+    # -- reporting ----------------------------------------------------------------------------------
+
+    def metrics(self):
+        pipeline = self.pipeline or getattr(self, "last_pipeline", None)
+        return pipeline.snapshot_metrics() if pipeline else None
+
+    def summary(self) -> dict[str, Any]:
+        """The run's totals for `inspect --stats`."""
+        pipeline = self.pipeline or getattr(self, "last_pipeline", None)
+        m = self.metrics()
+        out: dict[str, Any] = {
+            "profile": self.profile.name, "product": self.active.name,
+            "reference_set_version": self.active.reference_set_version,
+            "method": self.detector.method, "device": str(getattr(self.detector, "device", "")),
+            "t_uncertain": self.active.thresholds.t_uncertain, "t_fail": self.active.thresholds.t_fail,
+        }
+        if m is None:
+            return out
+        elapsed = max(time.time() - self.started_at, 1e-9)
+        out.update({
+            "elapsed_s": round(elapsed, 3), "frames_captured": m.frames_captured,
+            "frames_inspected": m.frames_inspected, "frames_dropped": m.frames_dropped,
+            "frames_corrupt": m.frames_corrupt, "inspection_errors": m.inspection_errors,
+            "fps": round(m.frames_inspected / elapsed, 3), "counts": m.counts,
+            "latency_ms": {k: round(v, 2) for k, v in pipeline.metrics.run_latency_percentiles().items()},
+            "recorder": {"written": pipeline.recorder.written, "skipped": pipeline.recorder.skipped,
+                         "sampled_out": pipeline.recorder.sampled_out, "max_queue": pipeline.recorder.max_depth,
+                         "write_errors": pipeline.recorder.write_errors},
+            "alarm_active": m.alarm_active,
+        })
+        return out

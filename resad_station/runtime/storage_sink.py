@@ -1,0 +1,90 @@
+"""The recorder's sink in the app: rows through the storage repository, files through the ImageStore.
+
+Per batch: image files first (original PNG, heatmap overlay JPEG, raw map .npy), then one
+transaction with the inspection rows (bulk for plain rows) and the defect rows that point at
+those files. A crash between the two leaves unreferenced files, never a row without its file.
+
+Which frames get a defect row: verdicts listed in recording.keep_images (default uncertain and
+fail). A PASS listed there is kept too (a defect row with verdict "pass": a sample for review).
+Alarm events and recorder skips are audit events (action "alarm_raised" / "alarm_acknowledged"
+/ "alarm_cleared", "recorder_skipped").
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Sequence
+
+from resad_station.runtime.events import AlarmEvent, AlarmStatus
+from resad_station.runtime.overlay import heatmap_overlay
+from resad_station.runtime.recorder import RecordItem, SkipReport
+from resad_station.storage import repository as repo
+
+MAX_SKIPS_IN_AUDIT = 1000  # frame details per audit row; the count is always complete
+
+
+class DatabaseSink:
+    def __init__(self, db, role: str = "system") -> None:
+        self.db = db
+        self.role = role
+        self._product_ids: dict[str, int] = {}
+        self._lock = threading.Lock()  # alarm rows may come from another thread after stop
+
+    def _product_id(self, session, name: str) -> int:
+        if name not in self._product_ids:
+            self._product_ids[name] = repo.get_or_create_product(session, name).id
+        return self._product_ids[name]
+
+    def write(self, items: Sequence[RecordItem]) -> None:
+        files = {}
+        for i, item in enumerate(items):
+            if item.keep_images:
+                files[i] = self._store_files(item)
+        with self._lock, self.db.session() as s:
+            plain = []
+            for i, item in enumerate(items):
+                r = item.result
+                record = repo.InspectionRecord(
+                    product_id=self._product_id(s, r.product), camera=r.camera, time=r.decided_at,
+                    score=r.score, verdict=r.verdict.value, latency_ms=r.latency_ms, frame_index=r.frame_index,
+                )
+                if i not in files:
+                    plain.append(record)
+                    continue
+                image, heatmap, raw = files[i]
+                inspection = repo.add_inspection(s, record)
+                repo.add_defect(
+                    s, product_id=record.product_id, camera=r.camera, time=r.decided_at, verdict=r.verdict.value,
+                    score=r.score, image=image, heatmap=heatmap, raw_map=raw, inspection_id=inspection.id,
+                    note=r.source_name or None,
+                )
+            repo.add_inspections(s, plain)
+
+    def _store_files(self, item: RecordItem):
+        r = item.result
+        store = self.db.images
+        image = store.put_image(r.image, ".png")  # lossless: the evidence, and teach-as-good input
+        heatmap = store.put_image(heatmap_overlay(r.image, r.anomaly_map, r.t_uncertain, r.t_fail), ".jpg")
+        raw = store.put_array(r.anomaly_map)  # .npy without pickle
+        return image, heatmap, raw
+
+    def write_skipped(self, report: SkipReport) -> None:
+        details = {
+            "camera": report.camera,
+            "count": report.count,
+            "by_verdict": report.by_verdict,
+            "frames": [
+                {"frame_index": d.frame_index, "verdict": d.verdict, "score": d.score,
+                 "captured_at": d.captured_at, "source": d.source_name}
+                for d in report.details[:MAX_SKIPS_IN_AUDIT]
+            ],
+        }
+        with self._lock, self.db.session() as s:
+            repo.add_audit_event(s, self.role, "recorder_skipped", details)
+
+    def write_alarm(self, event: AlarmEvent) -> None:
+        role = "operator" if event.status is AlarmStatus.ACKNOWLEDGED else self.role
+        details = {"camera": event.camera, "product": event.product, "score": event.score,
+                   "frame_index": event.frame_index, "message": event.message}
+        with self._lock, self.db.session() as s:
+            repo.add_audit_event(s, role, f"alarm_{event.status.value}", details, time=event.time)
