@@ -173,3 +173,38 @@ def test_cli_prints_table_and_writes_json(dataset, tmp_path, capsys):
     assert 0.0 <= data["results"]["knn"]["K=2"]["mean"]["image_auroc"]["mean"] <= 1.0
     assert main(["evaluate", str(tmp_path / "missing"), "--method", "knn"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_load_rgb_converts_and_names_bad_files(tmp_path):
+    from engine.data import load_mask, load_rgb
+    from engine.errors import InputImageError
+
+    gray = skimage.data.camera()[:40, :60]
+    cv2.imwrite(str(tmp_path / "gray.png"), gray)
+    rgba = np.dstack([skimage.data.coffee()[:40, :60, ::-1], np.full((40, 60), 7, np.uint8)])
+    cv2.imwrite(str(tmp_path / "rgba.png"), rgba)
+    cv2.imwrite(str(tmp_path / "deep.png"), gray.astype(np.uint16) * 257)
+    for name in ("gray.png", "rgba.png", "deep.png"):
+        image = load_rgb(tmp_path / name)
+        assert image.shape == (40, 60, 3) and image.dtype == np.uint8, name
+    np.testing.assert_array_equal(load_rgb(tmp_path / "deep.png")[:, :, 1], gray)
+    np.testing.assert_array_equal(load_rgb(tmp_path / "rgba.png"), skimage.data.coffee()[:40, :60])
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    with pytest.raises(InputImageError, match="broken.jpg"):
+        load_rgb(tmp_path / "broken.jpg")
+    with pytest.raises(FileNotFoundError, match="absent.png"):
+        load_rgb(tmp_path / "absent.png")
+    drawn = np.zeros((40, 60), np.uint8)
+    drawn[10:20, 30:50] = 255
+    cv2.imwrite(str(tmp_path / "m_mask.png"), drawn)
+    mask = load_mask(tmp_path / "m_mask.png", (20, 30))  # resized (nearest) to the asked shape
+    assert mask.shape == (20, 30) and mask.dtype == bool and mask.sum() == 5 * 10
+    assert not load_mask(None, (5, 6)).any()
+
+
+def test_a_root_may_be_one_category(dataset):
+    samples = index_root(dataset / "moon")
+    assert {s.category for s in samples} == {"moon"}
+    assert [s.split for s in samples].count("train") == 6
+    with pytest.raises(FileNotFoundError, match="no MVTec-layout category"):
+        index_root(dataset / "annotations")
