@@ -7,6 +7,7 @@ for `settle_s` and it has its end marker (JPEG/PNG) and decodes. Files that stay
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -68,7 +69,10 @@ class HotFolderSource(FrameSource):
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._pending: dict[str, _Candidate] = {}  # file name -> candidate, in order of arrival
-        self._delivered: set[tuple[str, int, int]] = set()  # (name, size, mtime_ns): once each
+        # once each: per file name, the (size, mtime_ns) and content digest last delivered or skipped.
+        # A camera that overwrites "latest.bmp" gives a new part each time; a mere touch does not.
+        self._done_stat: dict[str, tuple[int, int]] = {}
+        self._done_digest: dict[str, bytes] = {}
         self._opened_once = False
         self._observer: Observer | PollingObserver | None = None
 
@@ -98,9 +102,9 @@ class HotFolderSource(FrameSource):
                 self._notice(str(self.path / name))
         else:
             for name in existing:
-                key = self._key(self.path / name)
-                if key:
-                    self._delivered.add(key)  # present before start: not new
+                stat = self._stat(self.path / name)
+                if stat:
+                    self._done_stat[name] = stat  # present before start: not new
         self._opened_once = True
         self._apply_wanted()
 
@@ -111,12 +115,12 @@ class HotFolderSource(FrameSource):
             observer.join(timeout=1.0)
 
     @staticmethod
-    def _key(path: Path) -> tuple[str, int, int] | None:
+    def _stat(path: Path) -> tuple[int, int] | None:
         try:
             st = path.stat()
         except OSError:
             return None
-        return (path.name, st.st_size, st.st_mtime_ns)
+        return (st.st_size, st.st_mtime_ns)
 
     def read(self, timeout: float | None = None) -> Frame | None:
         if self._observer is None:
@@ -146,11 +150,10 @@ class HotFolderSource(FrameSource):
         for name in names:
             path = self.path / name
             cand = self._pending[name]
-            key = self._key(path)
-            if key is None or key in self._delivered:
-                self._drop(name)  # deleted again, or already inspected
+            stat = self._stat(path)
+            if stat is None or self._done_stat.get(name) == stat:
+                self._drop(name)  # deleted again, or unchanged since it was taken
                 continue
-            stat = key[1:]
             if stat != cand.stat:
                 cand.stat, cand.stable_since = stat, now
                 continue
@@ -160,16 +163,19 @@ class HotFolderSource(FrameSource):
                 data = path.read_bytes()
             except OSError:
                 continue  # still locked by the writer (Windows); try again
-            image = decode_image_bytes(data) if looks_complete(data, name) else None
-            if image is None:
-                if now - cand.stable_since < self.corrupt_after_s:
-                    continue  # the writer may just be slow
-                self._delivered.add(key)
+            digest = hashlib.blake2b(data, digest_size=16).digest()
+            if self._done_digest.get(name) == digest:
+                self._done_stat[name] = stat  # touched or re-saved unchanged: the same part
                 self._drop(name)
+                continue
+            image = decode_image_bytes(data) if looks_complete(data, name) else None
+            if image is None and now - cand.stable_since < self.corrupt_after_s:
+                continue  # the writer may just be slow
+            self._done_stat[name], self._done_digest[name] = stat, digest
+            self._drop(name)
+            if image is None:
                 raise CorruptFrameError(f"{self.describe()}: file '{name}' is not a readable image (corrupt or truncated)",
                                         file=str(path))
-            self._delivered.add(key)
-            self._drop(name)
             return self._frame(image, name)
         return None
 

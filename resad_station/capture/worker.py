@@ -23,8 +23,8 @@ class CaptureWorker:
     mode "live": latest-frame slot, a frame the consumer did not take is replaced (counted in
     `dropped`). mode "triggered": bounded FIFO, never drops, the capture thread waits for room.
     A failing source is closed and reopened on the same object with `backoff` delays (seconds; the
-    last one repeats); states go to `on_state`. After len(backoff) failures in a row the state is
-    FAILED (it keeps retrying, every backoff[-1] s, unless `give_up_after` failures are reached).
+    last one repeats); states go to `on_state`. Once the backoff steps are used up the state turns
+    FAILED: it keeps retrying every backoff[-1] s, or ends after `give_up_after` failures in a row.
     A corrupt item is skipped, counted in `corrupt_skipped` and passed to `on_skip`.
     """
 
@@ -126,7 +126,7 @@ class CaptureWorker:
                 if self._give_up_after is not None and failures >= self._give_up_after:
                     final = CameraStatus.FAILED
                     break
-                status = CameraStatus.FAILED if failures >= len(self._backoff) else CameraStatus.RECONNECTING
+                status = CameraStatus.FAILED if failures > len(self._backoff) else CameraStatus.RECONNECTING
                 self._state(status, reason)
                 self._stop.wait(self._backoff[min(failures - 1, len(self._backoff) - 1)])
         finally:
