@@ -133,3 +133,13 @@ def test_hot_folder_that_disappears_is_a_source_error_and_comes_back(tmp_path):
     assert "inbox" in states[2].reason
     with pytest.raises(SourceError, match="hotfolder '.*nowhere': cannot open \\(folder not found\\)"):
         open_source("hotfolder", str(tmp_path / "nowhere")).open()
+
+
+def test_polling_mode_for_network_shares_sees_new_files(tmp_path):
+    src = HotFolderSource(str(tmp_path), settle_s=0.05, polling=True)  # no inotify events on SMB/NFS
+    src.open()
+    try:
+        shutil.copy(demo(1)[0], tmp_path / "from_share.jpg")
+        assert read_until_frame(src).source_name == "from_share.jpg"
+    finally:
+        src.close()

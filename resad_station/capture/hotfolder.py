@@ -77,7 +77,8 @@ class HotFolderSource(FrameSource):
         self._observer: Observer | PollingObserver | None = None
 
     def _notice(self, path: str) -> None:
-        if os.path.dirname(os.path.abspath(path)) != str(self.path.resolve()) or not is_image_file(path):
+        # the watch is not recursive, so a name is enough (and immune to symlinked parents)
+        if not is_image_file(path):
             return
         with self._lock:
             self._pending.setdefault(os.path.basename(path), _Candidate(time.monotonic()))

@@ -75,6 +75,10 @@ class OpenCVCaptureSource(FrameSource):
     _PROPS = {"exposure": cv2.CAP_PROP_EXPOSURE, "gain": cv2.CAP_PROP_GAIN}
 
     def _apply(self, settings: dict[str, Any]) -> dict[str, str]:
+        with self._lock:  # the ui may change settings while the capture thread reads
+            return self._apply_locked(settings)
+
+    def _apply_locked(self, settings: dict[str, Any]) -> dict[str, str]:
         report: dict[str, str] = {}
         for key, value in settings.items():
             prop = self._PROPS.get(key)

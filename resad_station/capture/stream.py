@@ -24,11 +24,13 @@ class StreamSource(OpenCVCaptureSource):
         if scheme not in STREAM_SCHEMES:
             raise self.error(f"not a stream URL (expected one of {', '.join(s + '://' for s in STREAM_SCHEMES)})")
 
+    def _redacted_uri(self) -> str:
+        # never put a camera password into logs, frame names or the status bar
+        password = urlparse(self.uri).password
+        return self.uri.replace(f":{password}@", ":***@") if password else self.uri
+
     def describe(self) -> str:
-        # never put a camera password into logs or the status bar
-        parsed = urlparse(self.uri)
-        uri = self.uri.replace(parsed.password, "***") if parsed.password else self.uri
-        return f"{self.kind} '{uri}'"
+        return f"{self.kind} '{self._redacted_uri()}'"
 
     def _create_capture(self) -> cv2.VideoCapture:
         # bounded waits, so a dead camera turns into a reconnect instead of a hung thread
@@ -39,7 +41,7 @@ class StreamSource(OpenCVCaptureSource):
         return "cannot open stream (unreachable, wrong URL or credentials, or unsupported codec)"
 
     def _frame_name(self) -> str:
-        return f"{self.describe().split(' ', 1)[1].strip(chr(39))}#{self._next_index}"
+        return f"{self._redacted_uri()}#{self._next_index}"
 
     def _on_no_frame(self) -> Frame | None:
         # a camera stream has no end: an empty read means the connection dropped
