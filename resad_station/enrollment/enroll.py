@@ -79,22 +79,26 @@ def store_reference_set(
     refs,
     calibration: Calibration,
     *,
-    source: str,
+    source: str | Sequence[str],
     role: str,
     action: str,
     note: str = "",
     profile_path: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> tuple[int, int]:
-    """Files first, then one transaction: reference set version + images + audit event."""
+    """Files first, then one transaction: reference set version + images + audit event.
+
+    `source`: where the shots came from (file | live | review), one for all or one per shot.
+    """
     files = [db.images.put_image(shot.image, ".png") for shot in shots]
+    sources = [source] * len(shots) if isinstance(source, str) else list(source)
     cal = calibration.to_dict() | {"method": detector.method, "shot_names": [s.name for s in shots]}
     with db.session() as s:
         p = repo.get_or_create_product(s, product, profile_path=profile_path)
         rs = repo.add_reference_set(
             s, p, features=refs.to_bytes(), backbone=refs.backbone, engine_version=refs.engine_version,
             input_size=refs.input_size, shots=refs.k, calibration=cal,
-            images=[repo.ReferenceImageSpec(f, source) for f in files], note=note, activate=True,
+            images=[repo.ReferenceImageSpec(f, src) for f, src in zip(files, sources)], note=note, activate=True,
         )
         repo.add_audit_event(s, role, action, {
             "product": product, "version": rs.version, "reference_set_id": rs.id, "shots": refs.k,

@@ -130,4 +130,6 @@ def check_shots(shots: Sequence[Shot], settings: QualitySettings = QualitySettin
             continue
         kept_thumbs.append((shot.name, thumb))
         report.accepted.append(shot)
+    order = {shot.name: i for i, shot in reversed(list(enumerate(shots)))}
+    report.rejects.sort(key=lambda r: order.get(r.name, len(order)))  # in the order given
     return report

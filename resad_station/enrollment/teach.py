@@ -35,6 +35,7 @@ def teach_as_good(db, detector, defect_id: int, role: str = "reviewer", note: st
         if active is None:
             raise EnrollmentError(f"product {product!r} has no active reference set to teach into")
         ref_paths = [img.path for img in active.images]
+        ref_sources = [img.source for img in active.images]
         image_path, previous_label, old_version = defect.image_path, defect.label, active.version
     if not ref_paths:
         raise EnrollmentError(f"reference set v{old_version} of {product!r} has no stored images to extend")
@@ -49,7 +50,7 @@ def teach_as_good(db, detector, defect_id: int, role: str = "reviewer", note: st
         with db.session() as s:
             repo.label_defect(s, defect_id, "false_alarm", reviewer=role, note=note or None)
     ref_id, version = store_reference_set(
-        db, detector, product, shots, refs, calibration, source="review", role=role,
+        db, detector, product, shots, refs, calibration, source=ref_sources + ["review"], role=role,
         action="reference_set_taught", note=note or f"taught defect {defect_id} as good",
         details={"defect_id": defect_id, "from_version": old_version},
     )

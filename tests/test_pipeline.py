@@ -1,0 +1,122 @@
+"""The live pipeline end to end: real video file, real engine (k-NN), real threads, real SQLite."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from station_helpers import LINE_FILES, REFERENCE_FILES, Events, runtime_threads, write_line_video, write_profile
+
+from resad_station.runtime.events import AlarmStatus, CameraStatus, Verdict
+from resad_station.runtime.station import Station
+from resad_station.storage import repository as repo
+
+
+def wait_for(condition, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+class Broken:
+    """A listener that always raises: the line must go on regardless."""
+
+    def on_frame(self, result):
+        raise RuntimeError("listener bug")
+
+    def on_metrics(self, metrics):
+        raise RuntimeError("listener bug")
+
+
+def test_demo_line_video_plays_end_to_end(tmp_path):
+    video = write_line_video(tmp_path / "line.avi")
+    profile = write_profile(tmp_path, "video-line", "pcb", {"kind": "video", "uri": str(video), "mode": "triggered"},
+                            recording={"pass_sampling": 0.5})
+    events = Events()
+    with Station.open(profile, tmp_path / "data") as station:
+        station.add_listener(Broken())
+        station.add_listener(events)
+        station.start()
+        assert station.wait(300), "the video never finished"
+        assert station.stop()
+        summary = station.summary()
+        t = station.active.thresholds
+        with station.db.session() as s:
+            counts = repo.count_inspections(s, "pcb")
+            defects, total = repo.query_defects(s, product="pcb")
+    n = len(LINE_FILES)
+    assert [r.frame_index for r in events.frames] == list(range(n))  # every frame, in order, none dropped
+    assert summary["frames_inspected"] == n and summary["frames_dropped"] == 0
+    assert sum(summary["counts"].values()) == n
+    for r in events.frames:
+        assert r.image.shape[:2] == r.anomaly_map.shape and r.product == "pcb"
+        assert r.verdict is (Verdict.PASS if r.score < t.t_uncertain else Verdict.FAIL if r.score >= t.t_fail else Verdict.UNCERTAIN)
+        assert r.decided_at >= r.captured_at
+    statuses = [s.status for s in events.states]
+    assert statuses[0] is CameraStatus.CONNECTING and statuses[-1] is CameraStatus.FINISHED
+    assert events.metrics and events.metrics[-1].frames_inspected == n
+    kept = summary["counts"]["uncertain"] + summary["counts"]["fail"]
+    assert total == kept and counts["uncertain"] + counts["fail"] == kept
+    assert counts["pass"] == summary["counts"]["pass"] // 2  # every 2nd pass row is written
+    assert summary["recorder"]["skipped"] == 0
+
+
+def test_switch_product_and_thresholds_while_running(tmp_path):
+    refs_b = tmp_path / "refs_b"
+    refs_b.mkdir()
+    for f in REFERENCE_FILES[4:]:
+        (refs_b / f.name).write_bytes(f.read_bytes())
+    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "loop": True, "fps": 20, "mode": "triggered"}
+    profile_a = write_profile(tmp_path, "line-a", "board-a", camera)
+    profile_b = write_profile(tmp_path, "line-b", "board-b", camera, enrollment={"references": str(refs_b)},
+                              alarm={"latch": True})
+    events = Events()
+    with Station.open(profile_a, tmp_path / "data") as station:
+        station.add_listener(events)
+        station.start()
+        wait_for(lambda: len(events.frames) >= 3)
+        active_b = station.switch_product(profile_b)  # enrolls board-b on first use, then swaps
+        switched_at = time.time()
+        wait_for(lambda: sum(r.product == "board-b" for r in events.frames) >= 3)
+        after = [r.product for r in events.frames if r.decided_at > switched_at]
+        # One frame may have been mid-inspection at the switch; every later one is board-b.
+        assert after[1:] and set(after[1:]) == {"board-b"}
+        assert events.frames[-1].t_fail == pytest.approx(active_b.thresholds.t_fail)
+
+        # Thresholds below every score: from the next frame on all fail, and the alarm raises.
+        seen = len(events.alarms)  # board-a's demo defects may have raised (and the switch cleared) one
+        station.set_thresholds(-2.0, -1.0)
+        wait_for(lambda: any(a.status is AlarmStatus.RAISED for a in events.alarms[seen:]))
+        assert events.alarms[-1].product == "board-b"
+        assert station.metrics().alarm_active
+        assert station.acknowledge_alarm()
+        wait_for(lambda: any(a.status is AlarmStatus.ACKNOWLEDGED for a in events.alarms[seen:]))
+        assert not station.metrics().alarm_active
+        assert station.stop()
+        frames_at_stop = len(events.frames)
+        assert runtime_threads() == []
+        with station.db.session() as s:
+            counts_a = repo.count_inspections(s, "board-a")
+            counts_b = repo.count_inspections(s, "board-b")
+            actions = [e.action for e in repo.list_audit_events(s, limit=1000)]
+    assert sum(counts_a.values()) >= 3 and counts_b["fail"] >= 2
+    assert {"product_switched", "thresholds_changed", "alarm_raised", "alarm_acknowledged"} <= set(actions)
+    time.sleep(0.3)
+    assert len(events.frames) == frames_at_stop  # nothing is published after stop() returned
+    with pytest.raises(Exception):
+        station.set_thresholds(2.0, 1.0)  # T1 > T2 is refused
+
+
+def test_stop_joins_every_thread_with_a_live_backlog(tmp_path):
+    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "loop": True, "mode": "triggered"}  # no fps: flat out
+    profile = write_profile(tmp_path, "flat-out", "pcb", camera, recording={"queue_size": 4})
+    events = Events()
+    with Station.open(profile, tmp_path / "data") as station:
+        station.add_listener(events)
+        station.start()
+        wait_for(lambda: len(events.frames) >= 5)
+        assert runtime_threads()
+        assert station.stop(timeout=1.0)  # every thread joined within the second
+        assert runtime_threads() == []
+        assert station.pipeline is None and station.stop()  # a second stop is harmless
