@@ -317,6 +317,7 @@ class Station:
             "recorder": {"written": pipeline.recorder.written, "skipped": pipeline.recorder.skipped,
                          "sampled_out": pipeline.recorder.sampled_out, "max_queue": pipeline.recorder.max_depth,
                          "write_errors": pipeline.recorder.write_errors},
+            "capture_queued_at_end": getattr(pipeline.capture, "queued", 0),
             "alarm_active": m.alarm_active,
         })
         return out
