@@ -195,6 +195,35 @@ class Detector:
         methods = METHODS if self.heads is not None else ("knn",)
         return self._run([image], refs, roi, methods)[0]
 
+    def _smoothed_maps(self, feats, pools, refs, methods, out_hw) -> dict[str, np.ndarray]:
+        """Per method, the smoothed anomaly maps (B, h, w) at the processed input size."""
+        maps = self._level_maps(feats, pools, methods)
+        out = {}
+        for m in methods:
+            combined = combine_levels(maps[m], refs.stats[self._stats_key(m)], out_hw).cpu().numpy()
+            out[m] = np.stack([smooth(c) for c in combined])
+        return out
+
+    def score_features(self, items: Sequence[Sequence[torch.Tensor]], refs: ReferenceSet, methods=None) -> dict[str, np.ndarray]:
+        """Image scores of images given by their backbone features (per image, per level (C, H, W)):
+        training and evaluation cache the frozen backbone's output and call this."""
+        methods = METHODS if methods is None and self.heads is not None else self._methods(methods or ("knn",))
+        self._ensure_stats(refs, methods)
+        scores = {m: np.zeros(len(items), dtype=np.float64) for m in methods}
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for i, it in enumerate(items):
+            groups[tuple(it[0].shape)].append(i)
+        with torch.inference_mode():
+            self._start_clock()
+            pools = refs.pools(self.device)
+            for idx in groups.values():
+                feats = [torch.stack([items[i][l] for i in idx]).to(self.device) for l in range(refs.levels)]
+                out_hw = tuple(s * 4 for s in feats[0].shape[-2:])
+                maps = self._smoothed_maps(feats, pools, refs, methods, out_hw)
+                for m in methods:
+                    scores[m][idx] = maps[m].reshape(len(idx), -1).max(1)
+        return scores
+
     def _run(self, images, refs: ReferenceSet, roi, methods) -> list[dict[str, Prediction]]:
         if not isinstance(refs, ReferenceSet):
             raise ReferenceSetError(f"refs: expected a ReferenceSet, got {type(refs).__name__}")
@@ -212,12 +241,11 @@ class Detector:
             for group in _group_by_shape(prepared):
                 feats = self._features(torch.stack([prepared[i].tensor for i in group]))
                 self._mark("backbone")
-                maps = self._level_maps(feats, pools, methods)
                 out_hw = tuple(prepared[group[0]].tensor.shape[-2:])
+                maps = self._smoothed_maps(feats, pools, refs, methods, out_hw)
                 for m in methods:
-                    combined = combine_levels(maps[m], refs.stats[self._stats_key(m)], out_hw).cpu().numpy()
                     for j, i in enumerate(group):
-                        sm = smooth(combined[j])
+                        sm = maps[m][j]
                         full = to_original(sm, prepared[i].original_shape, prepared[i].roi)
                         results[i] = results[i] or {}
                         results[i][m] = Prediction(float(sm.max()), full, {})

@@ -41,6 +41,7 @@ def save_heads(heads: ResADHeads, path: Path, card: dict) -> dict:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     save_file(state, tmp, metadata=meta)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; weights are meant to be shared
     os.replace(tmp, path)
     card = dict(card)
     card.update({"weights_file": path.name, "sha256": sha256_file(path), "config": heads.config.to_dict()})

@@ -1,0 +1,198 @@
+"""Training of the ResAD heads on cached backbone features (resad.md, "Training").
+
+Per step: a category; K random good images of it as references (redrawn every step); a batch of
+queries, half good and half anomalous (real anomalies with masks where the data has them,
+synthetic ones otherwise); residuals by the same NN search as inference; OCC loss on the
+constraintor; maximum likelihood + BG-SPP on a random chunk of min(8192, positions) positions per
+level, so every level trains. The checkpoint with the best held-out image AUROC is kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from tqdm import tqdm
+
+from engine.backbone import BACKBONE_ID
+from engine.flows import positional_encoding
+from engine.heads import HeadConfig, ResADHeads
+from engine.nn_search import LevelPool, search_levels
+from engine.training.feature_bank import CategoryBank, Item
+from engine.training.losses import flow_losses, occ_loss
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1500
+    batch: int = 8
+    shots: int = 4
+    lr: float = 5e-4
+    weight_decay: float = 1e-5
+    chunk: int = 8192
+    tau: float = 0.1
+    eval_every: int = 250
+    seed: int = 0
+    input_size: int = 256
+    cond_dim: int = 64
+    n_blocks: int = 8
+
+
+def _pools(items: list[Item]) -> list[LevelPool]:
+    return [LevelPool.from_maps([it.feats[l].float() for it in items]) for l in range(len(items[0].feats))]
+
+
+def _group(items: list[Item]) -> list[list[Item]]:
+    groups: dict[tuple, list[Item]] = {}
+    for it in items:
+        groups.setdefault(it.grid, []).append(it)
+    return list(groups.values())
+
+
+class Trainer:
+    def __init__(self, banks: list[CategoryBank], config: TrainConfig, progress: bool = True):
+        self.cfg = config
+        self.progress = progress
+        self.banks = [b for b in banks if len(b.good) >= config.shots + 1]
+        if not self.banks:
+            raise ValueError(f"no category has the {config.shots + 1} good images a training step needs")
+        torch.manual_seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.heads = ResADHeads(HeadConfig(cond_dim=config.cond_dim, n_blocks=config.n_blocks, seed=config.seed))
+        self.opt = torch.optim.Adam(self.heads.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        milestones = [int(config.steps * 0.7), int(config.steps * 0.9)]  # the paper's x0.1 at 70 % and 90 %
+        self.sched = torch.optim.lr_scheduler.MultiStepLR(self.opt, milestones, gamma=0.1)
+        self.b_n = [None] * len(self.heads.flows)
+        self.history: list[dict] = []
+
+    # -- one step ---------------------------------------------------------------------------------
+    def _draw(self) -> tuple[list[Item], list[Item]]:
+        bank = self.banks[int(self.rng.integers(len(self.banks)))]
+        order = self.rng.permutation(len(bank.good))
+        refs = [bank.good[i] for i in order[: self.cfg.shots]]
+        rest = [bank.good[i] for i in order[self.cfg.shots :]]
+        n_good = self.cfg.batch // 2
+        queries = [rest[i] for i in self.rng.choice(len(rest), min(n_good, len(rest)), replace=False)]
+        for _ in range(self.cfg.batch - len(queries)):
+            use_real = bank.real and (not bank.synthetic or self.rng.random() < 0.5)
+            pool = bank.real if use_real else bank.synthetic
+            queries.append(pool[int(self.rng.integers(len(pool)))])
+        return refs, queries
+
+    def step(self) -> dict:
+        refs, queries = self._draw()
+        pools = _pools(refs)
+        n_levels = len(pools)
+        occ = torch.zeros(())
+        flow_in = [[] for _ in range(n_levels)]
+        for group in _group(queries):
+            feats = [torch.stack([it.feats[l].float() for it in group]) for l in range(n_levels)]
+            with torch.no_grad():
+                residuals = search_levels(feats, pools)
+            for l, r in enumerate(residuals):
+                b, c, h, w = r.shape
+                mask = torch.stack([it.masks[l] if it.masks else torch.zeros(h, w) for it in group])
+                constrained = self.heads.constrain(l, r)
+                occ = occ + occ_loss(constrained, r, mask) / n_levels
+                x = constrained.detach().permute(0, 2, 3, 1).reshape(-1, c)  # appendix E: detached
+                pe = positional_encoding(h, w, self.heads.config.cond_dim).repeat(b, 1)
+                flow_in[l].append((x, pe, mask.reshape(-1)))
+        ml_total = torch.zeros(())
+        spp_total = torch.zeros(())
+        for l in range(n_levels):
+            x = torch.cat([t[0] for t in flow_in[l]])
+            pe = torch.cat([t[1] for t in flow_in[l]])
+            mask = torch.cat([t[2] for t in flow_in[l]])
+            idx = self._chunk_indices(mask)
+            flow = self.heads.flows[l]
+            logp = flow.log_prob(x[idx], flow.cond_biases(pe[idx]))
+            normal = logp.detach()[mask[idx] < 0.5]
+            if normal.numel():
+                q = float(torch.quantile(normal, 0.05))
+                self.b_n[l] = q if self.b_n[l] is None else 0.9 * self.b_n[l] + 0.1 * q
+            ml, spp = flow_losses(logp, mask[idx], self.b_n[l] if self.b_n[l] is not None else 0.0, self.cfg.tau)
+            ml_total = ml_total + ml / n_levels
+            spp_total = spp_total + spp / n_levels
+        loss = occ + ml_total + spp_total
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.heads.parameters(), 5.0)
+        self.opt.step()
+        self.sched.step()
+        return {"loss": float(loss), "occ": float(occ), "ml": float(ml_total), "spp": float(spp_total)}
+
+    def _chunk_indices(self, mask: torch.Tensor) -> torch.Tensor:
+        """min(chunk, positions) positions; anomalous ones are rare, so all of them (up to half the
+        chunk) are kept and the rest is drawn from the normal ones."""
+        n = mask.numel()
+        size = min(self.cfg.chunk, n)
+        anomalous = torch.nonzero(mask >= 0.5).flatten()
+        normal = torch.nonzero(mask < 0.5).flatten()
+        gen = torch.Generator().manual_seed(int(self.rng.integers(1 << 31)))
+        a = anomalous[torch.randperm(anomalous.numel(), generator=gen)[: size // 2]]
+        rest = size - a.numel()
+        nrm = normal[torch.randperm(normal.numel(), generator=gen)[:rest]]
+        return torch.cat([a, nrm])
+
+    # -- held-out selection -----------------------------------------------------------------------
+    def evaluate(self, detector) -> dict:
+        """Image AUROC (resad and knn) on held-out source images, K references from train/good."""
+        self.heads.eval()
+        detector.heads = self.heads
+        detector.weights_id = f"training-{len(self.history)}"
+        rng = np.random.default_rng(self.cfg.seed + 1000)
+        per_cat = {}
+        with torch.inference_mode():
+            for bank in self.banks:
+                if not bank.heldout_good or not bank.heldout_anomalous:
+                    continue
+                from engine.references import ReferenceSet  # local: keeps training imports light
+
+                ref_items = [bank.good[i] for i in rng.choice(len(bank.good), self.cfg.shots, replace=False)]
+                refs = ReferenceSet([[f.float() for f in it.feats] for it in ref_items], self.cfg.input_size, BACKBONE_ID)
+                scores = detector.score_features(
+                    [[f.float() for f in it.feats] for it in bank.heldout_good + bank.heldout_anomalous], refs
+                )
+                labels = [0] * len(bank.heldout_good) + [1] * len(bank.heldout_anomalous)
+                per_cat[bank.name] = {m: float(roc_auc_score(labels, s)) for m, s in scores.items()}
+        self.heads.clear_caches()
+        self.heads.train()
+        if not per_cat:
+            return {}
+        return {m: float(np.mean([v[m] for v in per_cat.values()])) for m in ("resad", "knn")} | {"per_category": per_cat}
+
+    def fit(self, detector=None) -> tuple[ResADHeads, dict]:
+        self.heads.train()
+        best_state, best_metric, best_step = copy.deepcopy(self.heads.state_dict()), -1.0, 0
+        bar = tqdm(range(1, self.cfg.steps + 1), desc="training", disable=not self.progress)
+        started = time.time()
+        ema = None
+        for step in bar:
+            losses = self.step()
+            ema = losses if ema is None else {k: 0.95 * ema[k] + 0.05 * v for k, v in losses.items()}
+            bar.set_postfix({k: f"{v:.3f}" for k, v in ema.items()})
+            if detector is not None and (step % self.cfg.eval_every == 0 or step == self.cfg.steps):
+                metrics = self.evaluate(detector)
+                self.history.append({"step": step, **{k: v for k, v in metrics.items() if k != "per_category"}, **ema})
+                tqdm.write(f"step {step}: held-out image AUROC {metrics.get('resad', float('nan')):.3f} "
+                           f"(knn {metrics.get('knn', float('nan')):.3f})")
+                if metrics and metrics["resad"] > best_metric:
+                    best_metric, best_step = metrics["resad"], step
+                    best_state = copy.deepcopy(self.heads.state_dict())
+        if best_metric < 0:  # nothing held out: keep the last state
+            best_state, best_step = self.heads.state_dict(), self.cfg.steps
+        self.heads.load_state_dict(best_state)
+        self.heads.eval()
+        summary = {
+            "config": asdict(self.cfg),
+            "best_step": best_step,
+            "heldout_image_auroc_resad": best_metric if best_metric >= 0 else None,
+            "history": self.history,
+            "train_seconds": round(time.time() - started, 1),
+            "categories": [b.name for b in self.banks],
+        }
+        return self.heads, summary
