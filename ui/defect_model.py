@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QImage
 
 from resad_station.storage.database import Database
 from resad_station.storage.repository import query_defects
@@ -71,6 +72,8 @@ class DefectPageModel(QAbstractListModel):
         self._pages: OrderedDict[int, list[DefectRow]] = OrderedDict()
         self._rows_by_key: dict[str, QPersistentModelIndex] = {}
         thumbnails.loaded.connect(self._thumbnail_loaded)
+        self._placeholder = QImage(thumbnails.size, thumbnails.size, QImage.Format.Format_RGB888)
+        self._placeholder.fill(QColor("#3a3a3a"))
 
     # -- filtering / refresh --
     def set_filter(self, defect_filter: DefectFilter) -> None:
@@ -107,6 +110,7 @@ class DefectPageModel(QAbstractListModel):
             image = self.thumbnails.get(key, self.db.images.path(key))
             if image is None:
                 self._rows_by_key[key] = QPersistentModelIndex(index)
+                return self._placeholder  # same size as a thumbnail: uniform item sizes stay right
             return image
         if role == DefectRole:
             return row

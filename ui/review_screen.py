@@ -170,6 +170,7 @@ class ReviewScreen(QWidget):
     def apply_filter(self) -> None:
         self.model.set_filter(self.current_filter())
         self.count.setText(f"{self.model.total:,} defects")
+        self.gallery.scrollToTop()
         if self.model.total:
             self.gallery.selectionModel().setCurrentIndex(self.model.index(0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
         else:
