@@ -129,8 +129,7 @@ def _small_mask(cat: _Category, i: int, shape: tuple[int, int], max_side: int) -
         return None
     mask = load_mask(sample.mask_path, shape)
     if sample.is_anomalous and not mask.any():
-        cat.unlabelled.add(i)
-        log.warning("%s: mask %s is empty; image skipped for pixel metrics", cat.key, sample.mask_path)
+        cat.unlabelled.add(i)  # an empty mask is "no pixel annotation"; reported once at the end
         return None
     _, small = downscale_for_metrics(np.zeros(shape, np.float32), mask, max_side)
     cat.small_masks[i] = small
@@ -229,9 +228,11 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
                     raw[m][kk][cat.key] = {name: per_seed[m][name] for name in METRICS}
                     ms = [v for v in per_seed[m]["ms"] if np.isfinite(v)]
                     extras[m][kk][cat.key] = {"ms_per_image": float(np.mean(ms)) if ms else None}
-    if any(c.unlabelled for c in cats):
-        log.warning("anomalous test images without a pixel label (skipped for pixel metrics): %s",
-                    {c.key: len(c.unlabelled) for c in cats if c.unlabelled})
+    for c in cats:
+        if c.unlabelled:
+            names = [c.test[i].path.name for i in sorted(c.unlabelled)]
+            log.warning("%s: %d anomalous test image(s) without a pixel label (no or empty mask), "
+                        "skipped for pixel metrics: %s", c.key, len(names), ", ".join(names[:5]))
 
     results = {
         m: {kk: build_k_entry(raw[m][kk], len(seeds), skipped[kk], extras[m][kk]) for kk in raw[m]}
