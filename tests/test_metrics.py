@@ -118,3 +118,14 @@ def test_downscale_keeps_thin_defects_and_sizes_match():
     assert same_map.shape == (100, 100)
     with pytest.raises(ValueError, match="differ in size"):
         downscale_for_metrics(amap, mask[:10])
+
+
+def test_truncated_pro_curve_is_a_prefix_of_the_full_one():
+    masks, maps = _masks_and_maps(3)
+    fpr, pro = pro_curve(masks, maps)
+    short_fpr, short_pro = pro_curve(masks, maps, max_fpr=0.3)
+    n = len(short_fpr)
+    # It stops just past 0.3 (one or two points beyond, for the interpolation at 0.3).
+    assert n < len(fpr) and short_fpr[-1] > 0.3 and (short_fpr > 0.3).sum() <= 2
+    np.testing.assert_allclose(short_fpr, fpr[:n])
+    np.testing.assert_allclose(short_pro, pro[:n])
