@@ -46,6 +46,11 @@ class ResADHeads(nn.Module):
     def __init__(self, config: HeadConfig = HeadConfig()):
         super().__init__()
         self.config = config
+        with torch.random.fork_rng(devices=[]):  # initial weights depend on config.seed alone
+            torch.manual_seed(config.seed)
+            self._build(config)
+
+    def _build(self, config: HeadConfig) -> None:
         self.constraintors = nn.ModuleList(constraintor(c) for c in config.channels)
         self.flows = nn.ModuleList(
             ConditionalFlow(

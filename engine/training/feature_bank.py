@@ -84,7 +84,9 @@ def build_bank(
                 bank.synthetic.append(extractor(bad, mask))
             bar.update(1 + synthetic_per_good)
         for load in cat.anomalous:
-            bank.real.append(extractor(*load()))
+            img, mask = load()
+            if mask.any():  # an empty mask (magnetic_tile 'uneven') would teach the defect as normal
+                bank.real.append(extractor(img, mask))
             bar.update(1)
         for load in cat.heldout_good:
             bank.heldout_good.append(extractor(load()))

@@ -83,8 +83,9 @@ class Trainer:
             queries.append(pool[int(self.rng.integers(len(pool)))])
         return refs, queries
 
-    def step(self) -> dict:
-        refs, queries = self._draw()
+    def step(self, draw: tuple[list[Item], list[Item]] | None = None) -> dict:
+        """One optimiser step; `draw` fixes (references, queries), else they are drawn at random."""
+        refs, queries = draw if draw is not None else self._draw()
         pools = _pools(refs)
         n_levels = len(pools)
         occ = torch.zeros(())

@@ -1,18 +1,54 @@
-"""`resad-station bench`: time each stage of the engine on this machine."""
+"""`resad-station bench`: time each stage of the engine on this machine (real demo images)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 NAME = "bench"
 HELP = "time each stage of the engine on this machine"
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--shots", type=int, default=4)
+    parser.add_argument("--size", type=int, default=256, help="input short side")
+    parser.add_argument("--method", choices=("resad", "knn"), default="resad")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu: the bar is for CPUs)")
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--weights", help="weights file (default: the bundled model)")
+    parser.add_argument("--images", help="folder with reference/ and line/ subfolders (default: the shipped demo)")
+    parser.add_argument("--compare-exact", action="store_true", help="also time the exhaustive NN search")
+    parser.add_argument("--json", help="write the numbers to this JSON file too")
+
+
+def _images(folder: Path) -> list:
+    from engine.data.mvtec import load_rgb
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise SystemExit(f"bench: no images in {folder}")
+    return [load_rgb(p) for p in files]
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"resad-station {NAME}: not yet available", file=sys.stderr)
-    return 2
+    from engine import Detector
+    from engine.bench import format_bench, run_bench
+    from resad_station.paths import SHIPPED_PROFILES_DIR
+
+    root = Path(args.images) if args.images else SHIPPED_PROFILES_DIR / "demo"
+    refs = _images(root / "reference")[: args.shots]
+    if len(refs) < args.shots:
+        print(f"bench: {root / 'reference'} has {len(refs)} images, --shots {args.shots} needs more", file=sys.stderr)
+        return 2
+    frames = _images(root / "line")
+    det = Detector.load(args.weights, device=args.device, input_size=args.size, method=args.method)
+    result = run_bench(refs, frames, det, args.repeats, args.batch, args.compare_exact)
+    print(format_bench(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0

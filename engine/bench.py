@@ -1,0 +1,93 @@
+"""Per-stage timing of the engine on real images (a benchmark: prints numbers, asserts nothing)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from engine.detector import Detector
+from engine.preprocess import prepare
+from engine.types import STAGES
+
+
+def _median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples), 2)
+
+
+def run_bench(
+    references: Sequence[np.ndarray],
+    frames: Sequence[np.ndarray],
+    detector: Detector,
+    repeats: int = 30,
+    batch: int = 8,
+    compare_exact: bool = False,
+) -> dict:
+    refs = detector.build_references(list(references))
+    frames = list(frames)
+    for f in frames[:3]:  # warm-up: allocator, oneDNN primitives, cached flow biases
+        detector.predict(f, refs)
+    per_stage: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}
+    backbone_only: list[float] = []
+    for i in range(repeats):
+        frame = frames[i % len(frames)]
+        pred = detector.predict(frame, refs)
+        for s in per_stage:
+            per_stage[s].append(pred.timings.get(s, 0.0))
+        tensor = prepare(frame, detector.input_size).tensor[None]
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            detector._features(tensor)
+            detector._sync()
+            backbone_only.append((time.perf_counter() - t0) * 1000.0)
+    batch_frames = [frames[i % len(frames)] for i in range(batch)]
+    detector.predict_batch(batch_frames, refs)
+    batched: list[float] = []
+    for _ in range(max(3, repeats // batch)):
+        t0 = time.perf_counter()
+        detector.predict_batch(batch_frames, refs)
+        batched.append((time.perf_counter() - t0) * 1000.0 / batch)
+    stages = {s: _median_ms(v) for s, v in per_stage.items()}
+    result = {
+        "device": str(detector.device),
+        "threads": torch.get_num_threads(),
+        "method": detector.method,
+        "input_size": detector.input_size,
+        "frame_shape": list(frames[0].shape),
+        "shots": refs.k,
+        "repeats": repeats,
+        "stages_ms": stages,
+        "backbone_only_ms": _median_ms(backbone_only),
+        "ratio_total_to_backbone": round(stages["total"] / _median_ms(backbone_only), 2),
+        "batched_per_frame_ms": _median_ms(batched),
+        "batch": batch,
+        "reference_set_mb": round(len(refs.to_bytes()) / 1e6, 2),
+    }
+    if compare_exact:
+        exact = Detector(detector.heads, detector.card, str(detector.device), detector.input_size, detector.method,
+                         exact_search=True)
+        exact.predict(frames[0], refs)
+        totals = [exact.predict(frames[i % len(frames)], refs).timings["total"] for i in range(5)]
+        result["exact_search_total_ms"] = _median_ms(totals)
+    return result
+
+
+def format_bench(r: dict) -> str:
+    lines = [
+        f"device {r['device']} ({r['threads']} threads), method {r['method']}, K={r['shots']}, "
+        f"input short side {r['input_size']}, frame {r['frame_shape'][1]}x{r['frame_shape'][0]}, {r['repeats']} frames",
+        "median ms per frame:",
+    ]
+    lines += [f"  {stage:<12} {ms:8.2f}" for stage, ms in r["stages_ms"].items()]
+    lines += [
+        f"  backbone only (same run) {r['backbone_only_ms']:.2f} ms",
+        f"  total / backbone-only    {r['ratio_total_to_backbone']:.2f} x",
+        f"  batched ({r['batch']} frames)      {r['batched_per_frame_ms']:.2f} ms per frame",
+        f"reference set ({r['shots']} shots): {r['reference_set_mb']:.2f} MB",
+    ]
+    if "exact_search_total_ms" in r:
+        lines.append(f"  exhaustive NN search total {r['exact_search_total_ms']:.2f} ms (for comparison)")
+    return "\n".join(lines)

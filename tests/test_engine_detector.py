@@ -1,0 +1,99 @@
+"""Detector behaviour on real texture images: references, prediction, maps, batching, ROI."""
+
+import numpy as np
+import pytest
+
+from engine import Detector, ReferenceSet
+from engine.errors import ReferenceSetError
+from tests.engine_images import brick_crops, with_defect
+
+METHODS = ["knn", "resad"]
+
+
+@pytest.fixture(scope="module", params=METHODS)
+def detector(request):
+    return Detector.load(method=request.param, device="cpu", input_size=128)
+
+
+@pytest.fixture(scope="module")
+def crops():
+    return brick_crops(7, seed=3)
+
+
+@pytest.fixture(scope="module")
+def refs(detector, crops):
+    return detector.build_references(crops[:4])
+
+
+def test_defect_scores_above_the_clean_image_and_the_map_peaks_inside_it(detector, refs, crops):
+    clean = crops[5]
+    defective, mask = with_defect(clean)
+    p_clean = detector.predict(clean, refs)
+    p_bad = detector.predict(defective, refs)
+    assert p_bad.score > p_clean.score
+    peak = np.unravel_index(np.argmax(p_bad.anomaly_map), p_bad.anomaly_map.shape)
+    ys, xs = np.nonzero(mask)
+    margin = 8  # the map is smoothed with sigma 4 input pixels
+    assert ys.min() - margin <= peak[0] <= ys.max() + margin
+    assert xs.min() - margin <= peak[1] <= xs.max() + margin
+    assert p_bad.anomaly_map[mask].mean() > p_bad.anomaly_map[~mask].mean()
+
+
+def test_map_comes_back_at_the_original_size_for_non_square_images(detector, refs, crops):
+    image = np.concatenate([crops[4], crops[5]], axis=1)[:150]  # 150 x 384
+    pred = detector.predict(image, refs)
+    assert pred.anomaly_map.shape == (150, 384)
+    assert pred.anomaly_map.dtype == np.float32
+    assert {"preprocess", "backbone", "nn_search", "flows", "postprocess", "total"} <= set(pred.timings)
+
+
+def test_batch_prediction_matches_single_frames(detector, refs, crops):
+    frames = [crops[4], with_defect(crops[5])[0], crops[6]]
+    single = [detector.predict(f, refs).score for f in frames]
+    batch = [p.score for p in detector.predict_batch(frames, refs)]
+    assert batch == pytest.approx(single, rel=1e-4, abs=1e-4)
+
+
+def test_roi_limits_the_map_to_the_region(detector, crops):
+    roi = (16, 24, 128, 128)
+    refs = detector.build_references(crops[:3], roi=roi)
+    defective, _ = with_defect(crops[5], box=(40, 50, 30, 30))
+    pred = detector.predict(defective, refs, roi=roi)
+    assert pred.anomaly_map.shape == defective.shape[:2]
+    outside = np.ones(defective.shape[:2], bool)
+    outside[24:152, 16:144] = False
+    assert np.ptp(pred.anomaly_map[outside]) == 0.0  # nothing is claimed outside the ROI
+    assert pred.anomaly_map[24:152, 16:144].max() > pred.anomaly_map[outside].max()
+
+
+def test_reference_set_round_trip_gives_the_same_scores(detector, refs, crops):
+    blob = refs.to_bytes()
+    again = ReferenceSet.from_bytes(blob)
+    assert (again.k, again.input_size, again.backbone) == (refs.k, refs.input_size, refs.backbone)
+    assert detector.predict(crops[5], again).score == pytest.approx(detector.predict(crops[5], refs).score)
+
+
+def test_a_modified_reference_blob_is_refused(refs):
+    blob = bytearray(refs.to_bytes())
+    blob[-10] ^= 0xFF
+    with pytest.raises(ReferenceSetError, match="hash"):
+        ReferenceSet.from_bytes(bytes(blob))
+    with pytest.raises(ReferenceSetError, match="safetensors"):
+        ReferenceSet.from_bytes(b"not a reference set at all")
+
+
+def test_references_of_another_input_size_are_refused(refs, crops):
+    other = Detector.load(method="knn", device="cpu", input_size=160)
+    with pytest.raises(ReferenceSetError, match="input size 128"):
+        other.predict(crops[5], refs)
+
+
+def test_leave_one_out_scores_are_one_per_shot_and_finite(detector, refs):
+    scores = detector.leave_one_out_scores(refs)
+    assert len(scores) == refs.k
+    assert np.isfinite(scores).all()
+
+
+def test_a_single_reference_image_is_not_enough(detector, crops):
+    with pytest.raises(ReferenceSetError, match="at least 2"):
+        detector.build_references(crops[:1])

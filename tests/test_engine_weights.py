@@ -1,0 +1,49 @@
+"""Weights are loaded only when their sha256 matches the model card."""
+
+import json
+
+import pytest
+
+from engine import Detector, WeightsError
+from engine.heads import HeadConfig, ResADHeads
+from engine.weights import BUNDLED_WEIGHTS, card_path, load_heads, save_heads
+
+
+@pytest.fixture
+def saved(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_heads(ResADHeads(HeadConfig(seed=1)), path, {"note": "test"})
+    return path
+
+
+def test_saved_weights_load_with_the_same_tensors(saved):
+    heads, card = load_heads(saved)
+    original = ResADHeads(HeadConfig(seed=1)).state_dict()
+    assert all((heads.state_dict()[k] == v).all() for k, v in original.items())
+    assert card["note"] == "test" and len(card["sha256"]) == 64
+
+
+def test_a_tampered_weights_file_is_refused(saved):
+    data = bytearray(saved.read_bytes())
+    data[-3] ^= 0x01
+    saved.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="does not match its model card"):
+        load_heads(saved)
+
+
+def test_weights_without_a_card_are_refused(saved):
+    card_path(saved).unlink()
+    with pytest.raises(WeightsError, match="model card"):
+        Detector.load(saved)
+
+
+def test_a_card_without_a_hash_is_refused(saved):
+    card_path(saved).write_text(json.dumps({"note": "no hash"}))
+    with pytest.raises(WeightsError, match="sha256"):
+        load_heads(saved)
+
+
+def test_the_bundled_model_loads_and_has_its_card():
+    heads, card = load_heads(BUNDLED_WEIGHTS)
+    assert card["backbone"].startswith("efficientnet_lite0")
+    assert card["best_step"] >= 1 and card["seed"] == 0
