@@ -120,3 +120,23 @@ def test_stop_joins_every_thread_with_a_live_backlog(tmp_path):
         assert station.stop(timeout=1.0)  # every thread joined within the second
         assert runtime_threads() == []
         assert station.pipeline is None and station.stop()  # a second stop is harmless
+
+
+def test_a_frame_the_engine_refuses_is_counted_and_the_line_goes_on(tmp_path):
+    import cv2
+
+    folder = tmp_path / "line"
+    folder.mkdir()
+    for i, f in enumerate(LINE_FILES[:3]):
+        (folder / f"{i * 2:02d}.jpg").write_bytes(f.read_bytes())
+    cv2.imwrite(str(folder / "01.png"), cv2.imread(str(LINE_FILES[3]))[:8, :8])  # decodes, too small to inspect
+    profile = write_profile(tmp_path, "with-bad-frame", "pcb", {"kind": "folder", "uri": str(folder), "mode": "triggered"})
+    events = Events()
+    with Station.open(profile, tmp_path / "data") as station:
+        station.add_listener(events)
+        station.start()
+        assert station.wait(120)
+        station.stop()
+        m = station.metrics()
+    assert [r.source_name for r in events.frames] == ["00.jpg", "02.jpg", "04.jpg"]
+    assert m.inspection_errors == 1 and m.frames_inspected == 3

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 
 NAME = "inspect"
@@ -75,6 +77,10 @@ class StatusLine:
             self.stream.write("\n")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM (a service manager, `kill`) stops as cleanly as Ctrl-C
+
+
 def run(args: argparse.Namespace) -> int:
     from engine import EngineError
     from resad_station.paths import resolve_data_dir
@@ -93,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     status = StatusLine()
     station.add_listener(status)
     interrupted = False
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         station.start()
         deadline = time.monotonic() + args.duration if args.duration else None

@@ -212,13 +212,13 @@ class Pipeline:
             return
         try:
             preds = self.detector.predict_batch(images, active.refs)
-        except EngineError:
-            # One bad frame must not sink the batch: score one by one to find it.
+        except Exception:  # noqa: BLE001 - one bad frame (or a transient device error) must not stop the line
+            # Score one by one to find the frame at fault; the others still get their verdict.
             preds = []
             for frame, image in zip(kept, images):
                 try:
                     preds.append(self.detector.predict(image, active.refs))
-                except EngineError as exc:
+                except Exception as exc:  # noqa: BLE001
                     self._inspection_error(frame, exc)
                     preds.append(None)
         for frame, image, pred in zip(kept, images, preds):
@@ -253,7 +253,8 @@ class Pipeline:
     def _inspection_error(self, frame: Any, exc: Exception) -> None:
         # Counted, logged with the frame's name and shown in Metrics: never a silent loss.
         self.inspection_errors += 1
-        log.error("camera %s: frame %s (%s) could not be inspected: %s", self.camera, frame.index, frame.source_name, exc)
+        log.error("camera %s: frame %s (%s) could not be inspected: %s", self.camera, frame.index, frame.source_name,
+                  exc, exc_info=not isinstance(exc, (EngineError, ValueError)))  # unexpected: with traceback
 
     def _emit_alarms(self, events: Sequence[AlarmEvent]) -> None:
         for event in events:

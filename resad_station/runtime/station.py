@@ -317,7 +317,9 @@ class Station:
             "recorder": {"written": pipeline.recorder.written, "skipped": pipeline.recorder.skipped,
                          "sampled_out": pipeline.recorder.sampled_out, "max_queue": pipeline.recorder.max_depth,
                          "write_errors": pipeline.recorder.write_errors},
-            "capture_queued_at_end": getattr(pipeline.capture, "queued", 0),
+            # Triggered frames still queued when stop() came: not inspected, but counted here.
+            "frames_not_inspected_at_stop": max(0, m.frames_captured - m.frames_dropped - m.frames_inspected
+                                                - m.inspection_errors),
             "alarm_active": m.alarm_active,
         })
         return out
