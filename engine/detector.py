@@ -32,6 +32,22 @@ METHODS = ("resad", "knn")
 MIN_SHOTS = 2  # leave-one-out statistics need at least two shots
 
 
+class _Clock:
+    """Milliseconds per stage of one call (each call has its own, so calls may run concurrently)."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.ms: dict[str, float] = defaultdict(float)
+        self.last = time.perf_counter()
+
+    def mark(self, stage: str) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        now = time.perf_counter()
+        self.ms[stage] += (now - self.last) * 1000.0
+        self.last = now
+
+
 def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -100,10 +116,10 @@ class Detector:
     def _stats_key(self, method: str) -> str:
         return method if method == "knn" else f"resad:{self.weights_id}"
 
-    def _level_maps(self, feats, pools, methods) -> dict[str, list[torch.Tensor]]:
+    def _level_maps(self, feats, pools, methods, clock: _Clock) -> dict[str, list[torch.Tensor]]:
         """Raw per-level maps (B, H_l, W_l) of each method; larger = more anomalous."""
         residuals = search_levels(feats, pools, self.radius, self.exact_search)
-        self._mark("nn_search")
+        clock.mark("nn_search")
         out: dict[str, list[torch.Tensor]] = {}
         if "knn" in methods:
             out["knn"] = [r.norm(dim=1) for r in residuals]
@@ -112,18 +128,8 @@ class Detector:
             for lvl, r in enumerate(residuals):
                 maps.append(-self.heads.log_prob_map(lvl, self.heads.constrain(lvl, r)))
             out["resad"] = maps
-        self._mark("flows")
+        clock.mark("flows")
         return out
-
-    def _mark(self, stage: str) -> None:
-        self._sync()
-        now = time.perf_counter()
-        self._timings[stage] += (now - self._t_last) * 1000.0
-        self._t_last = now
-
-    def _start_clock(self) -> None:
-        self._timings = defaultdict(float)
-        self._t_last = time.perf_counter()
 
     def _methods(self, methods) -> tuple[str, ...]:
         methods = (self.method,) if methods is None else tuple(methods)
@@ -138,7 +144,6 @@ class Detector:
         prepared = [prepare(img, self.input_size, roi, what=f"reference image {i}") for i, img in enumerate(images)]
         maps: list[list[torch.Tensor]] = [None] * len(prepared)  # type: ignore[list-item]
         with torch.inference_mode():
-            self._start_clock()
             for idx_group in _group_by_shape(prepared):
                 feats = self._features(torch.stack([prepared[i].tensor for i in idx_group]))
                 for j, i in enumerate(idx_group):
@@ -151,10 +156,10 @@ class Detector:
         """For each shot, its raw level maps against the pool of the other shots."""
         out = []
         with torch.inference_mode():
-            self._start_clock()
+            clock = _Clock(self.device)
             for i in range(refs.k):
                 feats = [m.unsqueeze(0).to(self.device) for m in refs.maps[i]]
-                out.append(self._level_maps(feats, refs.pools(self.device, exclude=i), methods))
+                out.append(self._level_maps(feats, refs.pools(self.device, exclude=i), methods, clock))
         return out
 
     def _ensure_stats(self, refs: ReferenceSet, methods) -> None:
@@ -195,9 +200,9 @@ class Detector:
         methods = METHODS if self.heads is not None else ("knn",)
         return self._run([image], refs, roi, methods)[0]
 
-    def _smoothed_maps(self, feats, pools, refs, methods, out_hw) -> dict[str, np.ndarray]:
+    def _smoothed_maps(self, feats, pools, refs, methods, out_hw, clock: _Clock) -> dict[str, np.ndarray]:
         """Per method, the smoothed anomaly maps (B, h, w) at the processed input size."""
-        maps = self._level_maps(feats, pools, methods)
+        maps = self._level_maps(feats, pools, methods, clock)
         out = {}
         for m in methods:
             combined = combine_levels(maps[m], refs.stats[self._stats_key(m)], out_hw).cpu().numpy()
@@ -214,12 +219,12 @@ class Detector:
         for i, it in enumerate(items):
             groups[tuple(it[0].shape)].append(i)
         with torch.inference_mode():
-            self._start_clock()
+            clock = _Clock(self.device)
             pools = refs.pools(self.device)
             for idx in groups.values():
                 feats = [torch.stack([items[i][l] for i in idx]).to(self.device) for l in range(refs.levels)]
                 out_hw = tuple(s * 4 for s in feats[0].shape[-2:])
-                maps = self._smoothed_maps(feats, pools, refs, methods, out_hw)
+                maps = self._smoothed_maps(feats, pools, refs, methods, out_hw, clock)
                 for m in methods:
                     scores[m][idx] = maps[m].reshape(len(idx), -1).max(1)
         return scores
@@ -234,23 +239,23 @@ class Detector:
         self._ensure_stats(refs, methods)
         results: list[dict[str, Prediction]] = [None] * len(images)  # type: ignore[list-item]
         with torch.inference_mode():
-            self._start_clock()
+            clock = _Clock(self.device)
             prepared = [prepare(img, self.input_size, roi, what=f"frame {i}") for i, img in enumerate(images)]
-            self._mark("preprocess")
+            clock.mark("preprocess")
             pools = refs.pools(self.device)
             for group in _group_by_shape(prepared):
                 feats = self._features(torch.stack([prepared[i].tensor for i in group]))
-                self._mark("backbone")
+                clock.mark("backbone")
                 out_hw = tuple(prepared[group[0]].tensor.shape[-2:])
-                maps = self._smoothed_maps(feats, pools, refs, methods, out_hw)
+                maps = self._smoothed_maps(feats, pools, refs, methods, out_hw, clock)
                 for m in methods:
                     for j, i in enumerate(group):
                         sm = maps[m][j]
                         full = to_original(sm, prepared[i].original_shape, prepared[i].roi)
                         results[i] = results[i] or {}
                         results[i][m] = Prediction(float(sm.max()), full, {})
-                self._mark("postprocess")
-        per_frame = {k: v / len(images) for k, v in self._timings.items()}
+                clock.mark("postprocess")
+        per_frame = {k: v / len(images) for k, v in clock.ms.items()}
         per_frame["total"] = sum(per_frame.values())
         for r in results:
             for m in methods:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from engine.backbone import CHANNELS
-from engine.flows import ConditionalFlow
+from engine.flows import ConditionalFlow, FusedFlow
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class ResADHeads(nn.Module):
         with torch.random.fork_rng(devices=[]):  # initial weights depend on config.seed alone
             torch.manual_seed(config.seed)
             self._build(config)
+        self._fused_flows: list[FusedFlow] | None = None
 
     def _build(self, config: HeadConfig) -> None:
         self.constraintors = nn.ModuleList(constraintor(c) for c in config.channels)
@@ -70,10 +71,23 @@ class ResADHeads(nn.Module):
     def log_prob_map(self, level: int, constrained: torch.Tensor) -> torch.Tensor:
         """constrained (B, C, H, W) -> log p / C per position (B, H, W)."""
         b, c, h, w = constrained.shape
-        x = constrained.permute(0, 2, 3, 1).reshape(b, h * w, c)
-        biases = self.flows[level].grid_biases(h, w, constrained.device)
-        return self.flows[level].log_prob(x, biases).view(b, h, w)
+        flow = self.flows[level]
+        biases = flow.grid_biases(h, w, constrained.device)
+        if self.training or torch.is_grad_enabled():
+            x = constrained.permute(0, 2, 3, 1).reshape(b, h * w, c)
+            return flow.log_prob(x, biases).view(b, h, w)
+        x = constrained.permute(0, 2, 3, 1).reshape(b * h * w, c)
+        if b > 1:
+            biases = [bias.repeat(b, 1) for bias in biases]
+        return self._fused(level).log_prob(x, biases).view(b, h, w)
+
+    def _fused(self, level: int) -> FusedFlow:
+        if self._fused_flows is None:
+            self._fused_flows = [FusedFlow(f) for f in self.flows]
+        return self._fused_flows[level]
 
     def clear_caches(self) -> None:
+        """Call after the weights change: cached condition biases and fused flows are stale."""
+        self._fused_flows = None
         for f in self.flows:
             f.clear_cache()
