@@ -19,8 +19,12 @@ from resad_station.runtime.events import (  # noqa: E402
     FrameResult,
     Verdict,
 )
+from PySide6.QtGui import QFontMetricsF  # noqa: E402
+
+from ui import overlay  # noqa: E402
 from ui.bridge import RuntimeBridge  # noqa: E402
 from ui.live_screen import LiveScreen  # noqa: E402
+from ui.verdict_badge import MIN_TITLE_PT, TITLE_PT, VerdictBadge  # noqa: E402
 
 
 def frame(index: int, score: float, hot: bool, size=(1080, 1920)) -> FrameResult:
@@ -104,3 +108,72 @@ def test_reconnecting_is_shown_over_the_picture(qtbot):
     assert screen.badge.verdict is None  # no stale verdict while the camera is away
     bridge.on_camera_state(CameraState("cam1", CameraStatus.CONNECTED))
     qtbot.waitUntil(lambda: screen.view.state_text == "")
+
+
+def white_ink_columns(widget) -> np.ndarray:
+    """x of every column with white (text) pixels in the upper 70 % of the widget (the title)."""
+    image = widget.grab().toImage()
+    w, h = image.width(), image.height()
+    pixels = np.array(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[:, : w * 4].reshape(h, w, 4)
+    white = pixels[: int(h * 0.7), :, :3].min(axis=2) > 200
+    return np.where(white.any(axis=0))[0]
+
+
+@pytest.mark.parametrize("width", [600, 353, 260])
+def test_verdict_badge_title_shrinks_to_fit_and_stays_large(qtbot, width):
+    badge = VerdictBadge()
+    qtbot.addWidget(badge)
+    badge.resize(width, 130)
+    badge.show()
+    badge.set_verdict(Verdict.UNCERTAIN, 7.46)  # the longest title
+    qtbot.waitExposed(badge)
+    full = QFontMetricsF(badge.title_font(TITLE_PT)).horizontalAdvance("UNCERTAIN")
+    room = badge.contentsRect()
+    if full < room.width() - 4:
+        assert badge.title_pt == TITLE_PT  # no shrinking when it fits
+    else:
+        assert MIN_TITLE_PT < badge.title_pt < TITLE_PT
+    ink = white_ink_columns(badge)
+    advance = QFontMetricsF(badge.title_font(badge.title_pt)).horizontalAdvance("UNCERTAIN")
+    assert room.left() < ink.min() and ink.max() < room.right()  # inside the padding, not cut at it
+    assert ink.max() - ink.min() + 1 > 0.9 * advance  # the whole word is drawn ("UNCERTAI" was not)
+    # The badge must not hold the side panel open at the 44 pt width.
+    assert badge.minimumSizeHint().width() < full
+
+
+def test_verdict_badge_refits_on_resize_and_text_change(qtbot):
+    badge = VerdictBadge()
+    qtbot.addWidget(badge)
+    badge.resize(260, 130)
+    badge.show()
+    badge.set_verdict(Verdict.UNCERTAIN, 7.5)
+    narrow = badge.title_pt
+    badge.set_verdict(Verdict.FAIL, 12.0)  # short word: back to full size in the same width
+    assert badge.title_pt == TITLE_PT > narrow
+    badge.set_verdict(Verdict.UNCERTAIN, 7.5)
+    badge.resize(700, 130)
+    qtbot.waitUntil(lambda: badge.title_pt == TITLE_PT)
+
+
+def delta_e(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """CIE76 colour difference per pixel of two RGB uint8 images."""
+    lab_a = cv2.cvtColor(a.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    lab_b = cv2.cvtColor(b.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    return np.linalg.norm(lab_a - lab_b, axis=-1)
+
+
+@pytest.mark.parametrize("board", [255, 0], ids=["white board", "black copper"])
+def test_overlay_marks_only_regions_above_t1_and_they_stand_out(board):
+    t1, t2 = 7.09, 9.66  # the demo line's thresholds
+    span = t2 - t1
+    scores = [0.5 * t1, 0.99 * t1, t1, t1 + 0.1 * span, t1 + 0.5 * span, t2, t2 + 0.5 * span]
+    image = np.full((1, len(scores), 3), board, np.uint8)
+    amap = np.array([scores], np.float32)
+    heat = overlay.normalise_map(amap, t1, t2)
+    contrast = delta_e(overlay.compose_overlay(image, heat, 0.6), image)[0]
+    assert (contrast[:3] == 0).all()  # at or below T1: the board as it is
+    assert contrast[3] > 20  # a region that only just made the frame UNCERTAIN is visible...
+    assert contrast[5] > 50 and contrast[6] > 50  # ...and fail-level heat is strong on white too (JET: 48)
+    weight = overlay.blend_weight(heat)[0]
+    assert (np.diff(weight) >= 0).all() and weight[5] == pytest.approx(1.0)  # full opacity from T2
+    assert (overlay.compose_overlay(image, heat, 0.0) == image).all()
