@@ -12,7 +12,7 @@ from station_helpers import LINE_FILES, REFERENCE_FILES, load_rgb
 
 from engine import Detector, ReferenceSet
 from resad_station.enrollment.calibration import CalibrationError, calibrate
-from resad_station.enrollment.enroll import EnrollmentError, activate_version, enroll, shots_from
+from resad_station.enrollment.enroll import EnrollmentError, activate_version, enroll, prepare, save, shots_from
 from resad_station.enrollment.quality import Shot, check_shots
 from resad_station.enrollment.teach import teach_as_good
 from resad_station.runtime.events import FrameResult, Verdict
@@ -122,6 +122,23 @@ def test_too_few_usable_images_is_an_error_listing_the_rejects(station_db, detec
         enroll(station_db, detector, "board", shots, pre_rejects=rejects)
     with station_db.session() as s:
         assert repo.list_reference_sets(s, "board") == []  # nothing half-stored
+
+
+def test_prepare_stores_nothing_and_save_stores_the_draft(station_db, detector):
+    files = shots_from(REFERENCE_FILES[:3])[0]
+    live = Shot("live frame 0", load_rgb(REFERENCE_FILES[3]))
+    draft = prepare(detector, "board", [*files, live], source=["file"] * 3 + ["live"])
+    assert draft.shot_names == [*(str(p) for p in REFERENCE_FILES[:3]), "live frame 0"]
+    assert draft.refs.k == 4 and draft.method == "knn" and draft.calibration.t_uncertain < draft.calibration.t_fail
+    with station_db.read_session() as s:
+        assert repo.list_reference_sets(s, "board") == [] and repo.list_audit_events(s) == []
+    result = save(station_db, draft, role="engineer:eve", note="wizard", details={"from": "test"})
+    assert result.version == 1 and result.calibration is draft.calibration
+    with station_db.read_session() as s:
+        stored = repo.active_reference_set(s, "board")
+        assert [i.source for i in stored.images] == ["file"] * 3 + ["live"]
+        (audit,) = repo.list_audit_events(s)
+    assert (audit.action, audit.role, audit.details["from"]) == ("reference_set_enrolled", "engineer:eve", "test")
 
 
 def test_teach_as_good_adds_the_image_as_a_new_version(station_db, detector):

@@ -34,8 +34,10 @@ class DefectFilter:
     verdict: str | None = None
     label: str | None = None
 
-    def query_args(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+def query_filters(defect_filter: DefectFilter) -> dict[str, Any]:
+    """The gallery's filter as query_defects keyword filters (also what defects.export takes)."""
+    return {k: v for k, v in dataclasses.asdict(defect_filter).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,8 @@ class DefectPageModel(QAbstractListModel):
         self.beginResetModel()
         self._pages.clear()
         self._rows_by_key.clear()
-        with self.db.session() as s:
-            rows, self.total = query_defects(s, **self.filter.query_args(), limit=PAGE_SIZE)
+        with self.db.read_session() as s:  # the page and its total from one snapshot
+            rows, self.total = query_defects(s, **query_filters(self.filter), limit=PAGE_SIZE)
         self._keep_page(0, [DefectRow.of(r) for r in rows])
         self.queries += 1
         self.endResetModel()
@@ -146,8 +148,8 @@ class DefectPageModel(QAbstractListModel):
     # -- internals --
     def _fetch_page(self, page_no: int) -> list[DefectRow]:
         above = self._pages.get(page_no - 1)
-        args = self.filter.query_args()
-        with self.db.session() as s:
+        args = query_filters(self.filter)
+        with self.db.read_session() as s:
             if above and len(above) == PAGE_SIZE:  # keyset: cheap at any depth
                 rows, _ = query_defects(s, **args, before=(above[-1].time, above[-1].id), limit=PAGE_SIZE)
             else:

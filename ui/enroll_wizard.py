@@ -1,10 +1,11 @@
 """The enroll wizard: product -> good images (+ quality) -> build + calibration -> save and switch.
 
-Building the reference set and saving it run in worker threads. The wizard talks to the runtime
-through an `EnrollBackend` (the main window passes the station's enrollment): build(product,
-profile_path, shots) returns something with `.calibration` (enrollment.Calibration); save(built,
-note) stores it as a new reference-set version, makes it active, switches the running line to it
-and returns the version number.
+Building the reference set and saving it run in worker threads, never on the UI thread. The wizard
+talks to the runtime through an `EnrollBackend` (the main window passes StationLink's, over
+Station.prepare_enrollment / save_enrollment): build(product, profile_path, shots) returns a draft
+with `.calibration` (enrollment.Calibration), nothing stored yet; save(draft, note) stores it as a
+new reference-set version, makes it active, switches the running line to it and returns the
+version number.
 """
 
 from __future__ import annotations

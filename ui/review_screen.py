@@ -8,6 +8,7 @@ and audited; the gallery updates the one row in place.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
@@ -24,10 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resad_station.defects.export import export_csv, export_zip
 from resad_station.storage.database import Database
 from resad_station.storage.repository import add_audit_event, label_defect
-from ui.defect_export import export_csv, export_zip
-from ui.defect_model import DefectFilter, DefectPageModel, DefectRole, DefectRow
+from ui.defect_model import DefectFilter, DefectPageModel, DefectRole, DefectRow, query_filters
 from ui.roles import RoleSession
 from ui.tasks import TaskRunner
 from ui.thumbnail_loader import ThumbnailLoader, read_rgb, rgb_to_qimage
@@ -229,5 +230,6 @@ class ReviewScreen(QWidget):
     def start_export(self, path: Path, csv: bool) -> None:
         fn = export_csv if csv else export_zip
         self.status.setText(f"exporting to {path}…")
-        self.runner.submit(fn, self.db, self.current_filter(), path, name="export",
+        task = partial(fn, self.db, path, **query_filters(self.current_filter()))  # the runtime's export (as the CLI)
+        self.runner.submit(task, name="export",
                            on_done=lambda n: self.status.setText(f"exported {n:,} defects to {path}"), on_error=self._failed)

@@ -7,37 +7,20 @@ TaskRunner thread; the lookups (products, calibration, audit list) are quick rea
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from engine import Detector
 from resad_station import paths
-from resad_station.enrollment.calibration import Calibration
-from resad_station.enrollment.enroll import calibrate_references, store_reference_set
+from resad_station.enrollment.enroll import EnrollmentDraft
 from resad_station.enrollment.quality import Shot
 from resad_station.profiles import Profile, ProfileEntry, list_profiles, profile_to_yaml, save_profile
-from resad_station.runtime.pipeline import crop_roi
 from resad_station.runtime.station import Station
 from resad_station.storage import repository as repo
-
-
-@dataclass
-class BuiltReferences:
-    """A reference set built and calibrated by the enroll wizard, not stored yet."""
-
-    product: str
-    profile_path: Path | None
-    shots: list[Shot]
-    refs: Any  # engine.ReferenceSet
-    calibration: Calibration
-    source: str  # "file" or "live"
 
 
 class StationLink:
     def __init__(self, station: Station) -> None:
         self.station = station
-        self._enroll_detector: Detector | None = None
 
     @classmethod
     def open(cls, profile: str | os.PathLike, data_dir: str | os.PathLike | None = None, db_url: str | None = None) -> "StationLink":
@@ -91,7 +74,7 @@ class StationLink:
         return list(self.station.calibration.scores)
 
     def audit_events(self, limit: int) -> list:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return repo.list_audit_events(s, limit=limit)
 
     # -- runtime control --
@@ -143,42 +126,30 @@ class StationLink:
     def enroll_backend(self, actor: str) -> "WizardEnrollment":
         return WizardEnrollment(self, actor)
 
-    def enroll_detector(self) -> Detector:
-        # The live detector belongs to the inspection thread; enrollment builds on its own instance.
-        if self._enroll_detector is None:
-            e = self.profile.engine
-            weights = str(self.profile.resolve_path(e.weights)) if e.weights else None
-            self._enroll_detector = Detector.load(weights=weights, device=e.device, input_size=e.input_size, method=e.method)
-        return self._enroll_detector
-
 
 class WizardEnrollment:
-    """The enroll wizard's backend: build + calibrate first (shown), store + switch on Finish."""
+    """The enroll wizard's backend: build + calibrate first (shown), store + switch on Finish.
+
+    Both run in the wizard's worker threads; the building and storing is the runtime's
+    (Station.prepare_enrollment / save_enrollment, the same code as `resad-station enroll`).
+    """
 
     def __init__(self, link: StationLink, actor: str) -> None:
         self.link = link
         self.actor = actor
 
-    def build(self, product: str, profile_path: Path | None, shots: Sequence[Shot]) -> BuiltReferences:
-        roi = self.link.profile.camera.roi
-        live = [s for s in shots if s.name.startswith("live frame")]  # live frames arrive cropped already
-        cropped = [s if s in live else Shot(s.name, crop_roi(s.image, roi)) for s in shots]
-        detector = self.link.enroll_detector()
-        refs = detector.build_references([s.image for s in cropped])
-        calibration = calibrate_references(detector, refs)
-        return BuiltReferences(product, profile_path, cropped, refs, calibration, "live" if live else "file")
-
-    def save(self, built: BuiltReferences, note: str) -> int:
+    def build(self, product: str, profile_path: Path | None, shots: Sequence[Shot]) -> EnrollmentDraft:
         link = self.link
-        profile_path = built.profile_path or link._profile_of_product(built.product)
-        _, version = store_reference_set(
-            link.db, link.enroll_detector(), built.product, built.shots, built.refs, built.calibration,
-            source=built.source, role=self.actor, action="reference_set_enrolled", note=note,
-            profile_path=str(profile_path) if profile_path else None,
-            details={"from": "enroll wizard", "shot_names": [s.name for s in built.shots]},
-        )
-        if built.product == link.product:
-            link.station.activate_version(version, built.product, role=self.actor)  # reloads the running line
-        elif profile_path is not None:
-            link.station.switch_product(profile_path, role=self.actor)
-        return version
+        profile = profile_path or link._profile_of_product(product)  # the product's profile gives the ROI
+        if profile is not None and profile == link.profile.source_path:
+            profile = None  # the running profile, as loaded
+        live = [s for s in shots if s.name.startswith("live frame")]  # live frames arrive cropped already
+        files = [s for s in shots if s not in live]
+        return link.station.prepare_enrollment(files, frames=live, product=product, profile=profile)
+
+    def save(self, draft: EnrollmentDraft, note: str) -> int:
+        link = self.link
+        result = link.station.save_enrollment(draft, role=self.actor, note=note, details={"from": "enroll wizard"})
+        if result.product != link.product and draft.profile_path is not None:
+            link.station.switch_product(draft.profile_path, role=self.actor)  # the line inspects it from now on
+        return result.version

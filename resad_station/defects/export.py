@@ -1,6 +1,7 @@
 """Logged defects as a CSV, or a zip with the CSV, the images and the heatmaps.
 
-Rows are walked newest first in keyset pages, so a large table never sits in memory. In the
+Rows are walked newest first in keyset pages, so a large table never sits in memory; each page
+is read on its own read-only session, so an export never blocks the recorder's writes. In the
 zip, files keep their content-addressed names (images/ab/abcd....png), so a frame shared by
 several rows is stored once, and the CSV's image/heatmap columns are paths inside the zip.
 A row whose file is missing on disk is still exported (its column is empty, `missing` says why).
@@ -23,11 +24,11 @@ COLUMNS = ("id", "time", "product", "camera", "verdict", "score", "label", "revi
 
 def iter_defects(db, **filters: Any) -> Iterator[tuple[Any, str]]:
     """(defect row, product name) for every defect matching `filters` (query_defects arguments)."""
-    with db.session() as s:
+    with db.read_session() as s:
         names = {p.id: p.name for p in repo.list_products(s)}
     before = None
     while True:
-        with db.session() as s:
+        with db.read_session() as s:
             rows, _ = repo.query_defects(s, **filters, before=before, limit=PAGE)
         for row in rows:
             yield row, names.get(row.product_id, str(row.product_id))

@@ -1,5 +1,8 @@
 """Enrollment: good shots -> checks -> reference set -> calibration -> a new stored version.
 
+Two steps: prepare() checks, builds and calibrates (an EnrollmentDraft, nothing stored: the GUI shows
+it first); save() stores the draft as a new active version. enroll() is prepare() then save().
+
 Every stored version keeps its shots as image files (so it can be rebuilt or extended later,
 e.g. by teach-as-good) and its calibration as JSON; each change writes an audit event.
 """
@@ -50,6 +53,29 @@ class EnrollmentResult:
         }
 
 
+@dataclass
+class EnrollmentDraft:
+    """A checked, built and calibrated reference set that is not stored yet (see prepare / save).
+
+    Shown to the engineer (calibration histogram, rejects) before save() makes it a version.
+    """
+
+    product: str
+    shots: list[Shot]  # the accepted shots the references were built from (ROI applied)
+    refs: Any  # engine.ReferenceSet
+    calibration: Calibration
+    method: str  # the engine method that built refs (stored with the calibration)
+    sources: list[str]  # where each shot came from: file | live | review
+    rejects: list[Reject] = field(default_factory=list)
+    validation_rejects: list[Reject] = field(default_factory=list)
+    validation_images: int = 0
+    profile_path: str | None = None
+
+    @property
+    def shot_names(self) -> list[str]:
+        return [s.name for s in self.shots]
+
+
 def _describe_rejects(rejects: Sequence[Reject]) -> str:
     return "; ".join(f"{r.name}: {r.reason}" for r in rejects) or "none"
 
@@ -73,7 +99,7 @@ def calibrate_references(detector, refs, validation_images: Sequence[np.ndarray]
 
 def store_reference_set(
     db,
-    detector,
+    method: str,
     product: str,
     shots: Sequence[Shot],
     refs,
@@ -88,11 +114,12 @@ def store_reference_set(
 ) -> tuple[int, int]:
     """Files first, then one transaction: reference set version + images + audit event.
 
-    `source`: where the shots came from (file | live | review), one for all or one per shot.
+    `method`: the engine method that built `refs`. `source`: where the shots came from
+    (file | live | review), one for all or one per shot.
     """
     files = [db.images.put_image(shot.image, ".png") for shot in shots]
     sources = [source] * len(shots) if isinstance(source, str) else list(source)
-    cal = calibration.to_dict() | {"method": detector.method, "shot_names": [s.name for s in shots]}
+    cal = calibration.to_dict() | {"method": method, "shot_names": [s.name for s in shots]}
     with db.session() as s:
         p = repo.get_or_create_product(s, product, profile_path=profile_path)
         rs = repo.add_reference_set(
@@ -102,10 +129,69 @@ def store_reference_set(
         )
         repo.add_audit_event(s, role, action, {
             "product": product, "version": rs.version, "reference_set_id": rs.id, "shots": refs.k,
-            "method": detector.method, "t_uncertain": calibration.t_uncertain, "t_fail": calibration.t_fail,
+            "method": method, "t_uncertain": calibration.t_uncertain, "t_fail": calibration.t_fail,
             **(details or {}),
         })
         return rs.id, rs.version
+
+
+def prepare(
+    detector,
+    product: str,
+    shots: Sequence[Shot],
+    *,
+    validation: Sequence[Shot] = (),
+    k: int | None = None,
+    pre_rejects: Sequence[Reject] = (),
+    quality: QualitySettings = QualitySettings(),
+    source: str | Sequence[str] = "file",
+    profile_path: str | None = None,
+) -> EnrollmentDraft:
+    """Check, build and calibrate a reference set of `product`; stores nothing (see save()).
+
+    `pre_rejects`: files that already failed to decode (from quality.load_shots), reported along.
+    `k`: use the first k accepted shots (all when None). `source`: one for all shots or one per shot.
+    """
+    sources = [source] * len(shots) if isinstance(source, str) else list(source)
+    if len(sources) != len(shots):
+        raise ValueError(f"{len(sources)} sources for {len(shots)} shots")
+    report = check_shots(shots, quality)
+    rejects = list(pre_rejects) + report.rejects
+    accepted = report.accepted[:k] if k else report.accepted
+    if len(accepted) < MIN_SHOTS:
+        raise EnrollmentError(
+            f"product {product!r}: {len(accepted)} usable image(s), at least {MIN_SHOTS} are needed "
+            f"(rejected: {_describe_rejects(rejects)})"
+        )
+    source_of = {id(shot): src for shot, src in zip(shots, sources)}  # check_shots keeps the objects
+    val_report = check_shots(validation, quality) if validation else None
+    val_shots = val_report.accepted if val_report else []
+    try:
+        refs = detector.build_references([s.image for s in accepted])
+    except EngineError as exc:
+        raise EnrollmentError(f"product {product!r}: building the reference set failed: {exc}") from exc
+    calibration = calibrate_references(detector, refs, [s.image for s in val_shots])
+    return EnrollmentDraft(
+        product=product, shots=list(accepted), refs=refs, calibration=calibration, method=detector.method,
+        sources=[source_of[id(s)] for s in accepted], rejects=rejects,
+        validation_rejects=val_report.rejects if val_report else [], validation_images=len(val_shots),
+        profile_path=profile_path,
+    )
+
+
+def save(db, draft: EnrollmentDraft, *, role: str = "engineer", note: str = "",
+         details: dict[str, Any] | None = None) -> EnrollmentResult:
+    """Store a prepared draft as the product's new active reference-set version (audited)."""
+    ref_id, version = store_reference_set(
+        db, draft.method, draft.product, draft.shots, draft.refs, draft.calibration, source=draft.sources,
+        role=role, action="reference_set_enrolled", note=note, profile_path=draft.profile_path,
+        details={"rejects": [{"image": r.name, "reason": r.reason} for r in draft.rejects],
+                 "validation_images": draft.validation_images, **(details or {})},
+    )
+    return EnrollmentResult(
+        product=draft.product, reference_set_id=ref_id, version=version, calibration=draft.calibration,
+        refs=draft.refs, shots=draft.shot_names, rejects=draft.rejects, validation_rejects=draft.validation_rejects,
+    )
 
 
 def enroll(
@@ -123,43 +209,17 @@ def enroll(
     note: str = "",
     profile_path: str | None = None,
 ) -> EnrollmentResult:
-    """Check, build, calibrate and store a new active reference-set version of `product`.
-
-    `pre_rejects`: files that already failed to decode (from quality.load_shots), reported along.
-    `k`: use the first k accepted shots (all when None).
-    """
-    report = check_shots(shots, quality)
-    rejects = list(pre_rejects) + report.rejects
-    accepted = report.accepted[:k] if k else report.accepted
-    if len(accepted) < MIN_SHOTS:
-        raise EnrollmentError(
-            f"product {product!r}: {len(accepted)} usable image(s), at least {MIN_SHOTS} are needed "
-            f"(rejected: {_describe_rejects(rejects)})"
-        )
-    val_report = check_shots(validation, quality) if validation else None
-    val_shots = val_report.accepted if val_report else []
-    try:
-        refs = detector.build_references([s.image for s in accepted])
-    except EngineError as exc:
-        raise EnrollmentError(f"product {product!r}: building the reference set failed: {exc}") from exc
-    calibration = calibrate_references(detector, refs, [s.image for s in val_shots])
-    ref_id, version = store_reference_set(
-        db, detector, product, accepted, refs, calibration, source=source, role=role,
-        action="reference_set_enrolled", note=note, profile_path=profile_path,
-        details={"rejects": [{"image": r.name, "reason": r.reason} for r in rejects],
-                 "validation_images": len(val_shots)},
-    )
-    return EnrollmentResult(
-        product=product, reference_set_id=ref_id, version=version, calibration=calibration, refs=refs,
-        shots=[s.name for s in accepted], rejects=rejects,
-        validation_rejects=val_report.rejects if val_report else [],
-    )
+    """prepare() then save(): check, build, calibrate and store a new active version of `product`."""
+    draft = prepare(detector, product, shots, validation=validation, k=k, pre_rejects=pre_rejects,
+                    quality=quality, source=source, profile_path=profile_path)
+    return save(db, draft, role=role, note=note)
 
 
-def shots_from(items: Sequence[str | os.PathLike | np.ndarray], roi=None) -> tuple[list[Shot], list[Reject]]:
-    """Frames (arrays) and files / folders as shots cropped to the ROI; undecodable files as rejects."""
-    arrays = [Shot(f"frame {i}", x) for i, x in enumerate(items) if isinstance(x, np.ndarray)]
-    shots, rejects = load_shots(image_files([x for x in items if not isinstance(x, np.ndarray)]))
+def shots_from(items: Sequence[str | os.PathLike | np.ndarray | Shot], roi=None) -> tuple[list[Shot], list[Reject]]:
+    """Frames (arrays or named Shots) and files / folders as shots cropped to the ROI; undecodable files as rejects."""
+    arrays = [x if isinstance(x, Shot) else Shot(f"frame {i}", x)
+              for i, x in enumerate(items) if isinstance(x, (np.ndarray, Shot))]
+    shots, rejects = load_shots(image_files([x for x in items if not isinstance(x, (np.ndarray, Shot))]))
     out = []
     for shot in arrays + shots:
         try:
@@ -169,16 +229,34 @@ def shots_from(items: Sequence[str | os.PathLike | np.ndarray], roi=None) -> tup
     return out, rejects
 
 
+def prepare_items(detector, profile, items=(), *, frames: Sequence[np.ndarray | Shot] = (),
+                  product: str | None = None, k: int | None = None, validation=(),
+                  source: str = "file") -> EnrollmentDraft:
+    """prepare() from files, folders or frames, with the profile's ROI and product.
+
+    `items` are cropped to the profile's ROI (their source is `source`); `frames` are live frames
+    already cut to the ROI by the pipeline (source "live").
+    """
+    shots, rejects = shots_from(items, profile.camera.roi)
+    live = [x if isinstance(x, Shot) else Shot(f"live frame {i}", x) for i, x in enumerate(frames)]
+    val_shots, _ = shots_from(validation, profile.camera.roi)
+    return prepare(
+        detector, product or profile.product, shots + live, validation=val_shots, k=k, pre_rejects=rejects,
+        source=[source] * len(shots) + ["live"] * len(live),
+        profile_path=_profile_path_of(profile, product or profile.product),
+    )
+
+
+def _profile_path_of(profile, product: str) -> str | None:
+    # Recorded on the product row only when this profile is the one that runs the product.
+    return str(profile.source_path) if profile.source_path and profile.product == product else None
+
+
 def enroll_items(db, detector, profile, items, *, product: str | None = None, k: int | None = None,
                  validation=(), source: str = "file", role: str = "engineer", note: str = "") -> EnrollmentResult:
     """enroll() from files, folders or frames, with the profile's ROI and product."""
-    shots, rejects = shots_from(items, profile.camera.roi)
-    val_shots, _ = shots_from(validation, profile.camera.roi)
-    return enroll(
-        db, detector, product or profile.product, shots, validation=val_shots, k=k, pre_rejects=rejects,
-        source=source, role=role, note=note,
-        profile_path=str(profile.source_path) if profile.source_path else None,
-    )
+    draft = prepare_items(detector, profile, items, product=product, k=k, validation=validation, source=source)
+    return save(db, draft, role=role, note=note)
 
 
 def activate_version(db, product: str, version: int, role: str = "engineer") -> int:

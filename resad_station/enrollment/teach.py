@@ -50,7 +50,7 @@ def teach_as_good(db, detector, defect_id: int, role: str = "reviewer", note: st
         with db.session() as s:
             repo.label_defect(s, defect_id, "false_alarm", reviewer=role, note=note or None)
     ref_id, version = store_reference_set(
-        db, detector, product, shots, refs, calibration, source=ref_sources + ["review"], role=role,
+        db, detector.method, product, shots, refs, calibration, source=ref_sources + ["review"], role=role,
         action="reference_set_taught", note=note or f"taught defect {defect_id} as good",
         details={"defect_id": defect_id, "from_version": old_version},
     )

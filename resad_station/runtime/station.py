@@ -24,6 +24,7 @@ from resad_station import paths
 from resad_station.capture import CaptureWorker, open_source
 from resad_station.enrollment import enroll as enrollment
 from resad_station.enrollment.calibration import Calibration
+from resad_station.enrollment.quality import Shot
 from resad_station.enrollment.teach import teach_as_good
 from resad_station.profiles import Profile, find_profile, load_profile
 from resad_station.runtime.alarms import AlarmMachine
@@ -101,11 +102,11 @@ class Station:
 
     def _active_product(self, profile: Profile) -> ActiveProduct:
         """The product's active references and thresholds; enrolls on first run when it can."""
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             rs = repo.active_reference_set(s, profile.product)
         if rs is None:
             self._first_run_enroll(profile)
-            with self.db.session() as s:
+            with self.db.read_session() as s:
                 rs = repo.active_reference_set(s, profile.product)
         refs = ReferenceSet.from_bytes(rs.features)
         calibration = dict(rs.calibration)
@@ -152,7 +153,7 @@ class Station:
 
     @property
     def calibration(self) -> Calibration:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             rs = repo.active_reference_set(s, self.active.name)
         return Calibration.from_dict(rs.calibration)
 
@@ -262,18 +263,37 @@ class Station:
                                                                 "profile": new.name})
         return active
 
+    def prepare_enrollment(self, images: Sequence[str | os.PathLike | np.ndarray | Shot] = (), *,
+                           frames: Sequence[np.ndarray | Shot] = (), product: str | None = None,
+                           profile: Profile | str | os.PathLike | None = None, k: int | None = None,
+                           validation: Sequence[str | os.PathLike | np.ndarray | Shot] = (),
+                           source: str = "file") -> enrollment.EnrollmentDraft:
+        """Check, build and calibrate a reference set; stores nothing (save_enrollment() does).
+
+        `images`: files, folders or frames, cut to the profile's ROI; `frames`: live frames the
+        pipeline already cut to the ROI. Slow (the engine runs): call it from a worker thread.
+        The line keeps running meanwhile (enrollment has its own detector while it runs).
+        """
+        profile = resolve_profile(profile, self.data_dir) if profile is not None else self.profile
+        return enrollment.prepare_items(
+            self._detector_for_enrollment(), profile, images, frames=frames, product=product, k=k,
+            validation=validation, source=source)
+
+    def save_enrollment(self, draft: enrollment.EnrollmentDraft, *, role: str = "engineer", note: str = "",
+                        details: dict[str, Any] | None = None) -> enrollment.EnrollmentResult:
+        """Store a draft as the product's new active version; the running line switches if it is this product."""
+        result = enrollment.save(self.db, draft, role=role, note=note, details=details)
+        self._reload_if_running(result.product)
+        return result
+
     def enroll(self, images: Sequence[str | os.PathLike | np.ndarray], *, product: str | None = None,
                profile: Profile | None = None, k: int | None = None,
                validation: Sequence[str | os.PathLike | np.ndarray] = (), source: str = "file",
                role: str = "engineer", note: str = "") -> enrollment.EnrollmentResult:
-        """Enroll from files or frames (ROI applied); the running pipeline switches if it is this product."""
-        profile = profile or self.profile
-        result = enrollment.enroll_items(
-            self.db, self._detector_for_enrollment(), profile, images, product=product, k=k,
-            validation=validation, source=source, role=role, note=note)
-        product = result.product
-        self._reload_if_running(product)
-        return result
+        """Enroll from files or frames (ROI applied): prepare_enrollment() then save_enrollment()."""
+        draft = self.prepare_enrollment(images, product=product, profile=profile, k=k, validation=validation,
+                                        source=source)
+        return self.save_enrollment(draft, role=role, note=note)
 
     def activate_version(self, version: int, product: str | None = None, role: str = "engineer") -> None:
         enrollment.activate_version(self.db, product or self.active.name, version, role)
