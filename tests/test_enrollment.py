@@ -166,3 +166,12 @@ def test_teach_as_good_adds_the_image_as_a_new_version(station_db, detector):
         assert repo.get_defect(s, defect.id).label == "false_alarm"
         (audit,) = repo.list_audit_events(s, action="reference_set_taught")
     assert audit.details["defect_id"] == defect.id and audit.details["from_version"] == 1
+
+
+def test_accepted_images_beyond_k_calibrate_as_validation(detector):
+    shots = shots_from(REFERENCE_FILES[:6])[0]
+    draft = prepare(detector, "board", shots, k=4)
+    assert draft.refs.k == 4 and draft.validation_images == 2
+    assert len(draft.calibration.validation_scores) == 2
+    # the surplus boards were scored against the 4 shots, not built into them
+    assert draft.shot_names == [str(p) for p in REFERENCE_FILES[:4]]

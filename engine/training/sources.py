@@ -77,7 +77,10 @@ def texture_categories(crops: int, seed: int) -> list[CategoryData]:
 
 
 def elpv_categories(per_type: int, seed: int) -> list[CategoryData]:
-    from elpv_dataset.utils import load_dataset
+    try:
+        from elpv_dataset.utils import load_dataset
+    except ImportError as exc:
+        raise ValueError("--extra elpv needs the elpv-dataset package: pip install '.[train]'") from exc
 
     images, probs, types = load_dataset()
     rng = np.random.default_rng(seed)

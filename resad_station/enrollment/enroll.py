@@ -150,7 +150,9 @@ def prepare(
     """Check, build and calibrate a reference set of `product`; stores nothing (see save()).
 
     `pre_rejects`: files that already failed to decode (from quality.load_shots), reported along.
-    `k`: use the first k accepted shots (all when None). `source`: one for all shots or one per shot.
+    `k`: use the first k accepted shots (all when None); accepted good images beyond k are not
+    wasted: they are scored as validation images, so the calibration sees more good parts.
+    `source`: one for all shots or one per shot.
     """
     sources = [source] * len(shots) if isinstance(source, str) else list(source)
     if len(sources) != len(shots):
@@ -158,6 +160,7 @@ def prepare(
     report = check_shots(shots, quality)
     rejects = list(pre_rejects) + report.rejects
     accepted = report.accepted[:k] if k else report.accepted
+    surplus = report.accepted[k:] if k else []
     if len(accepted) < MIN_SHOTS:
         raise EnrollmentError(
             f"product {product!r}: {len(accepted)} usable image(s), at least {MIN_SHOTS} are needed "
@@ -165,7 +168,7 @@ def prepare(
         )
     source_of = {id(shot): src for shot, src in zip(shots, sources)}  # check_shots keeps the objects
     val_report = check_shots(validation, quality) if validation else None
-    val_shots = val_report.accepted if val_report else []
+    val_shots = (val_report.accepted if val_report else []) + surplus
     try:
         refs = detector.build_references([s.image for s in accepted])
     except EngineError as exc:
