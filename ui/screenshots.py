@@ -29,7 +29,7 @@ def wait_until(app: QApplication, condition, timeout: float = 180.0) -> None:
         time.sleep(0.02)
 
 
-def main(profile: str = "profiles/demo.yaml", out: str = "docs/screenshots") -> int:
+def main(profile: str = "profiles/demo.yaml", out: str = "ui/doc_images") -> int:
     app = make_app()
     work = Path(tempfile.mkdtemp(prefix="resad-shots-"))
     out_dir = Path(out)
