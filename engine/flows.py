@@ -21,6 +21,8 @@ def positional_encoding(h: int, w: int, dim: int, device=None) -> torch.Tensor:
     """(h*w, dim) sin/cos of normalised row and column coordinates (dim/2 each)."""
     if dim % 4:
         raise ValueError(f"positional encoding dim must be a multiple of 4, got {dim}")
+    if dim == 0:  # unconditioned flow: one residual density for every position
+        return torch.zeros(h * w, 0, device=device)
     quarter = dim // 4
     freqs = torch.exp(torch.arange(quarter, dtype=torch.float32) * (-math.log(1000.0) / quarter))
     ys = (torch.arange(h, dtype=torch.float32) + 0.5) / h * 100.0
