@@ -11,8 +11,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "profiles" / "demo"
-REFERENCE_FILES = sorted((DEMO / "reference").glob("*.jpg"))
-LINE_FILES = sorted((DEMO / "line").glob("*.jpg"))
+REFERENCE_FILES = sorted((DEMO / "reference").glob("*.png"))
+LINE_FILES = sorted((DEMO / "line").glob("*.png"))
 
 
 def load_rgb(path: Path) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -18,8 +20,20 @@ from resad_station.runtime.events import CameraStatus
 DEMO_LINE = Path(__file__).resolve().parent.parent / "profiles" / "demo" / "line"
 
 
+JPEG_DIR = Path(tempfile.mkdtemp(prefix="demo-jpeg-"))
+atexit.register(shutil.rmtree, JPEG_DIR, True)
+
+
 def demo(n: int) -> list[Path]:
-    return sorted(DEMO_LINE.glob("*.jpg"))[:n]
+    """The first n demo line frames as JPEG files: the demo ships lossless PNG, but hot-folder cameras
+    mostly write JPEG, and a cut JPEG still decodes (what the half-written-file test is about)."""
+    out = []
+    for f in sorted(DEMO_LINE.glob("*.png"))[:n]:
+        jpg = JPEG_DIR / f"{f.stem}.jpg"
+        if not jpg.exists():
+            assert cv2.imwrite(str(jpg), cv2.imread(str(f)))
+        out.append(jpg)
+    return out
 
 
 def read_until_frame(src, limit: float = 10.0):

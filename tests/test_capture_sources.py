@@ -18,7 +18,7 @@ DEMO_LINE = Path(__file__).resolve().parent.parent / "profiles" / "demo" / "line
 
 
 def demo_images(n: int | None = None) -> list[Path]:
-    files = sorted(DEMO_LINE.glob("*.jpg"))
+    files = sorted(DEMO_LINE.glob("*.png"))
     assert len(files) >= 30, "the shipped demo line images are missing"
     return files[:n] if n else files
 
@@ -97,18 +97,18 @@ def test_folder_natural_sort_loop_and_pixel_formats(tmp_path):
 
 def test_folder_corrupt_file_is_an_error_naming_the_file_and_the_folder_goes_on(tmp_path):
     good = demo_images(2)
-    shutil.copy(good[0], tmp_path / "0001.jpg")
-    (tmp_path / "0002.jpg").write_bytes(good[1].read_bytes()[:200] + b"garbage")
-    (tmp_path / "0003.jpg").write_bytes(b"")
-    shutil.copy(good[1], tmp_path / "0004.jpg")
+    shutil.copy(good[0], tmp_path / "0001.png")
+    (tmp_path / "0002.png").write_bytes(good[1].read_bytes()[:200] + b"garbage")
+    (tmp_path / "0003.png").write_bytes(b"")
+    shutil.copy(good[1], tmp_path / "0004.png")
     src = open_source("folder", str(tmp_path))
     src.open()
-    assert src.read().source_name == "0001.jpg"
-    for bad in ("0002.jpg", "0003.jpg"):
+    assert src.read().source_name == "0001.png"
+    for bad in ("0002.png", "0003.png"):
         with pytest.raises(CorruptFrameError, match=bad) as info:
             src.read()
         assert info.value.file.endswith(bad)
-    assert src.read().source_name == "0004.jpg"
+    assert src.read().source_name == "0004.png"
     assert src.read() is None
 
 
@@ -174,7 +174,7 @@ def test_clear_errors_for_missing_device_file_folder_and_bad_options(tmp_path):
 
 
 def test_files_report_camera_settings_as_unsupported(tmp_path):
-    shutil.copy(demo_images(1)[0], tmp_path / "a.jpg")
+    shutil.copy(demo_images(1)[0], tmp_path / "a.png")
     src = open_source("folder", str(tmp_path), settings={"exposure": 800, "trigger": "Line1"})
     src.open()
     assert src.settings_report == {"exposure": "unsupported", "trigger": "unsupported"}

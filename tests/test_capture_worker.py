@@ -20,7 +20,7 @@ FAST = (0.02, 0.05, 0.1)
 
 def demo_copy(folder: Path, n: int | None = None) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
-    files = sorted(DEMO_LINE.glob("*.jpg"))[:n] if n else sorted(DEMO_LINE.glob("*.jpg"))
+    files = sorted(DEMO_LINE.glob("*.png"))[:n] if n else sorted(DEMO_LINE.glob("*.png"))
     for f in files:
         shutil.copy(f, folder / f.name)
     return [f.name for f in files]
@@ -60,7 +60,7 @@ def drain(worker: CaptureWorker, limit: float = 20.0, delay: float = 0.0) -> lis
 
 
 def test_video_through_the_worker_delivers_every_frame_then_finishes(tmp_path):
-    files = sorted(DEMO_LINE.glob("*.jpg"))
+    files = sorted(DEMO_LINE.glob("*.png"))
     writer = cv2.VideoWriter(str(tmp_path / "line.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 160))
     for f in files:
         writer.write(cv2.resize(cv2.imread(str(f)), (160, 160)))

@@ -84,9 +84,14 @@ def test_switch_product_and_thresholds_while_running(tmp_path):
         assert after[1:] and set(after[1:]) == {"board-b"}
         assert events.frames[-1].t_fail == pytest.approx(active_b.thresholds.t_fail)
 
-        # Thresholds below every score: from the next frame on all fail, and the alarm raises.
-        seen = len(events.alarms)  # board-a's demo defects may have raised (and the switch cleared) one
+        # Thresholds below every score: from the next frame on all fail, and the alarm raises. The demo's
+        # own defective pairs may already have raised it on board-b (latched, so no new RAISED would
+        # come): acknowledge whatever is up first; with every frame failing it must raise again.
         station.set_thresholds(-2.0, -1.0)
+        wait_for(lambda: station.metrics().alarm_active)
+        assert station.acknowledge_alarm()
+        wait_for(lambda: any(a.status is AlarmStatus.ACKNOWLEDGED for a in events.alarms))
+        seen = 1 + max(i for i, a in enumerate(events.alarms) if a.status is AlarmStatus.ACKNOWLEDGED)
         wait_for(lambda: any(a.status is AlarmStatus.RAISED for a in events.alarms[seen:]))
         assert events.alarms[-1].product == "board-b"
         assert station.metrics().alarm_active

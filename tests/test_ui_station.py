@@ -69,7 +69,7 @@ def test_enroll_wizard_from_files_saves_an_active_version(qtbot, window):
     assert window.session.log_in("2468")
     wizard = window.open_enroll_wizard()
     assert wizard is not None
-    wizard.images.add_files(sorted((DEMO / "reference").glob("*.jpg"))[:4])
+    wizard.images.add_files(sorted((DEMO / "reference").glob("*.png"))[:4])
     qtbot.waitUntil(wizard.images.isComplete, timeout=WAIT_MS)
     assert len(wizard.images.accepted_shots()) == 4 and wizard.images.thumbs.count() == 4
     wizard.next()  # -> build
