@@ -243,7 +243,10 @@ class Detector:
             prepared = [prepare(img, self.input_size, roi, what=f"frame {i}") for i, img in enumerate(images)]
             clock.mark("preprocess")
             pools = refs.pools(self.device)
-            for group in _group_by_shape(prepared):
+            # On a GPU frames of one size run as one batch. On the CPU a batch is slower per frame
+            # than frames one by one (bench: 39 vs 24 ms at 256 px, activations outgrow the cache).
+            groups = _group_by_shape(prepared) if self.device.type == "cuda" else [[i] for i in range(len(prepared))]
+            for group in groups:
                 feats = self._features(torch.stack([prepared[i].tensor for i in group]))
                 clock.mark("backbone")
                 out_hw = tuple(prepared[group[0]].tensor.shape[-2:])

@@ -50,6 +50,7 @@ class ResADHeads(nn.Module):
             torch.manual_seed(config.seed)
             self._build(config)
         self._fused_flows: list[FusedFlow] | None = None
+        self._folded_convs: list[tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def _build(self, config: HeadConfig) -> None:
         self.constraintors = nn.ModuleList(constraintor(c) for c in config.channels)
@@ -66,7 +67,19 @@ class ResADHeads(nn.Module):
         )
 
     def constrain(self, level: int, residual: torch.Tensor) -> torch.Tensor:
-        return self.constraintors[level](residual)
+        if self.training or torch.is_grad_enabled():
+            return self.constraintors[level](residual)
+        weight, bias = self._folded(level)  # inference: BatchNorm folded into the convolution
+        return torch.conv2d(residual, weight, bias, padding=1).relu_()
+
+    def _folded(self, level: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._folded_convs is None:
+            folded = []
+            for conv, bn, _ in self.constraintors:
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                folded.append((conv.weight * scale.view(-1, 1, 1, 1), bn.bias - bn.running_mean * scale))
+            self._folded_convs = folded
+        return self._folded_convs[level]
 
     def log_prob_map(self, level: int, constrained: torch.Tensor) -> torch.Tensor:
         """constrained (B, C, H, W) -> log p / C per position (B, H, W)."""
@@ -89,5 +102,6 @@ class ResADHeads(nn.Module):
     def clear_caches(self) -> None:
         """Call after the weights change: cached condition biases and fused flows are stale."""
         self._fused_flows = None
+        self._folded_convs = None
         for f in self.flows:
             f.clear_cache()

@@ -92,8 +92,8 @@ class Prepared:
     roi: tuple[int, int, int, int] | None
 
 
-_MEAN = np.array(MEAN, dtype=np.float32) * 255.0
-_STD = np.array(STD, dtype=np.float32) * 255.0
+_MEAN_T = torch.tensor(MEAN, dtype=torch.float32).view(3, 1, 1) * 255.0
+_STD_T = torch.tensor(STD, dtype=torch.float32).view(3, 1, 1) * 255.0
 
 
 def prepare(image, input_size: int, roi=None, what: str = "image") -> Prepared:
@@ -102,6 +102,8 @@ def prepare(image, input_size: int, roi=None, what: str = "image") -> Prepared:
     h, w = input_shape(crop.shape[0], crop.shape[1], input_size)
     interp = cv2.INTER_AREA if h < crop.shape[0] else cv2.INTER_LINEAR
     resized = cv2.resize(crop, (w, h), interpolation=interp)
-    norm = (resized.astype(np.float32) - _MEAN) / _STD
-    tensor = torch.from_numpy(np.ascontiguousarray(norm.transpose(2, 0, 1)))
+    # one float conversion, then in-place per-channel normalisation on the CHW tensor
+    # (a permuted view would keep channels-last strides into the backbone, which is slower)
+    tensor = torch.from_numpy(np.ascontiguousarray(resized.transpose(2, 0, 1))).float()
+    tensor.sub_(_MEAN_T).div_(_STD_T)
     return Prepared(tensor, rgb.shape[:2], None if roi is None else tuple(int(v) for v in roi))

@@ -30,3 +30,22 @@ def test_positional_encoding_differs_between_positions_and_is_bounded():
     assert pe.shape == (24, 16)
     assert pe.abs().max() <= 1.0
     assert torch.unique(pe, dim=0).shape[0] == 24
+
+
+def test_inference_constraintor_with_folded_batchnorm_matches_the_module():
+    from engine.heads import HeadConfig, ResADHeads
+
+    heads = ResADHeads(HeadConfig(seed=2))
+    gen = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        for bn in (c[1] for c in heads.constraintors):  # non-trivial running statistics
+            bn.running_mean.copy_(torch.randn(bn.running_mean.shape, generator=gen))
+            bn.running_var.copy_(torch.rand(bn.running_var.shape, generator=gen) + 0.5)
+            bn.weight.copy_(torch.randn(bn.weight.shape, generator=gen))
+    heads.eval()
+    x = torch.randn(2, 40, 9, 7, generator=gen)
+    with torch.no_grad():
+        expected = heads.constraintors[1](x)
+    with torch.inference_mode():
+        folded = heads.constrain(1, x)
+    assert torch.allclose(folded, expected, atol=1e-5)

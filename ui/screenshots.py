@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from resad_station.runtime.events import Verdict
 from ui.app import grab_window, make_app
 from ui.main_window import MainWindow
 from ui.station_link import StationLink
@@ -38,7 +39,9 @@ def main(profile: str = "profiles/demo.yaml", out: str = "ui/doc_images") -> int
     window.start()
     wait_until(app, window.live.banner.isVisible)
     wait_until(app, lambda: window.live.frames_shown > 40)
+    # show a failing board: the picture should have its heatmap, not a clean pass
     window.live.view.fit()
+    wait_until(app, lambda: window.live.badge.verdict == Verdict.FAIL)
     grab_window(window, out_dir / "live_alarm.png")
 
     window.session.pins.set_pin("2468")

@@ -124,7 +124,7 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.heads.parameters(), 5.0)
         self.opt.step()
         self.sched.step()
-        return {"loss": float(loss), "occ": float(occ), "ml": float(ml_total), "spp": float(spp_total)}
+        return {"loss": loss.item(), "occ": occ.item(), "ml": ml_total.item(), "spp": spp_total.item()}
 
     def _chunk_indices(self, mask: torch.Tensor) -> torch.Tensor:
         """min(chunk, positions) positions; anomalous ones are rare, so all of them (up to half the
