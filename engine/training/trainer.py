@@ -22,6 +22,7 @@ from engine.backbone import BACKBONE_ID
 from engine.flows import positional_encoding
 from engine.heads import HeadConfig, ResADHeads
 from engine.nn_search import LevelPool, search_levels
+from engine.references import ReferenceSet
 from engine.training.feature_bank import CategoryBank, Item
 from engine.training.losses import flow_losses, occ_loss
 
@@ -151,8 +152,6 @@ class Trainer:
             for bank in self.banks:
                 if not bank.heldout_good or not bank.heldout_anomalous:
                     continue
-                from engine.references import ReferenceSet  # local: keeps training imports light
-
                 ref_items = [bank.good[i] for i in rng.choice(len(bank.good), self.cfg.shots, replace=False)]
                 refs = ReferenceSet([[f.float() for f in it.feats] for it in ref_items], self.cfg.input_size, BACKBONE_ID)
                 scores = detector.score_features(
