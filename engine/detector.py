@@ -72,7 +72,7 @@ class Detector:
         if method not in METHODS:
             raise EngineError(f"method: expected one of {METHODS}, got {method!r}")
         if method == "resad" and heads is None:
-            raise EngineError("method 'resad' needs trained head weights")
+            raise EngineError("method 'resad' needs trained head weights: pass a weights file, or use method 'knn'")
         if input_size < 64 or input_size % 32:
             raise EngineError(f"input_size: expected a multiple of 32 that is >= 64, got {input_size}")
         self.device = resolve_device(device)
@@ -134,7 +134,8 @@ class Detector:
     def _methods(self, methods) -> tuple[str, ...]:
         methods = (self.method,) if methods is None else tuple(methods)
         if "resad" in methods and self.heads is None:
-            raise EngineError("method 'resad' needs trained head weights")
+            raise EngineError("method 'resad' was asked for, but this detector was loaded without head weights "
+                              "(Detector.load(method='knn') with no bundled model): load it with weights")
         return methods
 
     # -- references ----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class ReferenceSet:
         stats: dict[str, torch.Tensor] | None = None,
     ):
         if not maps:
-            raise ReferenceSetError("a reference set needs at least one image")
+            raise ReferenceSetError("a reference set needs reference images, got none")
         self.maps = maps
         self.input_size = int(input_size)
         self.backbone = backbone
