@@ -6,6 +6,9 @@
 
 method "resad": residual -> constraintor -> flow, score -log p. method "knn": the training-free
 baseline, the norm of the same residual (distance to the nearest reference feature).
+
+One Detector may serve several threads at once (the live line and an enrollment): calls keep
+their state in a per-call clock, and the caches they fill lazily are idempotent.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from engine.backbone import BACKBONE_ID, load_backbone
+from engine.backbone import BACKBONE_ID, STRIDES, load_backbone
 from engine.errors import EngineError, InputImageError, ReferenceSetError
 from engine.heads import ResADHeads
 from engine.nn_search import search_levels
@@ -164,30 +167,33 @@ class Detector:
         return out
 
     def _ensure_stats(self, refs: ReferenceSet, methods) -> None:
-        """Per-level standardisation statistics from the references alone (leave-one-out)."""
-        missing = [m for m in methods if self._stats_key(m) not in refs.stats]
+        """Per-level standardisation statistics from the references alone (leave-one-out).
+
+        The same leave-one-out pass also gives each shot's image score, kept on the reference set
+        for calibration, so enrollment runs it once.
+        """
+        missing = [m for m in methods if self._stats_key(m) not in refs.stats or self._stats_key(m) not in refs.loo_scores]
         if not missing:
             return
         if refs.k < MIN_SHOTS:
             raise ReferenceSetError(f"a reference set needs at least {MIN_SHOTS} shots, it has {refs.k}")
         per_shot = self._loo_level_maps(refs, missing)
         for m in missing:
-            levels = [torch.cat([shot[m][l].reshape(-1) for shot in per_shot]) for l in range(refs.levels)]
-            refs.stats[self._stats_key(m)] = level_stats(levels)
+            key = self._stats_key(m)
+            if key not in refs.stats:
+                levels = [torch.cat([shot[m][l].reshape(-1) for shot in per_shot]) for l in range(refs.levels)]
+                refs.stats[key] = level_stats(levels)
+            refs.loo_scores[key] = [
+                float(smooth(combine_levels(shot[m], refs.stats[key], _input_hw(shot[m]))[0].cpu().numpy()).max())
+                for shot in per_shot
+            ]
 
     def leave_one_out_scores(self, refs_or_images, methods=None) -> list[float]:
         """Image score of each shot against the references built from the others."""
         refs = refs_or_images if isinstance(refs_or_images, ReferenceSet) else self.build_references(refs_or_images)
         method = self._methods(methods)[0]
         self._ensure_stats(refs, (method,))
-        stats = refs.stats[self._stats_key(method)]
-        scores = []
-        for shot_maps in self._loo_level_maps(refs, (method,)):
-            level_maps = shot_maps[method]
-            out_hw = tuple(s * 4 for s in level_maps[0].shape[-2:])
-            combined = combine_levels(level_maps, stats, out_hw)[0].cpu().numpy()
-            scores.append(float(smooth(combined).max()))
-        return scores
+        return list(refs.loo_scores[self._stats_key(method)])
 
     # -- prediction ------------------------------------------------------------------------------
     def predict(self, image: np.ndarray, refs: ReferenceSet, roi=None) -> Prediction:
@@ -224,8 +230,7 @@ class Detector:
             pools = refs.pools(self.device)
             for idx in groups.values():
                 feats = [torch.stack([items[i][l] for i in idx]).to(self.device) for l in range(refs.levels)]
-                out_hw = tuple(s * 4 for s in feats[0].shape[-2:])
-                maps = self._smoothed_maps(feats, pools, refs, methods, out_hw, clock)
+                maps = self._smoothed_maps(feats, pools, refs, methods, _input_hw(feats), clock)
                 for m in methods:
                     scores[m][idx] = maps[m].reshape(len(idx), -1).max(1)
         return scores
@@ -238,7 +243,7 @@ class Detector:
         refs.check_compatible(BACKBONE_ID, self.input_size)
         methods = self._methods(methods)
         self._ensure_stats(refs, methods)
-        results: list[dict[str, Prediction]] = [None] * len(images)  # type: ignore[list-item]
+        outputs: list[dict[str, tuple[float, np.ndarray]]] = [{} for _ in images]  # score, full-size map
         with torch.inference_mode():
             clock = _Clock(self.device)
             prepared = [prepare(img, self.input_size, roi, what=f"frame {i}") for i, img in enumerate(images)]
@@ -255,16 +260,17 @@ class Detector:
                 for m in methods:
                     for j, i in enumerate(group):
                         sm = maps[m][j]
-                        full = to_original(sm, prepared[i].original_shape, prepared[i].roi)
-                        results[i] = results[i] or {}
-                        results[i][m] = Prediction(float(sm.max()), full, {})
+                        outputs[i][m] = (float(sm.max()), to_original(sm, prepared[i].original_shape, prepared[i].roi))
                 clock.mark("postprocess")
-        per_frame = {k: v / len(images) for k, v in clock.ms.items()}
+        per_frame = {k: v / len(images) for k, v in clock.ms.items()}  # batch time shared evenly
         per_frame["total"] = sum(per_frame.values())
-        for r in results:
-            for m in methods:
-                r[m] = Prediction(r[m].score, r[m].anomaly_map, dict(per_frame))
-        return results
+        return [{m: Prediction(score, amap, dict(per_frame)) for m, (score, amap) in out.items()} for out in outputs]
+
+
+def _input_hw(level_tensors: Sequence[torch.Tensor]) -> tuple[int, int]:
+    """Processed input size from the finest level (stride 4)."""
+    h, w = level_tensors[0].shape[-2:]
+    return h * STRIDES[0], w * STRIDES[0]
 
 
 def _group_by_shape(prepared: Iterable[Prepared]) -> list[list[int]]:

@@ -47,6 +47,8 @@ class ReferenceSet:
         self.backbone = backbone
         self.engine_version = engine_version
         self.stats: dict[str, torch.Tensor] = dict(stats or {})
+        # leave-one-out image score of each shot, per stats key (recomputed after loading: cheap)
+        self.loo_scores: dict[str, list[float]] = {}
         self._pools: dict[tuple, list[LevelPool]] = {}
 
     @property

@@ -31,7 +31,8 @@ def image_auroc(labels: Sequence[bool] | np.ndarray, scores: Sequence[float] | n
     if y.shape != s.shape:
         raise ValueError(f"image_auroc: {y.shape[0]} labels but {s.shape[0]} scores")
     if not np.isfinite(s).all():
-        raise ValueError("image_auroc: scores contain NaN or infinity")
+        bad = np.flatnonzero(~np.isfinite(s))
+        raise ValueError(f"image_auroc: {bad.size} score(s) are NaN or infinite, e.g. at positions {bad[:5].tolist()}")
     if y.all() or not y.any():
         return float("nan")
     return float(roc_auc_score(y, s))

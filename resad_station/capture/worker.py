@@ -35,7 +35,7 @@ class CaptureWorker:
         if mode not in ("live", "triggered"):
             raise ValueError(f"capture mode must be 'live' or 'triggered', got {mode!r}")
         if not backoff:
-            raise ValueError("backoff needs at least one delay")
+            raise ValueError(f"backoff needs at least one delay in seconds, got {backoff!r}")
         self.mode = mode
         self.camera = camera
         self._factory = source_factory

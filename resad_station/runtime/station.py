@@ -66,8 +66,7 @@ class Station:
         self.max_frames = max_frames
         self.listeners = ListenerSet()
         self.sink = DatabaseSink(db)
-        self.detector = detector or self._load_detector(profile)
-        self._enroll_detector: Detector | None = None
+        self.detector = detector or load_detector(profile)
         self._lock = threading.RLock()
         self.pipeline: Pipeline | None = None
         self.active = self._active_product(profile)
@@ -86,19 +85,6 @@ class Station:
             raise
 
     # -- engine and references ------------------------------------------------------------------
-
-    @staticmethod
-    def _load_detector(profile: Profile) -> Detector:
-        return load_detector(profile)
-
-    def _detector_for_enrollment(self) -> Detector:
-        # The live detector is busy on the inspection thread (and keeps per-call state): a second
-        # instance lets enrollment run without pausing the line.
-        if self.pipeline is None:
-            return self.detector
-        if self._enroll_detector is None:
-            self._enroll_detector = self._load_detector(self.profile)
-        return self._enroll_detector
 
     def _active_product(self, profile: Profile) -> ActiveProduct:
         """The product's active references and thresholds; enrolls on first run when it can."""
@@ -276,7 +262,7 @@ class Station:
         """
         profile = resolve_profile(profile, self.data_dir) if profile is not None else self.profile
         return enrollment.prepare_items(
-            self._detector_for_enrollment(), profile, images, frames=frames, product=product, k=k,
+            self.detector, profile, images, frames=frames, product=product, k=k,
             validation=validation, source=source)
 
     def save_enrollment(self, draft: enrollment.EnrollmentDraft, *, role: str = "engineer", note: str = "",
@@ -300,7 +286,7 @@ class Station:
         self._reload_if_running(product or self.active.name)
 
     def teach_as_good(self, defect_id: int, role: str = "reviewer") -> enrollment.EnrollmentResult:
-        result = teach_as_good(self.db, self._detector_for_enrollment(), defect_id, role)
+        result = teach_as_good(self.db, self.detector, defect_id, role)
         self._reload_if_running(result.product)
         return result
 

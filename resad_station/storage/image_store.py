@@ -93,7 +93,7 @@ class ImageStore:
         data = np.fromfile(self.path(rel), dtype=np.uint8)
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         if image is None:
-            raise StorageError(f"image file {rel} cannot be decoded")
+            raise StorageError(f"image file {rel} ({data.size} bytes) cannot be decoded as an image (corrupt or truncated)")
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
 
     def read_array(self, rel: str) -> np.ndarray:
