@@ -55,7 +55,7 @@ class Events:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.frames, self.alarms, self.states, self.metrics = [], [], [], []
+        self.frames, self.alarms, self.states, self.metrics, self.previews = [], [], [], [], []
 
     def on_frame(self, r) -> None:
         with self.lock:
@@ -64,6 +64,10 @@ class Events:
     def on_alarm(self, e) -> None:
         with self.lock:
             self.alarms.append(e)
+
+    def on_preview(self, p) -> None:
+        with self.lock:
+            self.previews.append(p)
 
     def on_camera_state(self, s) -> None:
         with self.lock:

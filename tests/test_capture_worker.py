@@ -206,3 +206,20 @@ def test_stop_joins_promptly_while_a_slow_source_waits_for_its_next_frame(tmp_pa
 def test_bad_worker_arguments_are_refused():
     with pytest.raises(ValueError, match="'live' or 'triggered'"):
         CaptureWorker(lambda: None, "display", States())
+
+
+def test_frame_tap_sees_every_frame_even_those_live_mode_drops_and_a_broken_tap_is_harmless(tmp_path):
+    names = demo_copy(tmp_path / "line", 8)
+    seen = []
+
+    def tap(frame):
+        seen.append(frame.index)
+        if frame.index == 2:
+            raise RuntimeError("display bug")
+
+    states = States()
+    worker = CaptureWorker(lambda: open_source("folder", str(tmp_path / "line")), "live", states, on_frame=tap)
+    worker.start()
+    states.wait_for(CameraStatus.FINISHED)  # nothing taken while the source ran: the slot kept only the newest
+    assert len(drain(worker)) == 1 and worker.dropped == len(names) - 1
+    assert seen == list(range(len(names)))  # the tap saw every frame, the one that raised included

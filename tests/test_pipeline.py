@@ -60,6 +60,13 @@ def test_demo_line_video_plays_end_to_end(tmp_path):
     assert total == kept and counts["uncertain"] + counts["fail"] == kept
     assert counts["pass"] == summary["counts"]["pass"] // 2  # every 2nd pass row is written
     assert summary["recorder"]["skipped"] == 0
+    # the display path: previews come from the capture thread, are the very frames inspected, in order
+    assert events.previews, "no preview frame reached the listener"
+    indices = [p.frame_index for p in events.previews]
+    assert indices == sorted(set(indices))
+    by_index = {r.frame_index: r for r in events.frames}
+    for p in events.previews:
+        assert p.image is by_index[p.frame_index].image or (p.image == by_index[p.frame_index].image).all()
 
 
 def test_switch_product_and_thresholds_while_running(tmp_path):

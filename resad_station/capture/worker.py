@@ -26,12 +26,15 @@ class CaptureWorker:
     last one repeats); states go to `on_state`. Once the backoff steps are used up the state turns
     FAILED: it keeps retrying every backoff[-1] s, or ends after `give_up_after` failures in a row.
     A corrupt item is skipped, counted in `corrupt_skipped` and passed to `on_skip`.
+    `on_frame` (the display tap) sees every captured frame on the capture thread, before it is
+    queued: the live picture can follow the camera while inspection runs at its own pace.
     """
 
     def __init__(self, source_factory: Callable[[], FrameSource], mode: Literal["live", "triggered"],
                  on_state: Callable[[CameraState], None], queue_size: int = 8,
                  backoff: Sequence[float] = (0.2, 0.5, 1, 2, 5), *, camera: str = "cam1",
-                 on_skip: Callable[[CorruptFrameError], None] | None = None, give_up_after: int | None = None) -> None:
+                 on_skip: Callable[[CorruptFrameError], None] | None = None, give_up_after: int | None = None,
+                 on_frame: Callable[[Frame], None] | None = None) -> None:
         if mode not in ("live", "triggered"):
             raise ValueError(f"capture mode must be 'live' or 'triggered', got {mode!r}")
         if not backoff:
@@ -41,6 +44,7 @@ class CaptureWorker:
         self._factory = source_factory
         self._on_state = on_state
         self._on_skip = on_skip
+        self._on_frame = on_frame
         self._backoff = tuple(float(b) for b in backoff)
         self._give_up_after = give_up_after
         self._buffer: LatestFrameSlot | FrameFifo = LatestFrameSlot() if mode == "live" else FrameFifo(queue_size)
@@ -154,6 +158,11 @@ class CaptureWorker:
             if frame is None:  # a normal end; sources whose end is a failure (streams) raise instead
                 return True
             self.captured += 1
+            if self._on_frame is not None:
+                try:
+                    self._on_frame(frame)
+                except Exception:  # a broken display must not stop the camera
+                    log.exception("frame tap failed")
             if not self._buffer.put(frame):  # closed by stop() while waiting for room
                 return False
         return False

@@ -66,6 +66,21 @@ class FrameResult:
 
 
 @dataclass(frozen=True)
+class PreviewFrame:
+    """A captured frame for the live picture, before (and whether or not) it is inspected.
+
+    Published at most `preview_fps` times a second from the capture thread; `image` is the
+    camera's array (after the ROI crop), shared, never to be written to.
+    """
+
+    camera: str
+    frame_index: int
+    captured_at: float
+    image: np.ndarray
+    source_name: str = ""
+
+
+@dataclass(frozen=True)
 class AlarmEvent:
     camera: str
     product: str
@@ -98,6 +113,8 @@ class RuntimeListener(Protocol):
     """Anything that wants runtime events; every method is optional in practice (see Pipeline)."""
 
     def on_frame(self, result: FrameResult) -> None: ...
+
+    def on_preview(self, frame: PreviewFrame) -> None: ...
 
     def on_alarm(self, event: AlarmEvent) -> None: ...
 

@@ -6,7 +6,9 @@ inspects against (product, reference set, thresholds) is one immutable `ActivePr
 that setters swap under a lock: a change applies from the next batch on, without a restart.
 
 Everything the thread produces goes to listeners (FrameResult, Metrics, CameraState,
-AlarmEvent); alarm events also go to `alarm_store` through the recorder thread, so storing them
+AlarmEvent). The display path does not wait for inspection: the capture thread's frame tap
+publishes PreviewFrame at most `preview_fps` times a second, so a live picture follows the
+camera while verdicts come at the inspection's pace; alarm events also go to `alarm_store` through the recorder thread, so storing them
 never blocks inspection.
 """
 
@@ -22,7 +24,7 @@ import numpy as np
 
 from engine import EngineError
 from resad_station.runtime.alarms import AlarmMachine
-from resad_station.runtime.events import AlarmEvent, CameraState, CameraStatus, FrameResult, Metrics
+from resad_station.runtime.events import AlarmEvent, CameraState, CameraStatus, FrameResult, Metrics, PreviewFrame
 from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.metrics import RollingMetrics
 from resad_station.runtime.recorder import Recorder
@@ -56,11 +58,38 @@ def crop_roi(image: np.ndarray, roi: Roi | None, where: str = "camera.roi") -> n
     return image[y0:y1, x0:x1]
 
 
+class RateLimiter:
+    """Lets an event through at most `per_second` times a second (None: always).
+
+    Slots follow a schedule, with a quarter-period of slack for an early frame: a 30 fps camera
+    with jitter stays 30 fps under a 30/s limit instead of halving, and a 60 fps one is halved.
+    """
+
+    def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        if per_second is not None and per_second <= 0:
+            raise ValueError(f"a rate must be a positive number per second or None, got {per_second!r}")
+        self.period = 0.0 if per_second is None else 1.0 / per_second
+        self._slack = self.period / 4
+        self._clock = clock
+        self._next: float | None = None
+
+    def allow(self) -> bool:
+        now = self._clock()
+        if self._next is not None and now < self._next - self._slack:
+            return False
+        late = self._next is None or now > self._next + self.period
+        self._next = now + self.period if late else self._next + self.period  # after a pause: a new schedule
+        return True
+
+
+PREVIEW_FPS = 30.0  # what a screen can show; a faster camera's extra frames are not drawn
+
+
 class Pipeline:
     def __init__(
         self,
         camera: str,
-        capture_factory: Callable[[Callable[[CameraState], None]], Any],  # on_state -> CaptureWorker
+        capture_factory: Callable[..., Any],  # (on_state, on_frame) -> CaptureWorker
         detector: Any,  # engine.Detector
         active: ActiveProduct,
         recorder: Recorder,
@@ -71,6 +100,7 @@ class Pipeline:
         metrics_interval_s: float = 0.5,
         alarm_store: Callable[[AlarmEvent], None] | None = None,
         listeners: ListenerSet | None = None,
+        preview_fps: float | None = PREVIEW_FPS,
     ) -> None:
         self.camera = camera
         self.detector = detector
@@ -91,7 +121,9 @@ class Pipeline:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_metrics_at = 0.0
-        self.capture = capture_factory(self.on_camera_state)
+        self._preview_gate = RateLimiter(preview_fps)
+        self.previews_published = 0
+        self.capture = capture_factory(self.on_camera_state, self.on_captured)
 
     # -- listeners and setters (any thread) -------------------------------------------------------
 
@@ -140,6 +172,18 @@ class Pipeline:
             state = CameraState(self.camera, CameraStatus(state), time=time.time())
         self.camera_state = state
         self.listeners.publish("on_camera_state", state)
+
+    def on_captured(self, frame: Any) -> None:
+        """Given to the capture worker as its frame tap: the display path (capture thread)."""
+        if not self._preview_gate.allow():
+            return
+        try:
+            image = crop_roi(frame.image, self.roi)
+        except ValueError:  # the inspection path reports a bad ROI with the frame's name
+            return
+        self.previews_published += 1
+        self.listeners.publish("on_preview", PreviewFrame(self.camera, frame.index, frame.captured_at, image,
+                                                          frame.source_name))
 
     def start(self) -> None:
         if self._thread is not None:

@@ -151,7 +151,7 @@ class Station:
     def remove_listener(self, listener: Any) -> None:
         self.listeners.remove(listener)
 
-    def _capture_factory(self, on_state):
+    def _capture_factory(self, on_state, on_frame):
         cam = self.profile.camera
         kind, uri = source_for(self.profile, self.source_override)
         settings = {k: v for k, v in (("exposure", cam.exposure), ("gain", cam.gain), ("trigger", cam.trigger)) if v is not None}
@@ -161,7 +161,7 @@ class Station:
                                name=cam.name, settings=settings)
 
         return CaptureWorker(make_source, cam.mode, on_state, queue_size=max(8, self.profile.recording.queue_size // 8),
-                             camera=cam.name)
+                             camera=cam.name, on_frame=on_frame)
 
     def start(self) -> None:
         with self._lock:
