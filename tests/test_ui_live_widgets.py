@@ -17,6 +17,7 @@ from resad_station.runtime.events import (  # noqa: E402
     CameraState,
     CameraStatus,
     FrameResult,
+    PreviewFrame,
     Verdict,
 )
 from PySide6.QtGui import QFontMetricsF  # noqa: E402
@@ -53,6 +54,33 @@ def test_bridge_downscales_and_coalesces_but_keeps_every_score(qtbot):
     assert [p.frame_index for p in bridge.take_scores()] == [0, 1, 2, 3, 4]
     assert len(woke) == 1  # one queued wake-up for the burst, not five
     assert bridge.take_frame() is None
+
+
+def test_live_camera_previews_show_beside_the_inspected_frame_never_over_it(qtbot):
+    bridge = RuntimeBridge()
+    screen = LiveScreen(bridge)
+    qtbot.addWidget(screen)
+    screen.show()
+    bridge.on_frame(frame(0, 1.8, hot=True))
+    qtbot.waitUntil(lambda: screen.last_frame is not None)
+    inspected = screen.view.shown_image.copy()
+
+    camera = np.zeros((1080, 1920, 3), np.uint8)
+    camera[:, :960] = (10, 200, 30)  # a different part: left half green
+    woke = []
+    bridge.preview_ready.connect(lambda: woke.append(1))
+    worker = threading.Thread(target=lambda: [bridge.on_preview(PreviewFrame("cam1", i, time.time(), camera, "x"))
+                                              for i in range(1, 4)])
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: screen.previews_shown > 0)
+    assert len(woke) == 1 and bridge.previews_coalesced == 2  # a burst is one wake-up, the newest wins
+    assert screen.last_preview.frame_index == 3
+    feed = screen.feed.shown_image
+    assert max(feed.shape[:2]) == 640  # downscaled in the runtime thread, not the UI's
+    assert (feed[:, :300] == (10, 200, 30)).all() and (feed[:, -300:] == 0).all()  # the raw picture, no heat
+    assert np.array_equal(screen.view.shown_image, inspected)  # the heatmap stays on the frame it belongs to
+    assert screen.feed_info.text() == "live camera: frame 3"
 
 
 def test_defective_frame_overlay_hot_region_trend_and_alarm(qtbot):
@@ -105,6 +133,7 @@ def test_reconnecting_is_shown_over_the_picture(qtbot):
     bridge.on_camera_state(CameraState("cam1", CameraStatus.RECONNECTING, "connection refused"))
     qtbot.waitUntil(lambda: screen.view.state_text != "")
     assert screen.view.state_text == "RECONNECTING: connection refused"
+    assert screen.feed.state_text == "RECONNECTING: connection refused"  # the live picture is never a frozen one
     assert screen.badge.verdict is None  # no stale verdict while the camera is away
     bridge.on_camera_state(CameraState("cam1", CameraStatus.CONNECTED))
     qtbot.waitUntil(lambda: screen.view.state_text == "")

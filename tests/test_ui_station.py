@@ -49,6 +49,7 @@ def test_live_alarm_acknowledge_and_close_stops_every_thread(qtbot, window):
     window.start()
     qtbot.waitUntil(lambda: window.live.frames_shown > 0, timeout=WAIT_MS)
     assert window.bridge.frames_received > 0
+    qtbot.waitUntil(lambda: window.live.previews_shown > 0, timeout=WAIT_MS)  # the live camera picture too
     qtbot.waitUntil(window.live.banner.isVisible, timeout=WAIT_MS)  # the demo's defective pair raises it
     t2 = window.live.trend.t2_line.value()
     assert any(p.score > t2 and p.verdict is Verdict.FAIL for p in window.live.trend.points)

@@ -27,13 +27,14 @@ def open_link(args: argparse.Namespace) -> StationLink:
     if not args.bench:
         return StationLink.open(args.profile, args.data_dir, args.db_url)
     from resad_station.profiles import load_profile, find_profile
-    from ui.bench import make_full_hd_frames
+    from ui.bench import BENCH_FPS, make_full_hd_video
 
     profile = load_profile(find_profile(args.profile))
-    frames = make_full_hd_frames(profile.resolve_path(profile.camera.uri))
-    # fps None: frames come as fast as the station takes them, so the UI is pushed as hard as it can be.
-    fast = profile.model_copy(update={"camera": profile.camera.model_copy(update={"fps": None, "loop": True})})
-    return StationLink.open_with(fast.with_source(profile.source_path), args.data_dir, args.db_url, source=str(frames))
+    video = make_full_hd_video(profile.resolve_path(profile.camera.uri))
+    # a live camera: frames keep coming at BENCH_FPS whatever inspection does (the newest is inspected)
+    camera = profile.camera.model_copy(update={"fps": BENCH_FPS, "loop": True, "mode": "live"})
+    fast = profile.model_copy(update={"camera": camera})
+    return StationLink.open_with(fast.with_source(profile.source_path), args.data_dir, args.db_url, source=str(video))
 
 
 def run_app(args: argparse.Namespace) -> int:

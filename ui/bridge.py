@@ -4,7 +4,8 @@ Runtime listeners are called from the runtime's threads and must return quickly.
 the per-frame image work there (downscale, heat colouring, contours: a few ms on a 960 px frame),
 so the UI thread only uploads a ready picture. Frames are COALESCED: the bridge holds only the
 newest frame; if the UI has not taken the previous one yet it is replaced and counted in
-`coalesced`. Scores are never coalesced: every frame's score is queued for the trend plot.
+`coalesced`. Previews (the live camera picture, published by the capture thread at up to 30 fps
+whether or not the frame gets inspected) are downscaled there and coalesced the same way. Scores are never coalesced: every frame's score is queued for the trend plot.
 Alarms, camera states and metrics are rare and are emitted one by one.
 """
 
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from resad_station.runtime.events import AlarmEvent, CameraState, FrameResult, Metrics, Verdict
+from resad_station.runtime.events import AlarmEvent, CameraState, FrameResult, Metrics, PreviewFrame, Verdict
 from ui import overlay
 
 DISPLAY_MAX_SIDE = 960
+PREVIEW_MAX_SIDE = 640  # the live camera panel is the side column's width
 SCORE_BACKLOG = 10_000  # scores kept while the UI is not draining them (a stalled UI must not leak)
 
 
@@ -43,6 +45,17 @@ class LiveFrame:
     contours: tuple  # outlines of regions above t_fail, display coordinates
     overlay: np.ndarray  # image + heat blended at `opacity`
     opacity: float  # the view's opacity when the bridge blended; the view re-blends if it changed since
+
+
+@dataclass(frozen=True)
+class LivePreview:
+    """The live camera picture: a frame as captured, not (yet) inspected."""
+
+    camera: str
+    frame_index: int
+    captured_at: float
+    source_name: str
+    image: np.ndarray  # preview-size RGB uint8
 
 
 @dataclass(frozen=True)
@@ -81,14 +94,17 @@ class RuntimeBridge(QObject):
     """Add to the runtime with `station.add_listener(bridge)`; connect the UI to its signals."""
 
     frame_ready = Signal()  # a new frame waits: call take_frame() / take_scores()
+    preview_ready = Signal()  # a new live camera picture waits: call take_preview()
     alarm = Signal(object)  # AlarmEvent
     camera_state = Signal(object)  # CameraState
     metrics = Signal(object)  # Metrics
     raw_frames_ready = Signal(object)  # list[(source_name, full-size RGB)] asked for by capture_raw()
 
-    def __init__(self, max_side: int = DISPLAY_MAX_SIDE, parent: QObject | None = None) -> None:
+    def __init__(self, max_side: int = DISPLAY_MAX_SIDE, parent: QObject | None = None,
+                 preview_max_side: int = PREVIEW_MAX_SIDE) -> None:
         super().__init__(parent)
         self.max_side = max_side
+        self.preview_max_side = preview_max_side
         self.opacity = 0.6  # read by the runtime thread; a float assignment is atomic
         self._lock = threading.Lock()
         self._latest: LiveFrame | None = None
@@ -98,6 +114,10 @@ class RuntimeBridge(QObject):
         self.coalesced = 0  # frames replaced before the UI showed them
         self._raw_wanted = 0
         self._raw: list[tuple[str, np.ndarray]] = []
+        self._latest_preview: LivePreview | None = None
+        self._preview_signal_pending = False
+        self.previews_received = 0
+        self.previews_coalesced = 0
 
     # -- runtime side (any thread) --
     def on_frame(self, result: FrameResult) -> None:
@@ -116,6 +136,19 @@ class RuntimeBridge(QObject):
             self.raw_frames_ready.emit(raw_done)
         if emit:  # one queued signal at a time: a slow UI sees one wake-up, not a backlog
             self.frame_ready.emit()
+
+    def on_preview(self, frame: PreviewFrame) -> None:
+        preview = LivePreview(frame.camera, frame.frame_index, frame.captured_at, frame.source_name,
+                              overlay.fit_longest_side(frame.image, self.preview_max_side))
+        with self._lock:
+            self.previews_received += 1
+            if self._latest_preview is not None:
+                self.previews_coalesced += 1
+            self._latest_preview = preview
+            emit = not self._preview_signal_pending
+            self._preview_signal_pending = True
+        if emit:
+            self.preview_ready.emit()
 
     def capture_raw(self, count: int) -> None:
         """Keep the next `count` frames at FULL size (enrollment from the live feed)."""
@@ -147,6 +180,12 @@ class RuntimeBridge(QObject):
             frame, self._latest = self._latest, None
             self._signal_pending = False
         return frame
+
+    def take_preview(self) -> LivePreview | None:
+        with self._lock:
+            preview, self._latest_preview = self._latest_preview, None
+            self._preview_signal_pending = False
+        return preview
 
     def take_scores(self) -> list[ScorePoint]:
         with self._lock:

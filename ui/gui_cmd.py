@@ -3,8 +3,8 @@
     resad-station gui [--profile P] [--screenshot PATH] [--quit-after S] [--bench] [--set-pin]
 
 --screenshot runs the profile for --quit-after seconds (default 6), saves a PNG of the whole
-window and exits 0. --bench feeds a 1920x1080 copy of the line and prints the live view's
-refresh rate and the event loop's stall p99. --set-pin sets the engineer PIN from the terminal.
+window and exits 0. --bench plays a 1920x1080 video of the line as a 30 fps live camera and
+prints the live and inspected views' refresh rates and the event loop's stall p99. --set-pin sets the engineer PIN from the terminal.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="profiles/demo.yaml", help="product profile (file or name)")
     parser.add_argument("--screenshot", help="save a PNG of the whole window after --quit-after seconds, then exit")
     parser.add_argument("--quit-after", type=float, help="close the window after this many seconds")
-    parser.add_argument("--bench", action="store_true", help="1920x1080 source: print live refresh rate and event-loop stall p99")
+    parser.add_argument("--bench", action="store_true", help="1920x1080 30 fps live camera: print the live and inspected refresh rates and the event-loop stall p99")
     parser.add_argument("--set-pin", action="store_true", help="set the engineer PIN (asked twice in the terminal), then exit")
     parser.add_argument("--tab", choices=("live", "review", "settings", "enroll"), help="open on this screen (for screenshots)")
 

@@ -1,5 +1,8 @@
 """The live screen: picture with heatmap, verdict badge, score trend, score histogram, alarm banner.
 
+Two pictures, never mixed: the large one is the last INSPECTED frame with its heatmap (it changes
+at the inspection's pace), the side one is the LIVE camera (up to 30 fps, whatever inspection
+does). Painting the last map onto a newer frame would put a stale heatmap on a different part.
 It only displays and asks: start / stop / product changes / acknowledge are signals that the main
 window turns into runtime calls. Frames come from the RuntimeBridge (already downscaled).
 """
@@ -22,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from resad_station.runtime.events import AlarmEvent, CameraState, CameraStatus
 from ui.alarm_banner import AlarmBanner
-from ui.bridge import LiveFrame, RuntimeBridge
+from ui.bridge import LiveFrame, LivePreview, RuntimeBridge
 from ui.live_view import LiveImageView
 from ui.score_histogram import ScoreHistogram
 from ui.score_trend import ScoreTrendPlot
@@ -41,7 +44,9 @@ class LiveScreen(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.frames_shown = 0
+        self.previews_shown = 0
         self.last_frame: LiveFrame | None = None
+        self.last_preview: LivePreview | None = None
 
         self.product = QComboBox()
         self.product.setMinimumWidth(200)
@@ -79,10 +84,16 @@ class LiveScreen(QWidget):
         self.badge = VerdictBadge()
         self.histogram = ScoreHistogram()
         self.trend = ScoreTrendPlot()
+        self.feed = LiveImageView()  # the live camera
+        self.feed.setMinimumHeight(160)
+        self.feed_info = QLabel("live camera")
+        self.feed_info.setToolTip("The camera as it is now; the large picture is the last inspected frame")
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.feed_info)
+        side_layout.addWidget(self.feed, 1)
         side_layout.addWidget(self.badge)
         side_layout.addWidget(self.histogram, 1)
         top = QSplitter(Qt.Orientation.Horizontal)
@@ -103,6 +114,7 @@ class LiveScreen(QWidget):
         layout.addWidget(self.splitter, 1)
 
         bridge.frame_ready.connect(self._take_frame)
+        bridge.preview_ready.connect(self._take_preview)
         bridge.alarm.connect(self.on_alarm)
         bridge.camera_state.connect(self.on_camera_state)
         self._hist_timer = QTimer(self)
@@ -136,6 +148,7 @@ class LiveScreen(QWidget):
 
     def on_camera_state(self, state: CameraState) -> None:
         self.view.set_camera_state(state)
+        self.feed.set_camera_state(state)
         if state.status != CameraStatus.CONNECTED:  # never leave a stale verdict up
             self.badge.set_idle(state.status.value.upper())
 
@@ -152,7 +165,16 @@ class LiveScreen(QWidget):
         if (frame.t_uncertain, frame.t_fail) != (self.trend.t1_line.value(), self.trend.t2_line.value()):
             self.set_thresholds(frame.t_uncertain, frame.t_fail)
         name = frame.source_name.rsplit("/", 1)[-1]
-        self.frame_info.setText(f"frame {frame.frame_index}  {name}  {frame.latency_ms:.0f} ms")
+        self.frame_info.setText(f"inspected: frame {frame.frame_index}  {name}  {frame.latency_ms:.0f} ms")
+
+    def _take_preview(self) -> None:
+        preview = self.bridge.take_preview()
+        if preview is None:
+            return
+        self.last_preview = preview
+        self.previews_shown += 1
+        self.feed.show_picture(preview.image)
+        self.feed_info.setText(f"live camera: frame {preview.frame_index}")
 
     def _opacity_changed(self, value: int) -> None:
         self.bridge.opacity = value / 100.0  # next frames are blended at the new value in the runtime thread

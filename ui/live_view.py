@@ -71,6 +71,11 @@ class LiveImageView(QWidget):
             picture = overlay.compose_overlay(frame.image, frame.heat, self.opacity, frame.contours)
         self._show(picture)
 
+    def show_picture(self, picture: np.ndarray) -> None:
+        """A plain picture (the live camera feed): no heatmap to re-blend."""
+        self.frame = None
+        self._show(picture)
+
     def set_opacity(self, opacity: float) -> None:
         self.opacity = opacity
         if self.frame is not None:  # re-blend the current frame so the slider answers at once
