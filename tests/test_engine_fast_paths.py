@@ -1,0 +1,59 @@
+"""The engine's inference shortcuts give the numbers of the plain forms they replace."""
+
+import pytest
+import timm
+import torch
+
+from engine import Detector
+from engine.backbone import OUT_INDICES, _mapped_state, load_backbone
+from engine.nn_search import search_levels
+from engine.preprocess import prepare
+from tests.engine_images import brick_crops, with_defect
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return Detector.load(method="resad", device="cpu", input_size=128)
+
+
+@pytest.fixture(scope="module")
+def crops():
+    return brick_crops(6, seed=5)
+
+
+def test_truncated_folded_backbone_gives_timms_features(crops):
+    plain = timm.create_model("efficientnet_lite0", pretrained=False, features_only=True, out_indices=OUT_INDICES)
+    sd = plain.state_dict()
+    plain.load_state_dict(_mapped_state(list(sd), {k: v.shape for k, v in sd.items()}))
+    x = torch.stack([prepare(c, 128).tensor for c in crops[:2]])
+    with torch.inference_mode():
+        expected, got = plain.eval()(x), load_backbone()(x)
+    assert [tuple(t.shape) for t in got] == [tuple(t.shape) for t in expected]
+    for e, g in zip(expected, got):
+        assert torch.allclose(g, e, atol=1e-3 * float(e.abs().max()))
+
+
+def test_sparse_flows_equal_every_position_through_the_flow(detector, crops):
+    refs = detector.build_references(crops[:4])
+    frames = [with_defect(crops[4])[0], crops[5]]
+    x = torch.stack([prepare(f, 128).tensor for f in frames])
+    with torch.inference_mode():
+        residuals = search_levels(detector._features(x), refs.pools("cpu"), detector.radius)
+        for level, r in enumerate(residuals):
+            constrained = detector.heads.constrain(level, r)
+            nonzero = constrained.permute(0, 2, 3, 1).reshape(-1, constrained.shape[1]).any(1)
+            sparse = detector.heads.log_prob_map(level, constrained)
+            dense = detector.heads.log_prob_map(level, constrained, dense=True)
+            assert torch.allclose(sparse, dense, rtol=1e-5, atol=1e-4), f"level {level}"
+            if level == 0:  # the case the shortcut is for: a mix of zero and non-zero positions
+                assert 0 < int(nonzero.sum()) < nonzero.numel()
+
+
+def test_guided_search_finds_a_reference_in_its_own_pool(detector, crops):
+    refs = detector.build_references(crops[:4])
+    query = [m.unsqueeze(0) for m in refs.maps[2]]  # shot 2 itself: its exact match is itself
+    with torch.inference_mode():
+        guided = search_levels(query, refs.pools("cpu"), detector.radius)
+        exact = search_levels(query, refs.pools("cpu"), detector.radius, exact=True)
+    for g, e in zip(guided, exact):
+        assert float(g.abs().max()) == 0.0 and float(e.abs().max()) == 0.0
