@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -142,7 +143,7 @@ class FusedFlow:
             h = torch.addmm(bias, x1, w1).relu_()
             a = torch.addmm(b2, h, w2)
             c2 = x2.shape[1]
-            u = torch.atan(a[:, :c2])
+            u = _atan_(a[:, :c2].contiguous())
             s_sum = u.sum(1).mul_(k)
             atan_sum = s_sum if atan_sum is None else atan_sum.add_(s_sum)
             y2 = torch.addcmul(a[:, c2:], x2, u.mul_(k).add_(g2).exp_())
@@ -151,3 +152,13 @@ class FusedFlow:
         c = self.channels
         quad = (z * z).sum(1)
         return (atan_sum + self.logdet_const).sub_(quad, alpha=0.5).sub_(0.5 * c * math.log(2 * math.pi)).div_(c)
+
+
+def _atan_(t: torch.Tensor) -> torch.Tensor:
+    """In-place arctan of a contiguous tensor. On the CPU numpy's SIMD arctan is ~6x faster than
+    torch's, which was most of a flow's time; the float32 results agree to 1 ulp."""
+    if t.device.type == "cpu" and not t.requires_grad:
+        a = t.numpy()
+        np.arctan(a, out=a)
+        return t
+    return t.atan_()
