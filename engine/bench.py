@@ -43,10 +43,16 @@ def run_bench(
             detector._features(tensor)
             detector._sync()
             backbone_only.append((time.perf_counter() - t0) * 1000.0)
+    # single vs batched on the same frames, interleaved round by round so drift hits both alike
     batch_frames = [frames[i % len(frames)] for i in range(batch)]
     detector.predict_batch(batch_frames, refs)
+    single_rounds: list[float] = []
     batched: list[float] = []
-    for _ in range(max(3, repeats // batch)):
+    for _ in range(max(5, repeats // batch)):
+        t0 = time.perf_counter()
+        for f in batch_frames:
+            detector.predict(f, refs)
+        single_rounds.append((time.perf_counter() - t0) * 1000.0 / batch)
         t0 = time.perf_counter()
         detector.predict_batch(batch_frames, refs)
         batched.append((time.perf_counter() - t0) * 1000.0 / batch)
@@ -63,9 +69,13 @@ def run_bench(
         "backbone_only_ms": _median_ms(backbone_only),
         "ratio_total_to_backbone": round(stages["total"] / _median_ms(backbone_only), 2),
         "batched_per_frame_ms": _median_ms(batched),
+        "single_per_frame_ms_same_rounds": _median_ms(single_rounds),
+        "batched_faster_rounds": f"{sum(b < s for s, b in zip(single_rounds, batched))}/{len(batched)}",
         "batch": batch,
         "reference_set_mb": round(len(refs.to_bytes()) / 1e6, 2),
     }
+    if detector.heads is not None and detector.method == "resad":
+        result.update(_flow_density(detector, refs, frames))
     if compare_exact:
         exact = Detector(detector.heads, detector.card, str(detector.device), detector.input_size, detector.method,
                          exact_search=True)
@@ -85,9 +95,40 @@ def format_bench(r: dict) -> str:
     lines += [
         f"  backbone only (same run) {r['backbone_only_ms']:.2f} ms",
         f"  total / backbone-only    {r['ratio_total_to_backbone']:.2f} x",
-        f"  batched ({r['batch']} frames)      {r['batched_per_frame_ms']:.2f} ms per frame",
-        f"reference set ({r['shots']} shots): {r['reference_set_mb']:.2f} MB",
+        f"  batched ({r['batch']} frames)      {r['batched_per_frame_ms']:.2f} ms per frame, against "
+        f"{r['single_per_frame_ms_same_rounds']:.2f} one by one in the same rounds (batched faster in {r['batched_faster_rounds']})",
     ]
+    if "flows_dense_ms" in r:
+        lines.append(f"  flows: {r['flows_nonzero_share'] * 100:.1f}% of positions non-zero after the constraintor; "
+                     f"{r['flows_sparse_ms']:.2f} ms as run, {r['flows_dense_ms']:.2f} ms with every position through "
+                     "the flows (the worst case)")
     if "exact_search_total_ms" in r:
         lines.append(f"  exhaustive NN search total {r['exact_search_total_ms']:.2f} ms (for comparison)")
+    lines.append(f"reference set ({r['shots']} shots): {r['reference_set_mb']:.2f} MB")
     return "\n".join(lines)
+
+
+def _flow_density(detector: Detector, refs, frames, rounds: int = 10) -> dict:
+    """The flows only see positions the constraintor left non-zero: how many, and what the dense
+    (worst) case costs on the same residuals."""
+    from engine.nn_search import search_levels
+
+    heads, pools = detector.heads, refs.pools(detector.device)
+    nonzero = total = 0
+    sparse: list[float] = []
+    dense: list[float] = []
+    with torch.inference_mode():
+        for i in range(rounds):
+            tensor = prepare(frames[i % len(frames)], detector.input_size).tensor[None]
+            constrained = [heads.constrain(l, r) for l, r in enumerate(search_levels(detector._features(tensor), pools,
+                                                                                         detector.radius))]
+            for c in constrained:
+                nonzero += int(c.permute(0, 2, 3, 1).reshape(-1, c.shape[1]).any(1).sum())
+                total += c.shape[0] * c.shape[2] * c.shape[3]
+            for use_dense, out in ((False, sparse), (True, dense)):
+                t0 = time.perf_counter()
+                for l, c in enumerate(constrained):
+                    heads.log_prob_map(l, c, dense=use_dense)
+                out.append((time.perf_counter() - t0) * 1000.0)
+    return {"flows_nonzero_share": round(nonzero / total, 4), "flows_sparse_ms": _median_ms(sparse),
+            "flows_dense_ms": _median_ms(dense)}

@@ -102,8 +102,8 @@ def prepare(image, input_size: int, roi=None, what: str = "image") -> Prepared:
     h, w = input_shape(crop.shape[0], crop.shape[1], input_size)
     interp = cv2.INTER_AREA if h < crop.shape[0] else cv2.INTER_LINEAR
     resized = cv2.resize(crop, (w, h), interpolation=interp)
-    # one float conversion, then in-place per-channel normalisation on the CHW tensor
-    # (a permuted view would keep channels-last strides into the backbone, which is slower)
-    tensor = torch.from_numpy(np.ascontiguousarray(resized.transpose(2, 0, 1))).float()
+    # one float conversion and an in-place per-channel normalisation; the CHW tensor is a view of
+    # the HWC pixels (channels-last strides), the layout the backbone runs fastest in
+    tensor = torch.from_numpy(resized).float().permute(2, 0, 1)
     tensor.sub_(_MEAN_T).div_(_STD_T)
     return Prepared(tensor, rgb.shape[:2], None if roi is None else tuple(int(v) for v in roi))

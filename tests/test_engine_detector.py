@@ -48,10 +48,13 @@ def test_map_comes_back_at_the_original_size_for_non_square_images(detector, ref
 
 
 def test_batch_prediction_matches_single_frames(detector, refs, crops):
-    frames = [crops[4], with_defect(crops[5])[0], crops[6]]
-    single = [detector.predict(f, refs).score for f in frames]
-    batch = [p.score for p in detector.predict_batch(frames, refs)]
-    assert batch == pytest.approx(single, rel=1e-4, abs=1e-4)
+    frames = [crops[4], with_defect(crops[5])[0], crops[6], with_defect(crops[4])[0], crops[5], crops[6][:160]]
+    single = [detector.predict(f, refs) for f in frames]
+    batch = detector.predict_batch(frames, refs)  # on the CPU: mini-batches of 4, and a frame of its own size
+    assert [p.score for p in batch] == pytest.approx([p.score for p in single], rel=1e-4, abs=1e-4)
+    for b, s in zip(batch, single):
+        assert b.anomaly_map.shape == s.anomaly_map.shape
+        assert np.allclose(b.anomaly_map, s.anomaly_map, rtol=1e-4, atol=1e-4)
 
 
 def test_roi_limits_the_map_to_the_region(detector, crops):

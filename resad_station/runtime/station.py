@@ -40,6 +40,9 @@ from resad_station.storage import repository as repo
 log = logging.getLogger(__name__)
 
 
+BATCH_MAX = 4  # frames waiting in a backlog are inspected together: the CPU engine's fastest mini-batch
+
+
 class StationError(RuntimeError):
     """The station cannot run as configured; the message says what to do."""
 
@@ -171,10 +174,9 @@ class Station:
             recorder = Recorder(self.sink, p.camera.name, RecordingPolicy.from_values(
                 p.recording.keep_images, p.recording.pass_sampling), queue_size=p.recording.queue_size)
             alarm = AlarmMachine(p.camera.name, self.active.name, p.thresholds.debounce_frames, p.alarm.latch)
-            on_gpu = getattr(getattr(self.detector, "device", None), "type", "cpu") == "cuda"
             self.pipeline = Pipeline(
                 p.camera.name, self._capture_factory, self.detector, self.active, recorder, alarm,
-                roi=p.camera.roi, batch_max=8 if on_gpu else 1,  # CPU: batching gains nothing, slows stop()
+                roi=p.camera.roi, batch_max=BATCH_MAX,
                 max_frames=self.max_frames, alarm_store=self.sink.write_alarm, listeners=self.listeners,
             )
             self.started_at = time.time()
