@@ -28,6 +28,7 @@ from engine.heads import ResADHeads
 from engine.nn_search import search_levels
 from engine.preprocess import Prepared, prepare
 from engine.references import ReferenceSet
+from engine.residual_scale import leave_one_out_norms, residual_scale
 from engine.scoring import combine_levels, level_stats, smooth, to_original
 from engine.types import Prediction
 from engine.weights import BUNDLED_WEIGHTS, load_heads
@@ -35,6 +36,7 @@ from engine.weights import BUNDLED_WEIGHTS, load_heads
 METHODS = ("resad", "knn")
 MIN_SHOTS = 2  # leave-one-out statistics need at least two shots
 CPU_BATCH = 4
+RESIDUAL_SCALE = "residual_scale"  # key of the references' residual scale in ReferenceSet.stats
 
 
 @contextmanager
@@ -140,7 +142,16 @@ class Detector:
     def _stats_key(self, method: str) -> str:
         return method if method == "knn" else f"resad:{self.weights_id}"
 
-    def _level_maps(self, feats, pools, methods, clock: _Clock) -> dict[str, list[torch.Tensor]]:
+    def _scale(self, refs: ReferenceSet) -> torch.Tensor | None:
+        """The references' residual scale when the heads were trained with it (else None)."""
+        if self.heads is None or self.heads.config.residual_norm != "reference":
+            return None
+        if RESIDUAL_SCALE not in refs.stats:
+            with _inference():
+                refs.stats[RESIDUAL_SCALE] = residual_scale(leave_one_out_norms(refs.maps, self.radius))
+        return refs.stats[RESIDUAL_SCALE]
+
+    def _level_maps(self, feats, pools, methods, clock: _Clock, scale=None) -> dict[str, list[torch.Tensor]]:
         """Raw per-level maps (B, H_l, W_l) of each method; larger = more anomalous."""
         residuals = search_levels(feats, pools, self.radius, self.exact_search)
         clock.mark("nn_search")
@@ -150,6 +161,8 @@ class Detector:
         if "resad" in methods:
             maps = []
             for lvl, r in enumerate(residuals):
+                if scale is not None:
+                    r = r / scale[lvl]
                 maps.append(-self.heads.log_prob_map(lvl, self.heads.constrain(lvl, r)))
             out["resad"] = maps
         clock.mark("flows")
@@ -179,12 +192,13 @@ class Detector:
 
     def _loo_level_maps(self, refs: ReferenceSet, methods) -> list[dict[str, list[torch.Tensor]]]:
         """For each shot, its raw level maps against the pool of the other shots."""
+        scale = self._scale(refs) if "resad" in methods else None
         out = []
         with _inference():
             clock = _Clock(self.device)
             for i in range(refs.k):
                 feats = [m.unsqueeze(0).to(self.device) for m in refs.maps[i]]
-                out.append(self._level_maps(feats, refs.pools(self.device, exclude=i), methods, clock))
+                out.append(self._level_maps(feats, refs.pools(self.device, exclude=i), methods, clock, scale))
         return out
 
     def _ensure_stats(self, refs: ReferenceSet, methods) -> None:
@@ -230,7 +244,7 @@ class Detector:
 
     def _smoothed_maps(self, feats, pools, refs, methods, out_hw, clock: _Clock) -> dict[str, np.ndarray]:
         """Per method, the smoothed anomaly maps (B, h, w) at the processed input size."""
-        maps = self._level_maps(feats, pools, methods, clock)
+        maps = self._level_maps(feats, pools, methods, clock, self._scale(refs) if "resad" in methods else None)
         out = {}
         for m in methods:
             combined = combine_levels(maps[m], refs.stats[self._stats_key(m)], out_hw).cpu().numpy()

@@ -23,6 +23,7 @@ class HeadConfig:
     hidden_ratio: float = 1.0  # coupling subnet width = ratio * C
     clamp: float = 1.9
     seed: int = 0
+    residual_norm: str = "none"  # "reference": residuals / the references' scale (engine/residual_scale.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,6 +46,8 @@ def constraintor(channels: int) -> nn.Sequential:
 class ResADHeads(nn.Module):
     def __init__(self, config: HeadConfig = HeadConfig()):
         super().__init__()
+        if config.residual_norm not in ("none", "reference"):
+            raise ValueError(f"residual_norm must be 'none' or 'reference', got {config.residual_norm!r}")
         self.config = config
         with torch.random.fork_rng(devices=[]):  # initial weights depend on config.seed alone
             torch.manual_seed(config.seed)

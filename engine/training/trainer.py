@@ -23,6 +23,7 @@ from engine.flows import positional_encoding
 from engine.heads import HeadConfig, ResADHeads
 from engine.nn_search import LevelPool, search_levels
 from engine.references import ReferenceSet
+from engine.residual_scale import leave_one_out_norms, residual_scale
 from engine.training.feature_bank import CategoryBank, Item
 from engine.training.losses import flow_losses, occ_loss
 
@@ -41,6 +42,7 @@ class TrainConfig:
     input_size: int = 256
     cond_dim: int = 64
     n_blocks: int = 8
+    residual_norm: str = "none"  # "reference": see engine/residual_scale.py
 
 
 def _pools(items: list[Item]) -> list[LevelPool]:
@@ -63,7 +65,8 @@ class Trainer:
             raise ValueError(f"no category has the {config.shots + 1} good images a training step needs")
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
-        self.heads = ResADHeads(HeadConfig(cond_dim=config.cond_dim, n_blocks=config.n_blocks, seed=config.seed))
+        self.heads = ResADHeads(HeadConfig(cond_dim=config.cond_dim, n_blocks=config.n_blocks, seed=config.seed,
+                                           residual_norm=config.residual_norm))
         self.opt = torch.optim.Adam(self.heads.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         milestones = [int(config.steps * 0.7), int(config.steps * 0.9)]  # the paper's x0.1 at 70 % and 90 %
         self.sched = torch.optim.lr_scheduler.MultiStepLR(self.opt, milestones, gamma=0.1)
@@ -89,6 +92,10 @@ class Trainer:
         refs, queries = draw if draw is not None else self._draw()
         pools = _pools(refs)
         n_levels = len(pools)
+        scale = None
+        if self.cfg.residual_norm == "reference":  # the references' own scale, as at inference
+            with torch.no_grad():
+                scale = residual_scale(leave_one_out_norms([[f.float() for f in it.feats] for it in refs]))
         occ = torch.zeros(())
         flow_in = [[] for _ in range(n_levels)]
         for group in _group(queries):
@@ -96,6 +103,8 @@ class Trainer:
             with torch.no_grad():
                 residuals = search_levels(feats, pools)
             for l, r in enumerate(residuals):
+                if scale is not None:
+                    r = r / scale[l]
                 b, c, h, w = r.shape
                 mask = torch.stack([it.masks[l] if it.masks else torch.zeros(h, w) for it in group])
                 constrained = self.heads.constrain(l, r)

@@ -22,6 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--input-size", type=int, default=256)
     parser.add_argument("--cond-dim", type=int, default=64, help="positional encoding size (paper: 256)")
+    parser.add_argument("--residual-norm", choices=("none", "reference"), default="none",
+                        help="divide residuals by the references' mean leave-one-out residual norm per level")
     parser.add_argument("--blocks", type=int, default=8, help="coupling blocks per flow")
     parser.add_argument("--eval-every", type=int, default=250, help="steps between held-out checks")
     parser.add_argument("--heldout", type=float, default=0.25, help="fraction of test images held out for selection")
@@ -44,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     config = TrainConfig(
         steps=args.steps, batch=args.batch, shots=args.shots, lr=args.lr, seed=args.seed,
-        input_size=args.input_size, cond_dim=args.cond_dim, n_blocks=args.blocks, eval_every=args.eval_every,
+        input_size=args.input_size, cond_dim=args.cond_dim, residual_norm=args.residual_norm, n_blocks=args.blocks,
+        eval_every=args.eval_every,
     )
     card = train_model(
         args.roots, args.out, config, extras, args.synthetic_per_good, args.heldout,
