@@ -152,3 +152,19 @@ def test_a_frame_the_engine_refuses_is_counted_and_the_line_goes_on(tmp_path):
         m = station.metrics()
     assert [r.source_name for r in events.frames] == ["00.jpg", "02.jpg", "04.jpg"]
     assert m.inspection_errors == 1 and m.frames_inspected == 3
+
+
+def test_thresholds_set_on_a_station_survive_a_restart(tmp_path):
+    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "mode": "triggered"}
+    profile = write_profile(tmp_path, "line", "pcb", camera)  # thresholds: auto, from calibration
+    with Station.open(profile, tmp_path / "data") as station:
+        proposed = station.active.thresholds
+        station.set_thresholds(proposed.t_uncertain * 1.5, proposed.t_fail * 1.5)
+    with Station.open(profile, tmp_path / "data") as station:
+        t = station.active.thresholds
+        assert (t.t_uncertain, t.t_fail) == pytest.approx((proposed.t_uncertain * 1.5, proposed.t_fail * 1.5))
+        with station.db.read_session() as s:
+            cal = repo.active_reference_set(s, "pcb").calibration
+            events = repo.list_audit_events(s)
+    assert cal["proposed_t_fail"] == pytest.approx(proposed.t_fail) and cal["thresholds_set_by"] == "engineer"
+    assert any(e.action == "thresholds_changed" for e in events)

@@ -59,7 +59,7 @@ def _query_args(args: argparse.Namespace) -> dict:
 def _list(db, args: argparse.Namespace) -> int:
     from resad_station.storage import repository as repo
 
-    with db.session() as s:
+    with db.read_session() as s:  # a listing: one snapshot, never blocks the line's writer
         names = {p.id: p.name for p in repo.list_products(s)}
         rows, total = repo.query_defects(s, **_query_args(args), limit=max(0, args.limit))
     for d in rows:

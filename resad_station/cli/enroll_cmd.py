@@ -39,7 +39,7 @@ def _profile(args: argparse.Namespace, data_dir):
 def _list(db, product: str) -> int:
     from resad_station.storage import repository as repo
 
-    with db.session() as s:
+    with db.read_session() as s:  # a listing: one snapshot, never blocks the line's writer
         sets = repo.list_reference_sets(s, product)
     if not sets:
         print(f"product {product!r} has no reference sets")

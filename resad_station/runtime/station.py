@@ -220,7 +220,14 @@ class Station:
             old = self.active.thresholds
             self._set_active(ActiveProduct(self.active.name, self.active.refs, thresholds,
                                            self.active.product_id, self.active.reference_set_version))
-        with self.db.session() as s:
+        with self.db.session() as s:  # one transaction: the new thresholds and their audit row
+            rs = repo.active_reference_set(s, self.active.name)
+            if rs is not None:  # kept with the reference set, so a restart inspects with them too
+                cal = dict(rs.calibration)
+                cal.setdefault("proposed_t_uncertain", cal.get("t_uncertain"))
+                cal.setdefault("proposed_t_fail", cal.get("t_fail"))
+                cal.update(t_uncertain=thresholds.t_uncertain, t_fail=thresholds.t_fail, thresholds_set_by=role)
+                repo.set_calibration(s, rs.id, cal)
             repo.add_audit_event(s, role, "thresholds_changed", {
                 "product": self.active.name, "from": [old.t_uncertain, old.t_fail],
                 "to": [thresholds.t_uncertain, thresholds.t_fail]})
