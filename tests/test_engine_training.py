@@ -73,3 +73,28 @@ def test_a_two_step_run_writes_a_loadable_checkpoint_with_its_card(tmp_path):
     det = Detector.load(out, device="cpu", input_size=SIZE)
     refs = det.build_references(brick_crops(3, size=128, seed=1))
     assert np.isfinite(det.predict(brick_crops(1, size=128, seed=2)[0], refs).score)
+
+
+def test_reference_residual_scale_trains_saves_and_travels_with_the_reference_set(tmp_path):
+    from engine import ReferenceSet
+    from engine.detector import RESIDUAL_SCALE
+    from engine.residual_scale import leave_one_out_norms, residual_scale
+
+    _mvtec_tree(tmp_path / "data")
+    out = tmp_path / "scaled.safetensors"
+    cfg = TrainConfig(steps=2, batch=4, shots=2, input_size=SIZE, eval_every=1, seed=0, residual_norm="reference")
+    train_model([str(tmp_path / "data")], out, cfg, heldout_fraction=0.5, progress=False, command="test")
+    heads, card = load_heads(out)
+    assert heads.config.residual_norm == "reference" and card["config"]["residual_norm"] == "reference"
+    det = Detector.load(out, device="cpu", input_size=SIZE)
+    refs = det.build_references(brick_crops(3, size=128, seed=1))
+    with torch.inference_mode():
+        expected = residual_scale(leave_one_out_norms(refs.maps))
+    assert torch.allclose(refs.stats[RESIDUAL_SCALE], expected) and (expected > 0).all()
+    frame = with_defect(brick_crops(1, size=128, seed=2)[0], box=(40, 40, 30, 30))[0]
+    again = ReferenceSet.from_bytes(refs.to_bytes())  # the scale is stored with the references
+    assert torch.equal(again.stats[RESIDUAL_SCALE], refs.stats[RESIDUAL_SCALE])
+    assert det.predict(frame, again).score == det.predict(frame, refs).score
+    # the heads really see scaled residuals: with the scale doubled the score changes
+    again.stats[RESIDUAL_SCALE] = refs.stats[RESIDUAL_SCALE] * 2
+    assert det.predict(frame, again).score != det.predict(frame, refs).score
