@@ -106,14 +106,22 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     return module
 
 
-def load_backbone() -> torch.nn.Module:
-    """The frozen feature extractor returning the three levels (inference form)."""
+def load_timm_features() -> torch.nn.Module:
+    """timm's own features_only model with the same weights: what `load_backbone` is checked
+    against, and the bench's yardstick."""
     model = timm.create_model(
         "efficientnet_lite0", pretrained=False, features_only=True, out_indices=OUT_INDICES
     )
     sd = model.state_dict()
     model.load_state_dict(_mapped_state(list(sd), {k: v.shape for k, v in sd.items()}), strict=True)
-    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
+
+
+def load_backbone() -> torch.nn.Module:
+    """The frozen feature extractor returning the three levels (inference form)."""
+    model = load_timm_features()
     with torch.no_grad():
         trunk = fold_batchnorm(FeatureTrunk(model))
     for p in trunk.parameters():

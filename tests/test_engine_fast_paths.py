@@ -1,11 +1,10 @@
 """The engine's inference shortcuts give the numbers of the plain forms they replace."""
 
 import pytest
-import timm
 import torch
 
 from engine import Detector
-from engine.backbone import OUT_INDICES, _mapped_state, load_backbone
+from engine.backbone import load_backbone, load_timm_features
 from engine.nn_search import search_levels
 from engine.preprocess import prepare
 from tests.engine_images import brick_crops, with_defect
@@ -22,12 +21,9 @@ def crops():
 
 
 def test_truncated_folded_backbone_gives_timms_features(crops):
-    plain = timm.create_model("efficientnet_lite0", pretrained=False, features_only=True, out_indices=OUT_INDICES)
-    sd = plain.state_dict()
-    plain.load_state_dict(_mapped_state(list(sd), {k: v.shape for k, v in sd.items()}))
     x = torch.stack([prepare(c, 128).tensor for c in crops[:2]])
     with torch.inference_mode():
-        expected, got = plain.eval()(x), load_backbone()(x)
+        expected, got = load_timm_features()(x), load_backbone()(x)
     assert [tuple(t.shape) for t in got] == [tuple(t.shape) for t in expected]
     for e, g in zip(expected, got):
         assert torch.allclose(g, e, atol=1e-3 * float(e.abs().max()))
