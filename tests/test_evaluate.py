@@ -208,3 +208,14 @@ def test_a_root_may_be_one_category(dataset):
     assert [s.split for s in samples].count("train") == 6
     with pytest.raises(FileNotFoundError, match="no MVTec-layout category"):
         index_root(dataset / "annotations")
+
+
+def test_constrained_share_reports_each_level_inside_and_outside_the_defects(dataset):
+    from engine.evaluation.constrained_share import constrained_share
+
+    detector = Detector.load(device="cpu", input_size=96)  # the bundled ResAD heads
+    rows = constrained_share(detector, index_root(dataset / "moon"), shots=2, images=4, seed=0)
+    assert rows and [r["level"] for r in rows] == sorted(r["level"] for r in rows)
+    for r in rows:
+        assert 0.0 <= r["nonzero_outside"] <= 1.0 and 0.0 <= r["nonzero_inside"] <= 1.0 and r["images"] > 0
+    assert rows[0]["knn_norm_inside_over_outside"] > 1.0  # the pasted blotch leaves larger residuals
