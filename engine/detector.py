@@ -85,6 +85,7 @@ class Detector:
         method: str = "resad",
         radius: int = 2,
         exact_search: bool = False,
+        score_levels: Sequence[int] | None = None,
     ):
         if method not in METHODS:
             raise EngineError(f"method: expected one of {METHODS}, got {method!r}")
@@ -97,6 +98,10 @@ class Detector:
         self.method = method
         self.radius = radius
         self.exact_search = exact_search
+        # which levels (1-based) the score sums; None = all three, as in the paper
+        self.score_levels = None if score_levels is None else tuple(sorted({int(l) for l in score_levels}))
+        if self.score_levels is not None and (not self.score_levels or not set(self.score_levels) <= {1, 2, 3}):
+            raise EngineError(f"score_levels: expected some of 1, 2, 3, got {list(score_levels)}")
         self.card = card or {}
         self.backbone = load_backbone().to(self.device)
         self.heads = heads.to(self.device).eval() if heads is not None else None
@@ -140,7 +145,9 @@ class Detector:
         return [chunk for g in groups for chunk in _chunks(g, CPU_BATCH)]
 
     def _stats_key(self, method: str) -> str:
-        return method if method == "knn" else f"resad:{self.weights_id}"
+        key = method if method == "knn" else f"resad:{self.weights_id}"
+        # the shots' leave-one-out scores depend on the levels summed
+        return key if self.score_levels is None else f"{key}@levels{''.join(map(str, self.score_levels))}"
 
     def _scale(self, refs: ReferenceSet) -> torch.Tensor | None:
         """The references' residual scale when the heads were trained with it (else None)."""
@@ -219,7 +226,7 @@ class Detector:
                 levels = [torch.cat([shot[m][l].reshape(-1) for shot in per_shot]) for l in range(refs.levels)]
                 refs.stats[key] = level_stats(levels)
             refs.loo_scores[key] = [
-                float(smooth(combine_levels(shot[m], refs.stats[key], _input_hw(shot[m]))[0].cpu().numpy()).max())
+                float(smooth(combine_levels(shot[m], refs.stats[key], _input_hw(shot[m]), self.score_levels)[0].cpu().numpy()).max())
                 for shot in per_shot
             ]
 
@@ -247,7 +254,7 @@ class Detector:
         maps = self._level_maps(feats, pools, methods, clock, self._scale(refs) if "resad" in methods else None)
         out = {}
         for m in methods:
-            combined = combine_levels(maps[m], refs.stats[self._stats_key(m)], out_hw).cpu().numpy()
+            combined = combine_levels(maps[m], refs.stats[self._stats_key(m)], out_hw, self.score_levels).cpu().numpy()
             out[m] = np.stack([smooth(c) for c in combined])
         return out
 

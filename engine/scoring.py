@@ -16,10 +16,16 @@ import torch.nn.functional as F
 BLUR_SIGMA = 4.0
 
 
-def combine_levels(level_maps: list[torch.Tensor], stats: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
-    """level_maps: per level (B, H_l, W_l); stats (L, 2) mean/std -> (B, h, w) summed standard scores."""
+def combine_levels(level_maps: list[torch.Tensor], stats: torch.Tensor, out_hw: tuple[int, int],
+                   levels: tuple[int, ...] | None = None) -> torch.Tensor:
+    """level_maps: per level (B, H_l, W_l); stats (L, 2) mean/std -> (B, h, w) summed standard scores.
+
+    levels: which levels count (1-based; None: all, as in the paper).
+    """
     total = None
     for lvl, m in enumerate(level_maps):
+        if levels is not None and lvl + 1 not in levels:
+            continue
         z = (m.float() - stats[lvl, 0]) / stats[lvl, 1]
         up = F.interpolate(z.unsqueeze(1), size=out_hw, mode="bilinear", align_corners=False)[:, 0]
         total = up if total is None else total + up

@@ -219,3 +219,14 @@ def test_constrained_share_reports_each_level_inside_and_outside_the_defects(dat
     for r in rows:
         assert 0.0 <= r["nonzero_outside"] <= 1.0 and 0.0 <= r["nonzero_inside"] <= 1.0 and r["images"] > 0
     assert rows[0]["knn_norm_inside_over_outside"] > 1.0  # the pasted blotch leaves larger residuals
+
+
+def test_score_levels_choose_what_the_score_sums(dataset, knn_detector):
+    only_coarse = Detector.load(method="knn", device="cpu", input_size=96, score_levels=[2, 3])
+    both = [evaluate(d, [dataset], categories=["moon"], shots=(2,), seeds=(0,), methods=("knn",), progress=False)
+            for d in (knn_detector, only_coarse)]
+    assert both[0]["config"]["score_levels"] == [1, 2, 3] and both[1]["config"]["score_levels"] == [2, 3]
+    scores = [b["results"]["knn"]["K=2"]["per_category"]["moon"]["pixel_auroc"]["per_seed"][0] for b in both]
+    assert scores[0] != scores[1]  # the maps differ when level 1 is left out
+    with pytest.raises(Exception, match="score_levels"):
+        Detector.load(method="knn", device="cpu", input_size=96, score_levels=[4])
