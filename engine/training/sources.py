@@ -1,7 +1,9 @@
 """Where training images come from: MVTec-layout roots plus optional extra good-image sets.
 
-Extras: "textures" (crops of scikit-image's real textures) and "elpv" (good solar-cell EL images
-from the elpv-dataset package). Extras bring only good images: synthetic anomalies are made on
+Extras: "textures" (crops of scikit-image's real textures), "surfaces" (crops of more of its
+bundled images that look like inspected surfaces: a cratered moon, a star field, stained tissue,
+printed text, and a generated binary blob pattern) and "elpv" (good solar-cell EL images from the
+elpv-dataset package). Extras bring only good images: synthetic anomalies are made on
 them, so any folder of good images can train the model.
 """
 
@@ -15,8 +17,9 @@ import numpy as np
 
 from engine.data.mvtec import Sample, index_root, load_mask, load_rgb
 
-EXTRAS = ("textures", "elpv")
+EXTRAS = ("textures", "surfaces", "elpv")
 TEXTURES = ("brick", "grass", "gravel")
+SURFACES = ("moon", "hubble_deep_field", "immunohistochemistry", "page", "text", "binary_blobs")
 
 
 @dataclass
@@ -57,18 +60,26 @@ def from_roots(roots, heldout_fraction: float, seed: int) -> list[CategoryData]:
     return list(cats.values())
 
 
-def texture_categories(crops: int, seed: int) -> list[CategoryData]:
+def _skimage_image(name: str) -> np.ndarray:
     import skimage.data
 
+    if name == "binary_blobs":  # generated, fixed seed: a dense pattern of blobs, like a printed layout
+        return skimage.data.binary_blobs(length=512, blob_size_fraction=0.04, volume_fraction=0.35, rng=0).astype(np.uint8) * 255
+    return getattr(skimage.data, name)()
+
+
+def texture_categories(crops: int, seed: int, names=TEXTURES, prefix: str = "texture",
+                       sizes: tuple[float, float] = (1 / 3, 1 / 2)) -> list[CategoryData]:
+    """Random square crops of each named image, their side a `sizes` fraction of its short side."""
     rng = np.random.default_rng(seed)
     out = []
-    for name in TEXTURES:
-        tex = getattr(skimage.data, name)()
+    for name in names:
+        tex = _skimage_image(name)
         tex = np.repeat(tex[:, :, None], 3, 2) if tex.ndim == 2 else tex[:, :, :3]
-        cat = CategoryData(f"texture_{name}")
+        cat = CategoryData(f"{prefix}_{name}")
         h, w = tex.shape[:2]
         for _ in range(crops):
-            size = int(rng.integers(min(h, w) // 3, min(h, w) // 2))
+            size = int(rng.integers(int(min(h, w) * sizes[0]), int(min(h, w) * sizes[1])))
             y, x = int(rng.integers(0, h - size)), int(rng.integers(0, w - size))
             crop = tex[y : y + size, x : x + size].copy()
             cat.good.append(lambda c=crop: c)
@@ -102,6 +113,9 @@ def collect_sets(roots, extras=(), heldout_fraction=0.25, seed=0, texture_crops=
     for extra in extras:
         if extra == "textures":
             sets["extra-textures"] = texture_categories(texture_crops, seed)
+        elif extra == "surfaces":
+            # larger crops than the textures: page and text are small images
+            sets["extra-surfaces"] = texture_categories(texture_crops, seed, SURFACES, "surface", (1 / 2, 9 / 10))
         elif extra == "elpv":
             sets["extra-elpv"] = elpv_categories(elpv_per_type, seed)
         else:

@@ -14,7 +14,7 @@ HELP = "train the ResAD heads on MVTec-layout folders"
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("roots", nargs="*", metavar="ROOT", help="MVTec-layout dataset folders (train AND test splits are used)")
     parser.add_argument("--out", required=True, help="weights file to write (.safetensors; a .card.json is written beside it)")
-    parser.add_argument("--extra", default="", help="extra good-image sets: textures, elpv (comma separated)")
+    parser.add_argument("--extra", default="", help="extra good-image sets: textures, surfaces, elpv (comma separated)")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--shots", type=int, default=4, help="references per training step")
