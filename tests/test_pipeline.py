@@ -168,3 +168,17 @@ def test_thresholds_set_on_a_station_survive_a_restart(tmp_path):
             events = repo.list_audit_events(s)
     assert cal["proposed_t_fail"] == pytest.approx(proposed.t_fail) and cal["thresholds_set_by"] == "engineer"
     assert any(e.action == "thresholds_changed" for e in events)
+
+
+def test_score_levels_of_the_profile_reach_the_engine_and_a_mismatch_cannot_be_switched_to(tmp_path):
+    from resad_station.runtime.station import StationError
+
+    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "mode": "triggered"}
+    coarse = write_profile(tmp_path, "coarse", "pcb", camera, engine={"score_levels": [3, 2]})
+    every = write_profile(tmp_path, "every", "pcb-b", camera)
+    with Station.open(coarse, tmp_path / "data") as station:
+        assert station.detector.score_levels == (2, 3)
+        with pytest.raises(StationError, match=r"levels \[1, 2, 3\]"):
+            station.switch_product(every)
+    with Station.open(every, tmp_path / "data2") as station:
+        assert station.detector.score_levels is None  # all three: the paper's default

@@ -90,7 +90,7 @@ BAD_PROFILES = {
     ),
     "unknown_key": (
         MINIMAL + "engine:\n  input_size: 256\n  shot: 4\n",
-        ["demo.yaml: engine.shot: unknown field; expected one of: input_size, shots, device, method, weights"],
+        ["demo.yaml: engine.shot: unknown field; expected one of: input_size, shots, device, method, weights, score_levels"],
     ),
     "not_yaml": (
         "name: [demo\n",
@@ -123,6 +123,10 @@ BAD_PROFILES = {
     "roi_wrong_length": (
         MINIMAL + "  roi: [0, 0, 10]\n",
         ["demo.yaml: camera.roi: expected [x, y, w, h]: 4 integers (got [0, 0, 10])"],
+    ),
+    "unknown_score_level": (
+        MINIMAL + "engine:\n  score_levels: [2, 4]\n",
+        ["demo.yaml: engine.score_levels: must list some of the levels 1, 2, 3 (got [2, 4])"],
     ),
     "infinite_fps": (
         MINIMAL + "  fps: .inf\n",

@@ -89,6 +89,16 @@ class EngineConfig(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     method: Literal["resad", "knn"] = "resad"
     weights: str | None = None
+    score_levels: list[int] = Field(default_factory=lambda: [1, 2, 3])  # backbone levels the score sums
+
+    @field_validator("score_levels")
+    @classmethod
+    def _levels(cls, value: list[int]) -> list[int]:
+        if not value or not set(value) <= {1, 2, 3}:
+            raise PydanticCustomError(
+                "profile_levels", "must list some of the levels 1, 2, 3 (got {value})", {"value": value}
+            )
+        return sorted(set(value))
 
     @field_validator("input_size")
     @classmethod

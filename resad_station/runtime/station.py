@@ -50,7 +50,9 @@ class StationError(RuntimeError):
 def load_detector(profile: Profile) -> Detector:
     e = profile.engine
     weights = str(profile.resolve_path(e.weights)) if e.weights else None
-    return Detector.load(weights=weights, device=e.device, input_size=e.input_size, method=e.method)
+    levels = None if e.score_levels == [1, 2, 3] else e.score_levels  # None: the paper's default, all three
+    return Detector.load(weights=weights, device=e.device, input_size=e.input_size, method=e.method,
+                         score_levels=levels)
 
 
 def resolve_profile(profile: Profile | str | os.PathLike, data_dir: Path | None = None) -> Profile:
@@ -241,9 +243,10 @@ class Station:
     def switch_product(self, profile: Profile | str | os.PathLike, role: str = "operator") -> ActiveProduct:
         """Inspect another product from the next frame on (same camera; camera settings stay)."""
         new = resolve_profile(profile, self.data_dir)
-        if new.engine.input_size != self.profile.engine.input_size or new.engine.method != self.profile.engine.method:
-            raise StationError(f"profile {new.name!r} needs another engine set-up "
-                               f"({new.engine.method} @ {new.engine.input_size}): stop and open it instead")
+        ours, theirs = self.profile.engine, new.engine
+        if (theirs.input_size, theirs.method, theirs.score_levels) != (ours.input_size, ours.method, ours.score_levels):
+            raise StationError(f"profile {new.name!r} needs another engine set-up ({theirs.method} @ {theirs.input_size}, "
+                               f"levels {theirs.score_levels}): stop and open it instead")
         active = self._active_product(new)
         old_product = self.active.name
         with self._lock:
