@@ -144,6 +144,12 @@ class Detector:
             return groups
         return [chunk for g in groups for chunk in _chunks(g, CPU_BATCH)]
 
+    @property
+    def score_id(self) -> str:
+        """What this detector's scores are made of (method, weights, levels): scores of two
+        detectors with different ids live on different scales."""
+        return self._stats_key(self.method)
+
     def _stats_key(self, method: str) -> str:
         key = method if method == "knn" else f"resad:{self.weights_id}"
         # the shots' leave-one-out scores depend on the levels summed
@@ -158,6 +164,10 @@ class Detector:
                 refs.stats[RESIDUAL_SCALE] = residual_scale(leave_one_out_norms(refs.maps, self.radius))
         return refs.stats[RESIDUAL_SCALE]
 
+    def _constrained(self, residuals: list[torch.Tensor], scale: torch.Tensor | None) -> list[torch.Tensor]:
+        """The heads' constraintor output per level (residuals scaled first when the model wants it)."""
+        return [self.heads.constrain(lvl, r if scale is None else r / scale[lvl]) for lvl, r in enumerate(residuals)]
+
     def _level_maps(self, feats, pools, methods, clock: _Clock, scale=None) -> dict[str, list[torch.Tensor]]:
         """Raw per-level maps (B, H_l, W_l) of each method; larger = more anomalous."""
         residuals = search_levels(feats, pools, self.radius, self.exact_search)
@@ -166,12 +176,7 @@ class Detector:
         if "knn" in methods:
             out["knn"] = [r.norm(dim=1) for r in residuals]
         if "resad" in methods:
-            maps = []
-            for lvl, r in enumerate(residuals):
-                if scale is not None:
-                    r = r / scale[lvl]
-                maps.append(-self.heads.log_prob_map(lvl, self.heads.constrain(lvl, r)))
-            out["resad"] = maps
+            out["resad"] = [-self.heads.log_prob_map(lvl, c) for lvl, c in enumerate(self._constrained(residuals, scale))]
         clock.mark("flows")
         return out
 

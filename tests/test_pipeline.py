@@ -182,3 +182,19 @@ def test_score_levels_of_the_profile_reach_the_engine_and_a_mismatch_cannot_be_s
             station.switch_product(every)
     with Station.open(every, tmp_path / "data2") as station:
         assert station.detector.score_levels is None  # all three: the paper's default
+
+
+def test_a_product_opened_with_other_score_levels_is_recalibrated(tmp_path):
+    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "mode": "triggered"}
+    every = write_profile(tmp_path, "every", "pcb", camera)
+    coarse = write_profile(tmp_path, "coarse", "pcb", camera, engine={"score_levels": [2, 3]})
+    with Station.open(every, tmp_path / "data") as station:
+        first = station.active.thresholds
+    with Station.open(coarse, tmp_path / "data") as station:  # same product, same reference set
+        second = station.active.thresholds
+        with station.db.read_session() as s:
+            cal = repo.active_reference_set(s, "pcb").calibration
+            events = repo.list_audit_events(s, action="reference_set_recalibrated")
+    assert cal["score_id"] == station.detector.score_id and cal["score_id"].endswith("@levels23")
+    assert events and events[0].details["from_score_id"] == "knn"
+    assert second != first  # two levels summed: another scale, other thresholds

@@ -10,7 +10,7 @@ e.g. by teach-as-good) and its calibration as JSON; each change writes an audit 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -92,7 +92,7 @@ def calibrate_references(detector, refs, validation_images: Sequence[np.ndarray]
     try:
         loo = detector.leave_one_out_scores(refs)
         extra = score_images(detector, validation_images, refs) if len(validation_images) else []
-        return calibrate(loo, extra)
+        return replace(calibrate(loo, extra), score_id=detector.score_id)
     except (EngineError, CalibrationError) as exc:
         raise EnrollmentError(f"calibration failed: {exc}") from exc
 

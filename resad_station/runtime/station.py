@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -40,7 +41,8 @@ from resad_station.storage import repository as repo
 log = logging.getLogger(__name__)
 
 
-BATCH_MAX = 4  # frames waiting in a backlog are inspected together: the CPU engine's fastest mini-batch
+# frames waiting in a backlog are inspected together: 4 is the CPU engine's fastest mini-batch
+BATCH_MAX = {"cpu": 4, "cuda": 8}
 
 
 class StationError(RuntimeError):
@@ -107,19 +109,20 @@ class Station:
                 f"{refs.input_size}, the profile's engine.input_size is {self.detector.input_size}; enroll again "
                 f"(resad-station enroll --product {profile.product} ...) or set engine.input_size: {refs.input_size}"
             )
-        if calibration.get("method") != self.detector.method:
+        if calibration.get("score_id") != self.detector.score_id:  # another method, model or set of levels
             calibration = self._recalibrate(profile, rs.id, refs, calibration)
         return ActiveProduct(profile.product, refs, self._thresholds(profile, calibration), rs.product_id, rs.version)
 
     def _recalibrate(self, profile: Profile, ref_id: int, refs: ReferenceSet, old: dict) -> dict:
-        # Scores of another method live on another scale: redo leave-one-out for this one.
+        # Scores of another method, model or set of levels live on another scale: redo leave-one-out.
         cal = enrollment.calibrate_references(self.detector, refs)
         new = cal.to_dict() | {"method": self.detector.method, "shot_names": old.get("shot_names", [])}
         with self.db.session() as s:
             repo.set_calibration(s, ref_id, new)
             repo.add_audit_event(s, "system", "reference_set_recalibrated", {
                 "product": profile.product, "reference_set_id": ref_id, "from_method": old.get("method"),
-                "method": self.detector.method, "t_uncertain": cal.t_uncertain, "t_fail": cal.t_fail})
+                "method": self.detector.method, "from_score_id": old.get("score_id"), "score_id": cal.score_id,
+                "t_uncertain": cal.t_uncertain, "t_fail": cal.t_fail})
         return new
 
     def _first_run_enroll(self, profile: Profile) -> None:
@@ -178,7 +181,7 @@ class Station:
             alarm = AlarmMachine(p.camera.name, self.active.name, p.thresholds.debounce_frames, p.alarm.latch)
             self.pipeline = Pipeline(
                 p.camera.name, self._capture_factory, self.detector, self.active, recorder, alarm,
-                roi=p.camera.roi, batch_max=BATCH_MAX,
+                roi=p.camera.roi, batch_max=BATCH_MAX.get(getattr(getattr(self.detector, "device", None), "type", "cpu"), 4),
                 max_frames=self.max_frames, alarm_store=self.sink.write_alarm, listeners=self.listeners,
             )
             self.started_at = time.time()
@@ -219,19 +222,19 @@ class Station:
     def set_thresholds(self, t_uncertain: float, t_fail: float, role: str = "engineer") -> Thresholds:
         thresholds = Thresholds(float(t_uncertain), float(t_fail))
         with self._lock:
-            old = self.active.thresholds
-            self._set_active(ActiveProduct(self.active.name, self.active.refs, thresholds,
-                                           self.active.product_id, self.active.reference_set_version))
+            active = self.active
+            old = active.thresholds
+            self._set_active(replace(active, thresholds=thresholds))
         with self.db.session() as s:  # one transaction: the new thresholds and their audit row
-            rs = repo.active_reference_set(s, self.active.name)
-            if rs is not None:  # kept with the reference set, so a restart inspects with them too
+            rs = repo.active_reference_set(s, active.name)  # the product they were set for, even if switched since
+            if rs is not None and rs.version == active.reference_set_version:  # kept for the next start
                 cal = dict(rs.calibration)
                 cal.setdefault("proposed_t_uncertain", cal.get("t_uncertain"))
                 cal.setdefault("proposed_t_fail", cal.get("t_fail"))
                 cal.update(t_uncertain=thresholds.t_uncertain, t_fail=thresholds.t_fail, thresholds_set_by=role)
                 repo.set_calibration(s, rs.id, cal)
             repo.add_audit_event(s, role, "thresholds_changed", {
-                "product": self.active.name, "from": [old.t_uncertain, old.t_fail],
+                "product": active.name, "from": [old.t_uncertain, old.t_fail],
                 "to": [thresholds.t_uncertain, thresholds.t_fail]})
         return thresholds
 
