@@ -131,8 +131,8 @@ def _flow_density(detector: Detector, refs, frames, rounds: int = 10) -> dict:
     with torch.inference_mode():
         for i in range(rounds):
             tensor = prepare(frames[i % len(frames)], detector.input_size).tensor[None]
-            constrained = [heads.constrain(l, r) for l, r in enumerate(search_levels(detector._features(tensor), pools,
-                                                                                         detector.radius))]
+            residuals = search_levels(detector._features(tensor), pools, detector.radius)
+            constrained = detector._constrained(residuals, detector._scale(refs))
             for c in constrained:
                 nonzero += int(c.permute(0, 2, 3, 1).reshape(-1, c.shape[1]).any(1).sum())
                 total += c.shape[0] * c.shape[2] * c.shape[3]

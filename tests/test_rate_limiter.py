@@ -53,3 +53,10 @@ def test_none_lets_everything_through_and_a_bad_rate_is_refused():
     assert len(passed(RateLimiter(None, clock), clock, [0.0] * 5)) == 5
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(0)
+
+
+def test_a_late_frame_does_not_let_the_next_one_through_at_once():
+    clock = FakeClock()
+    limiter = RateLimiter(10, clock)
+    kept = passed(limiter, clock, [0.0, 0.1, 0.199, 0.2005, 0.26, 0.3])
+    assert 0.2005 not in kept and min(b - a for a, b in zip(kept, kept[1:])) >= 0.075 - 1e-9

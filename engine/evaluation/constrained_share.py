@@ -26,6 +26,7 @@ def constrained_share(detector: Detector, samples, shots: int, images: int, seed
     defects = [s for s in samples if s.split == "test" and s.is_anomalous and s.mask_path is not None]
     refs = detector.build_references([load_rgb(good[i].path) for i in rng.choice(len(good), shots, replace=False)])
     pools = refs.pools(detector.device)
+    scale = detector._scale(refs)  # None unless the model was trained with the references' residual scale
     rows: list[list[tuple[float, float, float]]] = [[] for _ in range(refs.levels)]
     for i in rng.choice(len(defects), min(images, len(defects)), replace=False):
         image = load_rgb(defects[i].path)
@@ -33,8 +34,8 @@ def constrained_share(detector: Detector, samples, shots: int, images: int, seed
         with torch.inference_mode():
             residuals = search_levels(detector._features(prepare(image, detector.input_size).tensor[None]), pools,
                                       detector.radius)
-            for level, r in enumerate(residuals):
-                nonzero = (detector.heads.constrain(level, r)[0] != 0).any(0).cpu().numpy()
+            for level, (r, c) in enumerate(zip(residuals, detector._constrained(residuals, scale))):
+                nonzero = (c[0] != 0).any(0).cpu().numpy()
                 norm = r[0].norm(dim=0).cpu().numpy()
                 inside = load_mask(defects[i].mask_path, nonzero.shape) if mask.any() else None
                 if inside is None or inside.all() or not inside.any():

@@ -77,8 +77,10 @@ class RateLimiter:
         now = self._clock()
         if self._next is not None and now < self._next - self._slack:
             return False
-        late = self._next is None or now > self._next + self.period
-        self._next = now + self.period if late else self._next + self.period  # after a pause: a new schedule
+        if self._next is None or now > self._next + self.period:  # first frame, or after a pause: a new schedule
+            self._next = now + self.period
+        else:  # on schedule; a late frame pushes the next slot so two never come closer than period - slack
+            self._next = max(self._next + self.period, now + self.period - self._slack)
         return True
 
 
