@@ -126,3 +126,23 @@ def test_operator_cannot_change_thresholds_without_pin(qtbot, tmp_path):
     answer_pin_dialog(qtbot, "2468")
     editor.apply_button.click()
     assert applied == [(0.4, 0.6)] and session.role == "engineer"
+
+
+def test_custom_time_range_filters_the_gallery(qtbot, review, station_db):
+    from PySide6.QtCore import QDateTime
+
+    from ui.review_screen import CUSTOM_PERIOD
+
+    fill_defects(station_db, 120)  # one defect a second, the newest now
+    review.set_products(["board"])
+    review.apply_filter()
+    assert review.model.total == 120 and review.since_edit.isHidden()
+    now = QDateTime.currentDateTime()
+    review.since_edit.setDateTime(now.addSecs(-90))  # the last minute and a half
+    review.until_edit.setDateTime(now.addSecs(-30))  # ... but not the newest half minute
+    review.period.setCurrentText(CUSTOM_PERIOD)
+    assert 55 <= review.model.total <= 65 and not review.since_edit.isHidden()
+    f = review.current_filter()
+    assert f.until - f.since == timedelta(seconds=60)
+    review.period.setCurrentText("all time")
+    assert review.model.total == 120 and review.current_filter().until is None and review.until_edit.isHidden()

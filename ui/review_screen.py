@@ -11,10 +11,11 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtCore import QDateTime, QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateTimeEdit,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -34,6 +35,7 @@ from ui.tasks import TaskRunner
 from ui.thumbnail_loader import ThumbnailLoader, read_rgb, rgb_to_qimage
 
 PERIODS = {"all time": None, "last hour": timedelta(hours=1), "last 24 h": timedelta(days=1), "last 7 days": timedelta(days=7)}
+CUSTOM_PERIOD = "from … to …"  # two date-time editors, in local time
 VERDICT_CHOICES = ("all verdicts", "uncertain", "fail")
 LABEL_CHOICES = {"all labels": None, "not reviewed": "none", "defect": "defect", "false alarm": "false_alarm"}
 
@@ -82,7 +84,14 @@ class ReviewScreen(QWidget):
 
         self.product = QComboBox()
         self.period = QComboBox()
-        self.period.addItems(list(PERIODS))
+        self.period.addItems([*PERIODS, CUSTOM_PERIOD])
+        now = QDateTime.currentDateTime()
+        self.since_edit, self.until_edit = QDateTimeEdit(now.addDays(-1)), QDateTimeEdit(now.addSecs(3600))
+        for edit in (self.since_edit, self.until_edit):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+            edit.setVisible(False)
+            edit.dateTimeChanged.connect(self.apply_filter)
         self.verdict = QComboBox()
         self.verdict.addItems(VERDICT_CHOICES)
         self.label_filter = QComboBox()
@@ -95,7 +104,8 @@ class ReviewScreen(QWidget):
         self.export_csv_button.clicked.connect(lambda: self._export(csv=True))
         self.export_zip_button.clicked.connect(lambda: self._export(csv=False))
         bar = QHBoxLayout()
-        for w in (QLabel("Product"), self.product, self.period, self.verdict, self.label_filter, self.count):
+        for w in (QLabel("Product"), self.product, self.period, self.since_edit, self.until_edit, self.verdict,
+                  self.label_filter, self.count):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.export_csv_button)
@@ -160,10 +170,19 @@ class ReviewScreen(QWidget):
         self.product.blockSignals(False)
 
     def current_filter(self) -> DefectFilter:
-        period = PERIODS[self.period.currentText()]
+        custom = self.period.currentText() == CUSTOM_PERIOD
+        for edit in (self.since_edit, self.until_edit):
+            edit.setVisible(custom)
+        if custom:
+            since, until = (datetime.fromtimestamp(e.dateTime().toSecsSinceEpoch(), timezone.utc)
+                            for e in (self.since_edit, self.until_edit))
+        else:
+            period = PERIODS[self.period.currentText()]
+            since, until = (datetime.now(timezone.utc) - period if period else None), None
         return DefectFilter(
             product=self.product.currentText() if self.product.currentIndex() > 0 else None,
-            since=datetime.now(timezone.utc) - period if period else None,
+            since=since,
+            until=until,
             verdict=self.verdict.currentText() if self.verdict.currentIndex() > 0 else None,
             label=LABEL_CHOICES[self.label_filter.currentText()],
         )
