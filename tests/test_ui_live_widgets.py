@@ -56,13 +56,19 @@ def test_bridge_downscales_and_coalesces_but_keeps_every_score(qtbot):
     assert bridge.take_frame() is None
 
 
-def test_live_camera_previews_show_beside_the_inspected_frame_never_over_it(qtbot):
+def shown_with_a_failed_frame(qtbot) -> tuple[RuntimeBridge, LiveScreen]:
+    """A visible live screen that has shown one failed 1920x1080 frame with a hot region."""
     bridge = RuntimeBridge()
     screen = LiveScreen(bridge)
     qtbot.addWidget(screen)
     screen.show()
     bridge.on_frame(frame(0, 1.8, hot=True))
     qtbot.waitUntil(lambda: screen.last_frame is not None)
+    return bridge, screen
+
+
+def test_live_camera_previews_show_beside_the_inspected_frame_never_over_it(qtbot):
+    bridge, screen = shown_with_a_failed_frame(qtbot)
     inspected = screen.view.shown_image.copy()
 
     camera = np.zeros((1080, 1920, 3), np.uint8)
@@ -84,12 +90,7 @@ def test_live_camera_previews_show_beside_the_inspected_frame_never_over_it(qtbo
 
 
 def test_defective_frame_overlay_hot_region_trend_and_alarm(qtbot):
-    bridge = RuntimeBridge()
-    screen = LiveScreen(bridge)
-    qtbot.addWidget(screen)
-    screen.show()
-    bridge.on_frame(frame(0, 1.8, hot=True))
-    qtbot.waitUntil(lambda: screen.last_frame is not None)
+    bridge, screen = shown_with_a_failed_frame(qtbot)
     f = screen.last_frame
     shown = screen.view.shown_image.astype(int)
     raw = f.image.astype(int)
