@@ -27,14 +27,12 @@ class LevelPool:
     sizes: torch.Tensor  # (K, 2) long: valid (H, W) of each reference
     hmax: int
     wmax: int
+    same_size: bool  # every reference has the full hmax x wmax grid (decided once, not per frame)
 
     @property
     def k(self) -> int:
         return int(self.sizes.shape[0])
 
-    @property
-    def same_size(self) -> bool:
-        return bool((self.sizes == self.sizes[0]).all()) and int(self.sizes[0, 0]) == self.hmax
 
     @classmethod
     def from_maps(cls, maps: list[torch.Tensor]) -> "LevelPool":
@@ -51,7 +49,8 @@ class LevelPool:
         sqnorm = (feats * feats).sum(1)
         sqnorm[~valid.reshape(-1).to(feats.device)] = float("inf")
         sizes = torch.tensor([[m.shape[1], m.shape[2]] for m in maps], dtype=torch.long)
-        return cls(feats, sqnorm, sizes.to(feats.device), hmax, wmax)
+        same = all(m.shape[1:] == (hmax, wmax) for m in maps)
+        return cls(feats, sqnorm, sizes.to(feats.device), hmax, wmax, same)
 
     def unravel(self, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         per = self.hmax * self.wmax

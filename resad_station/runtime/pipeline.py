@@ -124,7 +124,6 @@ class Pipeline:
         self._thread: threading.Thread | None = None
         self._last_metrics_at = 0.0
         self._preview_gate = RateLimiter(preview_fps)
-        self.previews_published = 0
         self.capture = capture_factory(self.on_camera_state, self.on_captured)
 
     # -- listeners and setters (any thread) -------------------------------------------------------
@@ -183,7 +182,6 @@ class Pipeline:
             image = crop_roi(frame.image, self.roi)
         except ValueError:  # the inspection path reports a bad ROI with the frame's name
             return
-        self.previews_published += 1
         self.listeners.publish("on_preview", PreviewFrame(self.camera, frame.index, frame.captured_at, image,
                                                           frame.source_name))
 

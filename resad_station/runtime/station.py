@@ -181,7 +181,7 @@ class Station:
             alarm = AlarmMachine(p.camera.name, self.active.name, p.thresholds.debounce_frames, p.alarm.latch)
             self.pipeline = Pipeline(
                 p.camera.name, self._capture_factory, self.detector, self.active, recorder, alarm,
-                roi=p.camera.roi, batch_max=BATCH_MAX.get(getattr(getattr(self.detector, "device", None), "type", "cpu"), 4),
+                roi=p.camera.roi, batch_max=BATCH_MAX.get(self.detector.device.type, BATCH_MAX["cpu"]),
                 max_frames=self.max_frames, alarm_store=self.sink.write_alarm, listeners=self.listeners,
             )
             self.started_at = time.time()
