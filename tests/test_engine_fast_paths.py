@@ -53,3 +53,33 @@ def test_guided_search_finds_a_reference_in_its_own_pool(detector, crops):
         exact = search_levels(query, refs.pools("cpu"), detector.radius, exact=True)
     for g, e in zip(guided, exact):
         assert float(g.abs().max()) == 0.0 and float(e.abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("mixed_sizes", [False, True])
+def test_shared_window_search_equals_each_position_searching_its_own_window(detector, crops, mixed_sizes):
+    import numpy as np
+
+    from engine.nn_search import Match, _per_child_search, _shared_window_search, exact_search
+
+    shots = list(crops[:4])
+    if mixed_sizes:  # one wider shot: the pool is padded and windows clamp per reference
+        shots[1] = np.concatenate([shots[1], shots[1][:, :64]], axis=1)
+    refs = detector.build_references(shots)
+    frames = [with_defect(crops[4])[0], crops[5]]
+    x = torch.stack([prepare(f, 128).tensor for f in frames])
+    with torch.inference_mode():
+        feats = detector._features(x)
+        pools = refs.pools("cpu")
+        coarse = feats[1].permute(0, 2, 3, 1).contiguous()
+        idx, _ = exact_search(coarse.reshape(-1, coarse.shape[-1]), pools[1])
+        parent = Match(*pools[1].unravel(idx.view(coarse.shape[:3])))
+        fine = feats[0].permute(0, 2, 3, 1).contiguous()
+        shared = _shared_window_search(fine, pools[0], parent, detector.radius)
+        own, _ = _per_child_search(fine, pools[0], parent, detector.radius)
+    assert pools[0].same_size is (not mixed_sizes)
+    # same neighbour everywhere, up to float ties between two equally near references
+    q = fine.reshape(-1, fine.shape[-1])
+    d_shared = (q - pools[0].feats[shared.reshape(-1)]).norm(dim=1)
+    d_own = (q - pools[0].feats[own.reshape(-1)]).norm(dim=1)
+    assert torch.allclose(d_shared, d_own, atol=1e-4)
+    assert float((shared == own).float().mean()) > 0.99
