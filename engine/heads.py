@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from engine.backbone import CHANNELS
-from engine.flows import ConditionalFlow, FusedFlow
+from engine.flows import ConditionalFlow, FusedFlow, stack_biases
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class ResADHeads(nn.Module):
             self._build(config)
         self._fused_flows: list[FusedFlow] | None = None
         self._folded_convs: list[tuple[torch.Tensor, torch.Tensor]] | None = None
-        self._zero_log_p: dict[tuple, torch.Tensor] = {}
+        self._grid_cache: dict[tuple, torch.Tensor] = {}  # per grid: condition biases, log p at 0
 
     def _build(self, config: HeadConfig) -> None:
         self.constraintors = nn.ModuleList(constraintor(c) for c in config.channels)
@@ -95,29 +95,33 @@ class ResADHeads(nn.Module):
         """
         b, c, h, w = constrained.shape
         flow = self.flows[level]
-        biases = flow.grid_biases(h, w, constrained.device)
         if self.training or torch.is_grad_enabled():
             x = constrained.permute(0, 2, 3, 1).reshape(b, h * w, c)
-            return flow.log_prob(x, biases).view(b, h, w)
+            return flow.log_prob(x, flow.grid_biases(h, w, constrained.device)).view(b, h, w)
         x = constrained.permute(0, 2, 3, 1).reshape(b * h * w, c)
         fused = self._fused(level)
+        cond = self._grid_cond(level, h, w, constrained.device)
         if dense:
-            if b > 1:
-                biases = [bias.repeat(b, 1) for bias in biases]
-            return fused.log_prob(x, biases).view(b, h, w)
-        out = self._log_p_at_zero(level, h, w, constrained.device, biases).repeat(b)
+            return fused.log_prob(x, cond.repeat(b, 1) if b > 1 else cond).view(b, h, w)
+        out = self._log_p_at_zero(level, h, w, constrained.device).repeat(b)
         rows = x.any(dim=1).nonzero().squeeze(1)
         if rows.numel():
-            pos = rows % (h * w)
-            out.index_copy_(0, rows, fused.log_prob(x.index_select(0, rows), [bias.index_select(0, pos) for bias in biases]))
+            out.index_copy_(0, rows, fused.log_prob(x.index_select(0, rows), cond.index_select(0, rows % (h * w))))
         return out.view(b, h, w)
 
-    def _log_p_at_zero(self, level: int, h: int, w: int, device, biases: list[torch.Tensor]) -> torch.Tensor:
-        key = (level, h, w, str(device))
-        if key not in self._zero_log_p:
+    def _grid_cond(self, level: int, h: int, w: int, device) -> torch.Tensor:
+        """The flow's condition biases of an h x w grid, all blocks side by side (cached)."""
+        key = ("cond", level, h, w, str(device))
+        if key not in self._grid_cache:
+            self._grid_cache[key] = stack_biases(self.flows[level].grid_biases(h, w, device))
+        return self._grid_cache[key]
+
+    def _log_p_at_zero(self, level: int, h: int, w: int, device) -> torch.Tensor:
+        key = ("zero", level, h, w, str(device))
+        if key not in self._grid_cache:
             zeros = torch.zeros(h * w, self.config.channels[level], device=device)
-            self._zero_log_p[key] = self._fused(level).log_prob(zeros, biases)
-        return self._zero_log_p[key]
+            self._grid_cache[key] = self._fused(level).log_prob(zeros, self._grid_cond(level, h, w, device))
+        return self._grid_cache[key]
 
     def _fused(self, level: int) -> FusedFlow:
         if self._fused_flows is None:
@@ -128,6 +132,6 @@ class ResADHeads(nn.Module):
         """Call after the weights change: cached condition biases and fused flows are stale."""
         self._fused_flows = None
         self._folded_convs = None
-        self._zero_log_p = {}
+        self._grid_cache = {}
         for f in self.flows:
             f.clear_cache()

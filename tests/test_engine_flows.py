@@ -2,7 +2,7 @@
 
 import torch
 
-from engine.flows import ConditionalFlow, FusedFlow, positional_encoding
+from engine.flows import ConditionalFlow, FusedFlow, positional_encoding, stack_biases
 
 
 def _trained_looking_flow(channels: int) -> ConditionalFlow:
@@ -21,7 +21,7 @@ def test_fused_flow_matches_the_training_form():
         with torch.no_grad():
             biases = flow.cond_biases(positional_encoding(6, 5, 16))
             expected = flow.log_prob(x, biases)
-            fused = FusedFlow(flow).log_prob(x, biases)
+            fused = FusedFlow(flow).log_prob(x, stack_biases(biases))
         assert torch.allclose(fused, expected, atol=1e-4, rtol=1e-4)
 
 
