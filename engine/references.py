@@ -1,7 +1,7 @@
 """A product's reference set: backbone features of its K good shots, and their score statistics.
 
 Serialised as safetensors bytes (stored in the database) with metadata naming the backbone, input
-size, engine version and K, and a sha256 over the tensors that loading checks.
+size, preprocessing, engine version and K, and a sha256 over the tensors that loading checks.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from safetensors.torch import save as st_save
 from engine.backbone import BACKBONE_ID
 from engine.errors import ReferenceSetError
 from engine.nn_search import LevelPool
+from engine.preprocess import LEGACY_PREPROCESS_ID, PREPROCESS_ID
 from engine.version import ENGINE_VERSION
 
 
@@ -39,6 +40,7 @@ class ReferenceSet:
         backbone: str = BACKBONE_ID,
         engine_version: str = ENGINE_VERSION,
         stats: dict[str, torch.Tensor] | None = None,
+        preprocess: str = PREPROCESS_ID,
     ):
         if not maps:
             raise ReferenceSetError("a reference set needs reference images, got none")
@@ -46,6 +48,7 @@ class ReferenceSet:
         self.input_size = int(input_size)
         self.backbone = backbone
         self.engine_version = engine_version
+        self.preprocess = preprocess
         self.stats: dict[str, torch.Tensor] = dict(stats or {})
         # leave-one-out image score of each shot, per stats key (recomputed after loading: cheap)
         self.loo_scores: dict[str, list[float]] = {}
@@ -75,7 +78,7 @@ class ReferenceSet:
             ]
         return self._pools[key]
 
-    def check_compatible(self, backbone: str, input_size: int) -> None:
+    def check_compatible(self, backbone: str, input_size: int, preprocess: str = PREPROCESS_ID) -> None:
         if self.backbone != backbone:
             raise ReferenceSetError(
                 f"reference set was built for backbone {self.backbone!r}, this detector uses {backbone!r}: "
@@ -86,6 +89,11 @@ class ReferenceSet:
                 f"reference set was built at input size {self.input_size}, this detector uses {input_size}: "
                 "enroll the product again or set engine.input_size to match"
             )
+        if self.preprocess != preprocess:
+            raise ReferenceSetError(
+                f"reference set was built with preprocessing {self.preprocess!r}, this engine uses {preprocess!r} "
+                "(its features would not match the frames'): rebuild it from its images or enroll the product again"
+            )
 
     # -- serialisation -------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -95,6 +103,7 @@ class ReferenceSet:
             "format": "resad-station/reference-set",
             "backbone": self.backbone,
             "input_size": str(self.input_size),
+            "preprocess": self.preprocess,
             "engine_version": self.engine_version,
             "k": str(self.k),
             "levels": str(self.levels),
@@ -121,4 +130,5 @@ class ReferenceSet:
         k, levels = int(meta["k"]), int(meta["levels"])
         maps = [[tensors[f"shot{i:03d}.level{l}"] for l in range(levels)] for i in range(k)]
         stats = {name: tensors[f"stats.{name}"] for name in json.loads(meta.get("stats", "[]"))}
-        return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats)
+        return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats,
+                   meta.get("preprocess", LEGACY_PREPROCESS_ID))

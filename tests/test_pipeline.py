@@ -195,6 +195,40 @@ def test_a_product_opened_with_other_score_levels_is_recalibrated(tmp_path):
         with station.db.read_session() as s:
             cal = repo.active_reference_set(s, "pcb").calibration
             events = repo.list_audit_events(s, action="reference_set_recalibrated")
-    assert cal["score_id"] == station.detector.score_id and cal["score_id"].endswith("@levels23")
-    assert events and events[0].details["from_score_id"] == "knn"
+    assert cal["score_id"] == station.detector.score_id and "@levels23" in cal["score_id"]
+    assert events and events[0].details["from_score_id"].startswith("knn/")
     assert second != first  # two levels summed: another scale, other thresholds
+
+
+def test_references_built_with_another_resize_filter_are_rebuilt_from_their_stored_images(tmp_path):
+    """An upgrade that changes the engine's preprocessing must not strand an enrolled product:
+    the station re-extracts the stored shots as a new version, keeps the old one, and audits it."""
+    import json
+
+    from safetensors.torch import load as st_load
+    from safetensors.torch import save as st_save
+
+    from engine.preprocess import PREPROCESS_ID
+    from resad_station.storage.models import ReferenceSet as ReferenceSetRow
+
+    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "mode": "triggered"}
+    profile = write_profile(tmp_path, "line", "pcb", camera)
+    with Station.open(profile, tmp_path / "data") as station:
+        with station.db.session() as s:  # what an engine from before the preprocessing tag wrote
+            row = repo.active_reference_set(s, "pcb")
+            blob = row.features
+            meta = json.loads(blob[8 : 8 + int.from_bytes(blob[:8], "little")])["__metadata__"]
+            del meta["preprocess"]
+            s.get(ReferenceSetRow, row.id).features = st_save(st_load(blob), metadata=meta)
+            old_version, old_images = row.version, sorted(i.sha256 for i in row.images)
+    with Station.open(profile, tmp_path / "data") as station:
+        assert station.active.refs.preprocess == PREPROCESS_ID
+        with station.db.read_session() as s:
+            active = repo.active_reference_set(s, "pcb")
+            versions = [r.version for r in repo.list_reference_sets(s, "pcb")]
+            events = repo.list_audit_events(s, action="reference_set_rebuilt")
+            new_version, new_images = active.version, sorted(i.sha256 for i in active.images)
+    assert new_version == old_version + 1 and old_version in versions  # the old version is kept
+    assert new_images == old_images  # the same good shots
+    assert events and events[0].details["from_version"] == old_version
+    assert "cv2-inter-area" in events[0].details["reason"]

@@ -14,6 +14,7 @@ from engine.training.feature_bank import FeatureExtractor, build_bank
 from engine.training.bank_cache import load_banks, save_banks
 from engine.training.sources import collect_sets
 from engine.training.trainer import Trainer, TrainConfig
+from engine.preprocess import PREPROCESS_ID
 from engine.version import ENGINE_VERSION
 from engine.weights import save_heads
 
@@ -37,7 +38,8 @@ def train_model(
         cached = None
         if cache_dir is not None:
             cached = Path(cache_dir) / (
-                f"{name}-in{config.input_size}-seed{config.seed}-syn{synthetic_per_good}-ho{heldout_fraction}.safetensors"
+                f"{name}-in{config.input_size}-{PREPROCESS_ID.replace('/', '-')}-seed{config.seed}"
+                f"-syn{synthetic_per_good}-ho{heldout_fraction}.safetensors"
             )
         if cached is not None and cached.is_file():
             banks += load_banks(cached)
@@ -66,6 +68,7 @@ def train_model(
         "backbone": BACKBONE_ID,
         "engine_version": ENGINE_VERSION,
         "input_size": config.input_size,
+        "preprocess": PREPROCESS_ID,
         "training_roots": [str(Path(r).resolve().name) for r in roots],
         "extras": list(extras),
         "data": data,

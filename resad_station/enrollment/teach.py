@@ -8,43 +8,19 @@ The defect is labelled false_alarm if it was not already, and an audit event is 
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
-from engine import EngineError
-from resad_station.enrollment.enroll import (
-    EnrollmentError,
-    EnrollmentResult,
-    calibrate_references,
-    store_reference_set,
-)
+from resad_station.enrollment.enroll import EnrollmentResult, calibrate_references, store_reference_set
 from resad_station.enrollment.quality import Shot
+from resad_station.enrollment.rebuild import as_rgb, active_shots, build_or_explain
 from resad_station.storage import repository as repo
-from resad_station.storage.models import Product
-
-
-def _rgb(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB) if image.ndim == 2 else image
 
 
 def teach_as_good(db, detector, defect_id: int, role: str = "reviewer", note: str = "") -> EnrollmentResult:
     with db.session() as s:
         defect = repo.get_defect(s, defect_id)
-        product = s.get(Product, defect.product_id).name
-        active = repo.active_reference_set(s, defect.product_id)
-        if active is None:
-            raise EnrollmentError(f"product {product!r} has no active reference set to teach into")
-        ref_paths = [img.path for img in active.images]
-        ref_sources = [img.source for img in active.images]
-        image_path, previous_label, old_version = defect.image_path, defect.label, active.version
-    if not ref_paths:
-        raise EnrollmentError(f"reference set v{old_version} of {product!r} has no stored images to extend")
-    shots = [Shot(path, _rgb(db.images.read_image(path))) for path in ref_paths]
-    shots.append(Shot(f"defect {defect_id}", _rgb(db.images.read_image(image_path))))
-    try:
-        refs = detector.build_references([shot.image for shot in shots])
-    except EngineError as exc:
-        raise EnrollmentError(f"defect {defect_id}: rebuilding the references of {product!r} failed: {exc}") from exc
+        product_id, image_path, previous_label = defect.product_id, defect.image_path, defect.label
+    product, old_version, shots, ref_sources = active_shots(db, product_id)
+    shots.append(Shot(f"defect {defect_id}", as_rgb(db.images.read_image(image_path))))
+    refs = build_or_explain(detector, shots, f"defect {defect_id}: rebuilding the references of {product!r}")
     calibration = calibrate_references(detector, refs)
     if previous_label != "false_alarm":
         with db.session() as s:

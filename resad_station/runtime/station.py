@@ -21,11 +21,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from engine import Detector, ReferenceSet
+from engine.preprocess import PREPROCESS_ID
 from resad_station import paths
 from resad_station.capture import CaptureWorker, open_source
 from resad_station.enrollment import enroll as enrollment
 from resad_station.enrollment.calibration import Calibration
 from resad_station.enrollment.quality import Shot
+from resad_station.enrollment.rebuild import rebuild_references
 from resad_station.enrollment.teach import teach_as_good
 from resad_station.profiles import Profile, find_profile, load_profile
 from resad_station.runtime.alarms import AlarmMachine
@@ -36,6 +38,7 @@ from resad_station.runtime.sources import image_files, source_for
 from resad_station.runtime.storage_sink import DatabaseSink
 from resad_station.runtime.verdict import Thresholds
 from resad_station.storage import Database, open_station_database
+from resad_station.storage.errors import StorageError
 from resad_station.storage import repository as repo
 
 log = logging.getLogger(__name__)
@@ -102,6 +105,8 @@ class Station:
             with self.db.read_session() as s:
                 rs = repo.active_reference_set(s, profile.product)
         refs = ReferenceSet.from_bytes(rs.features)
+        if refs.preprocess != PREPROCESS_ID:  # built by an engine that resized frames differently
+            rs, refs = self._rebuild(profile, rs.version, refs.preprocess)
         calibration = dict(rs.calibration)
         if refs.input_size != self.detector.input_size:
             raise StationError(
@@ -112,6 +117,21 @@ class Station:
         if calibration.get("score_id") != self.detector.score_id:  # another method, model or set of levels
             calibration = self._recalibrate(profile, rs.id, refs, calibration)
         return ActiveProduct(profile.product, refs, self._thresholds(profile, calibration), rs.product_id, rs.version)
+
+    def _rebuild(self, profile: Profile, version: int, old_preprocess: str):
+        # The stored features no longer match this engine's frames; the shots they came from are
+        # in the image store, so a new version is built from them (audited) instead of refusing to run.
+        reason = f"engine preprocessing changed from {old_preprocess!r} to {PREPROCESS_ID!r}"
+        log.warning("product %s: reference set v%d: %s; rebuilding it from its stored images",
+                    profile.product, version, reason)
+        try:
+            rebuild_references(self.db, self.detector, profile.product, reason)
+        except (enrollment.EnrollmentError, StorageError, OSError) as exc:
+            raise StationError(f"product {profile.product!r}: reference set v{version} must be rebuilt ({reason}) "
+                               f"and could not be: {exc}; enroll it again") from exc
+        with self.db.read_session() as s:
+            rs = repo.active_reference_set(s, profile.product)
+        return rs, ReferenceSet.from_bytes(rs.features)
 
     def _recalibrate(self, profile: Profile, ref_id: int, refs: ReferenceSet, old: dict) -> dict:
         # Scores of another method, model or set of levels live on another scale: redo leave-one-out.
