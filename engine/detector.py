@@ -5,7 +5,9 @@
     pred = det.predict(image, refs)             # Prediction(score, anomaly_map, timings)
 
 method "resad": residual -> constraintor -> flow, score -log p. method "knn": the training-free
-baseline, the norm of the same residual (distance to the nearest reference feature).
+baseline, the norm of the same residual (distance to the nearest reference feature). method
+"resad+knn": the sum of the two maps; each is a sum of per-level standard scores taken from the
+product's own shots, so the two terms share one scale and need no weight.
 
 One Detector may serve several threads at once (the live line and an enrollment): calls keep
 their state in a per-call clock, and the caches they fill lazily are idempotent.
@@ -22,18 +24,19 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from engine.backbone import BACKBONE_ID, STRIDES, load_backbone
+from engine.backbone import BACKBONE_ID, load_backbone
 from engine.errors import EngineError, InputImageError, ReferenceSetError
 from engine.heads import ResADHeads
 from engine.nn_search import search_levels
-from engine.preprocess import Prepared, prepare
+from engine.preprocess import PREPROCESS_ID, Prepared, prepare
 from engine.references import ReferenceSet
 from engine.residual_scale import leave_one_out_norms, residual_scale
-from engine.scoring import combine_levels, level_stats, smooth, to_original
+from engine.scoring import SCORE_SCHEME, combine_levels, level_stats, smooth, to_original
 from engine.types import Prediction
 from engine.weights import BUNDLED_WEIGHTS, load_heads
 
-METHODS = ("resad", "knn")
+METHODS = ("resad", "knn", "resad+knn")
+TERMS = {"resad": ("resad",), "knn": ("knn",), "resad+knn": ("resad", "knn")}  # what each method's map sums
 MIN_SHOTS = 2  # leave-one-out statistics need at least two shots
 CPU_BATCH = 4
 RESIDUAL_SCALE = "residual_scale"  # key of the references' residual scale in ReferenceSet.stats
@@ -89,8 +92,8 @@ class Detector:
     ):
         if method not in METHODS:
             raise EngineError(f"method: expected one of {METHODS}, got {method!r}")
-        if method == "resad" and heads is None:
-            raise EngineError("method 'resad' needs trained head weights: pass a weights file, or use method 'knn'")
+        if "resad" in TERMS[method] and heads is None:
+            raise EngineError(f"method {method!r} needs trained head weights: pass a weights file, or use method 'knn'")
         if input_size < 64 or input_size % 32:
             raise EngineError(f"input_size: expected a multiple of 32 that is >= 64, got {input_size}")
         self.device = resolve_device(device)
@@ -146,12 +149,12 @@ class Detector:
 
     @property
     def score_id(self) -> str:
-        """What this detector's scores are made of (method, weights, levels): scores of two
-        detectors with different ids live on different scales."""
-        return self._stats_key(self.method)
+        """What this detector's scores are made of (method, weights, levels, how maps are combined):
+        scores of two detectors with different ids live on different scales."""
+        return f"{self._stats_key(self.method)}/{SCORE_SCHEME}"
 
     def _stats_key(self, method: str) -> str:
-        key = method if method == "knn" else f"resad:{self.weights_id}"
+        key = method if method == "knn" else f"{method}:{self.weights_id}"
         # the shots' leave-one-out scores depend on the levels summed
         return key if self.score_levels is None else f"{key}@levels{''.join(map(str, self.score_levels))}"
 
@@ -168,23 +171,34 @@ class Detector:
         """The heads' constraintor output per level (residuals scaled first when the model wants it)."""
         return [self.heads.constrain(lvl, r if scale is None else r / scale[lvl]) for lvl, r in enumerate(residuals)]
 
-    def _level_maps(self, feats, pools, methods, clock: _Clock, scale=None) -> dict[str, list[torch.Tensor]]:
-        """Raw per-level maps (B, H_l, W_l) of each method; larger = more anomalous."""
+    def _level_maps(self, feats, pools, terms, clock: _Clock, scale=None) -> dict[str, list[torch.Tensor]]:
+        """Raw per-level maps (B, H_l, W_l) of each term ("resad", "knn"); larger = more anomalous."""
         residuals = search_levels(feats, pools, self.radius, self.exact_search)
         clock.mark("nn_search")
         out: dict[str, list[torch.Tensor]] = {}
-        if "knn" in methods:
+        if "knn" in terms:
             out["knn"] = [r.norm(dim=1) for r in residuals]
-        if "resad" in methods:
+        if "resad" in terms:
             out["resad"] = [-self.heads.log_prob_map(lvl, c) for lvl, c in enumerate(self._constrained(residuals, scale))]
         clock.mark("flows")
         return out
 
+    def _combined(self, maps: dict[str, list[torch.Tensor]], method: str, refs: ReferenceSet) -> np.ndarray:
+        """(B, H_1, W_1): the method's terms, each standardised per level and summed, added up."""
+        total = None
+        for term in TERMS[method]:
+            z = combine_levels(maps[term], refs.stats[self._stats_key(term)], self.score_levels)
+            total = z if total is None else total + z
+        return total.cpu().numpy()
+
     def _methods(self, methods) -> tuple[str, ...]:
         methods = (self.method,) if methods is None else tuple(methods)
-        if "resad" in methods and self.heads is None:
-            raise EngineError("method 'resad' was asked for, but this detector was loaded without head weights "
-                              "(Detector.load(method='knn') with no bundled model): load it with weights")
+        unknown = [m for m in methods if m not in METHODS]
+        if unknown:
+            raise EngineError(f"method(s) {unknown}: expected some of {METHODS}")
+        if self.heads is None and any("resad" in TERMS[m] for m in methods):
+            raise EngineError(f"method(s) {list(methods)} need the ResAD heads, but this detector was loaded without "
+                              "head weights (Detector.load(method='knn') with no bundled model): load it with weights")
         return methods
 
     # -- references ----------------------------------------------------------------------------
@@ -202,15 +216,15 @@ class Detector:
         self._ensure_stats(refs, METHODS if self.heads is not None else ("knn",))
         return refs
 
-    def _loo_level_maps(self, refs: ReferenceSet, methods) -> list[dict[str, list[torch.Tensor]]]:
+    def _loo_level_maps(self, refs: ReferenceSet, terms) -> list[dict[str, list[torch.Tensor]]]:
         """For each shot, its raw level maps against the pool of the other shots."""
-        scale = self._scale(refs) if "resad" in methods else None
+        scale = self._scale(refs) if "resad" in terms else None
         out = []
         with _inference():
             clock = _Clock(self.device)
             for i in range(refs.k):
                 feats = [m.unsqueeze(0).to(self.device) for m in refs.maps[i]]
-                out.append(self._level_maps(feats, refs.pools(self.device, exclude=i), methods, clock, scale))
+                out.append(self._level_maps(feats, refs.pools(self.device, exclude=i), terms, clock, scale))
         return out
 
     def _ensure_stats(self, refs: ReferenceSet, methods) -> None:
@@ -219,21 +233,21 @@ class Detector:
         The same leave-one-out pass also gives each shot's image score, kept on the reference set
         for calibration, so enrollment runs it once.
         """
-        missing = [m for m in methods if self._stats_key(m) not in refs.stats or self._stats_key(m) not in refs.loo_scores]
+        key = self._stats_key
+        missing = [m for m in methods
+                   if key(m) not in refs.loo_scores or any(key(t) not in refs.stats for t in TERMS[m])]
         if not missing:
             return
         if refs.k < MIN_SHOTS:
             raise ReferenceSetError(f"a reference set needs at least {MIN_SHOTS} shots, it has {refs.k}")
-        per_shot = self._loo_level_maps(refs, missing)
+        terms = _terms(missing)
+        per_shot = self._loo_level_maps(refs, terms)
+        for t in terms:
+            if key(t) not in refs.stats:
+                levels = [torch.cat([shot[t][l].reshape(-1) for shot in per_shot]) for l in range(refs.levels)]
+                refs.stats[key(t)] = level_stats(levels)
         for m in missing:
-            key = self._stats_key(m)
-            if key not in refs.stats:
-                levels = [torch.cat([shot[m][l].reshape(-1) for shot in per_shot]) for l in range(refs.levels)]
-                refs.stats[key] = level_stats(levels)
-            refs.loo_scores[key] = [
-                float(smooth(combine_levels(shot[m], refs.stats[key], _input_hw(shot[m]), self.score_levels)[0].cpu().numpy()).max())
-                for shot in per_shot
-            ]
+            refs.loo_scores[key(m)] = [float(smooth(self._combined(shot, m, refs)[0]).max()) for shot in per_shot]
 
     def leave_one_out_scores(self, refs_or_images, methods=None) -> list[float]:
         """Image score of each shot against the references built from the others."""
@@ -254,14 +268,11 @@ class Detector:
         methods = METHODS if self.heads is not None else ("knn",)
         return self._run([image], refs, roi, methods)[0]
 
-    def _smoothed_maps(self, feats, pools, refs, methods, out_hw, clock: _Clock) -> dict[str, np.ndarray]:
-        """Per method, the smoothed anomaly maps (B, h, w) at the processed input size."""
-        maps = self._level_maps(feats, pools, methods, clock, self._scale(refs) if "resad" in methods else None)
-        out = {}
-        for m in methods:
-            combined = combine_levels(maps[m], refs.stats[self._stats_key(m)], out_hw, self.score_levels).cpu().numpy()
-            out[m] = np.stack([smooth(c) for c in combined])
-        return out
+    def _smoothed_maps(self, feats, pools, refs, methods, clock: _Clock) -> dict[str, np.ndarray]:
+        """Per method, the smoothed anomaly maps (B, H_1, W_1) on the finest level's grid."""
+        terms = _terms(methods)
+        maps = self._level_maps(feats, pools, terms, clock, self._scale(refs) if "resad" in terms else None)
+        return {m: np.stack([smooth(c) for c in self._combined(maps, m, refs)]) for m in methods}
 
     def score_features(self, items: Sequence[Sequence[torch.Tensor]], refs: ReferenceSet, methods=None) -> dict[str, np.ndarray]:
         """Image scores of images given by their backbone features (per image, per level (C, H, W)):
@@ -277,7 +288,7 @@ class Detector:
             pools = refs.pools(self.device)
             for idx in groups.values():
                 feats = [torch.stack([items[i][l] for i in idx]).to(self.device) for l in range(refs.levels)]
-                maps = self._smoothed_maps(feats, pools, refs, methods, _input_hw(feats), clock)
+                maps = self._smoothed_maps(feats, pools, refs, methods, clock)
                 for m in methods:
                     scores[m][idx] = maps[m].reshape(len(idx), -1).max(1)
         return scores
@@ -287,7 +298,7 @@ class Detector:
             raise ReferenceSetError(f"refs: expected a ReferenceSet, got {type(refs).__name__}")
         if len(images) == 0:
             return []
-        refs.check_compatible(BACKBONE_ID, self.input_size)
+        refs.check_compatible(BACKBONE_ID, self.input_size, PREPROCESS_ID)
         methods = self._methods(methods)
         self._ensure_stats(refs, methods)
         outputs: list[dict[str, tuple[float, np.ndarray]]] = [{} for _ in images]  # score, full-size map
@@ -299,8 +310,7 @@ class Detector:
             for group in self._batches(prepared):
                 feats = self._features(torch.stack([prepared[i].tensor for i in group]))
                 clock.mark("backbone")
-                out_hw = tuple(prepared[group[0]].tensor.shape[-2:])
-                maps = self._smoothed_maps(feats, pools, refs, methods, out_hw, clock)
+                maps = self._smoothed_maps(feats, pools, refs, methods, clock)
                 for m in methods:
                     for j, i in enumerate(group):
                         sm = maps[m][j]
@@ -311,14 +321,12 @@ class Detector:
         return [{m: Prediction(score, amap, dict(per_frame)) for m, (score, amap) in out.items()} for out in outputs]
 
 
+def _terms(methods: Iterable[str]) -> tuple[str, ...]:
+    return tuple(t for t in ("resad", "knn") if any(t in TERMS[m] for m in methods))
+
+
 def _chunks(items: list[int], size: int) -> list[list[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _input_hw(level_tensors: Sequence[torch.Tensor]) -> tuple[int, int]:
-    """Processed input size from the finest level (stride 4)."""
-    h, w = level_tensors[0].shape[-2:]
-    return h * STRIDES[0], w * STRIDES[0]
 
 
 def _group_by_shape(prepared: Iterable[Prepared]) -> list[list[int]]:

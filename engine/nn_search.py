@@ -10,6 +10,7 @@ level exhaustively (used to measure what the approximation costs).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,7 +105,8 @@ def _window_rows(pool: LevelPool, k: torch.Tensor, y0: torch.Tensor, x0: torch.T
     return base + (yy * pool.wmax).unsqueeze(-1) + xx.unsqueeze(-2)
 
 
-def _child_masks(radius: int, device) -> torch.Tensor:
+@functools.lru_cache(maxsize=8)
+def _child_masks(radius: int, device: torch.device) -> torch.Tensor:
     """(4, n*n) additive mask: 0 where a shared-window cell lies in child (dy, dx)'s own window
     (rows dy..dy+2r, columns dx..dx+2r), +inf elsewhere. Children ordered (0,0), (0,1), (1,0), (1,1)."""
     n = 2 * radius + 2

@@ -7,7 +7,7 @@ from engine import Detector, ReferenceSet
 from engine.errors import ReferenceSetError
 from tests.engine_images import brick_crops, with_defect
 
-METHODS = ["knn", "resad"]
+METHODS = ["knn", "resad", "resad+knn"]
 
 
 @pytest.fixture(scope="module", params=METHODS)
@@ -91,6 +91,26 @@ def test_references_of_another_input_size_are_refused(refs, crops):
         other.predict(crops[5], refs)
 
 
+def test_references_from_before_the_resize_filter_changed_are_refused(detector, refs, crops):
+    """A blob written by an engine that named no preprocessing used INTER_AREA resizing: its
+    features do not match this engine's frames, so it is refused, naming both filters."""
+    import json
+
+    from safetensors.torch import load as st_load
+    from safetensors.torch import save as st_save
+
+    from engine.preprocess import LEGACY_PREPROCESS_ID, PREPROCESS_ID
+
+    blob = refs.to_bytes()
+    assert ReferenceSet.from_bytes(blob).preprocess == PREPROCESS_ID
+    meta = json.loads(blob[8 : 8 + int.from_bytes(blob[:8], "little")])["__metadata__"]
+    del meta["preprocess"]
+    legacy = ReferenceSet.from_bytes(st_save(st_load(blob), metadata=meta))
+    assert legacy.preprocess == LEGACY_PREPROCESS_ID
+    with pytest.raises(ReferenceSetError, match="inter-area.*bilinear-antialias"):
+        detector.predict(crops[5], legacy)
+
+
 def test_leave_one_out_scores_are_one_per_shot_and_finite(detector, refs):
     scores = detector.leave_one_out_scores(refs)
     assert len(scores) == refs.k
@@ -100,3 +120,30 @@ def test_leave_one_out_scores_are_one_per_shot_and_finite(detector, refs):
 def test_a_single_reference_image_is_not_enough(detector, crops):
     with pytest.raises(ReferenceSetError, match="at least 2"):
         detector.build_references(crops[:1])
+
+
+def test_the_combined_method_is_the_sum_of_the_two_maps(crops):
+    """resad+knn adds the two standardised maps: its map is their sum at every pixel, its score the
+    max of that sum, and its calibration scores come from the same leave-one-out pass."""
+    det = Detector.load(method="resad+knn", device="cpu", input_size=128)
+    refs = det.build_references(crops[:4])
+    defective, _ = with_defect(crops[5])
+    both = det.predict_all(defective, refs)
+    assert set(both) == {"resad", "knn", "resad+knn"}
+    summed = both["resad"].anomaly_map + both["knn"].anomaly_map
+    assert np.allclose(both["resad+knn"].anomaly_map, summed, atol=1e-4)
+    assert det.predict(defective, refs).score == pytest.approx(both["resad+knn"].score, abs=1e-5)
+    assert both["resad+knn"].score > max(both["resad"].score, both["knn"].score)  # both peak on the defect
+    assert len(det.leave_one_out_scores(refs)) == refs.k
+    assert det.score_id.startswith("resad+knn:")
+
+
+def test_the_combined_method_needs_the_heads():
+    from engine.errors import EngineError
+    from resad_station.profiles.model import METHOD_NAMES
+
+    from engine.detector import METHODS as ENGINE_METHODS
+
+    assert tuple(METHOD_NAMES) == ENGINE_METHODS  # profile validation and CLI choices follow the engine
+    with pytest.raises(EngineError, match="resad\\+knn.*head weights"):
+        Detector(None, method="resad+knn", device="cpu")

@@ -164,7 +164,8 @@ class Trainer:
                 ref_items = [bank.good[i] for i in rng.choice(len(bank.good), self.cfg.shots, replace=False)]
                 refs = ReferenceSet([[f.float() for f in it.feats] for it in ref_items], self.cfg.input_size, BACKBONE_ID)
                 scores = detector.score_features(
-                    [[f.float() for f in it.feats] for it in bank.heldout_good + bank.heldout_anomalous], refs
+                    [[f.float() for f in it.feats] for it in bank.heldout_good + bank.heldout_anomalous], refs,
+                    ("resad", "knn"),
                 )
                 labels = [0] * len(bank.heldout_good) + [1] * len(bank.heldout_anomalous)
                 per_cat[bank.name] = {m: float(roc_auc_score(labels, s)) for m, s in scores.items()}

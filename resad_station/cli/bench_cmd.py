@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from resad_station.profiles.model import METHOD_NAMES
+
 NAME = "bench"
 HELP = "time each stage of the engine on this machine"
 
@@ -16,7 +18,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shots", type=int, default=4)
     parser.add_argument("--size", type=int, default=256, help="input short side")
-    parser.add_argument("--method", choices=("resad", "knn"), default="resad")
+    parser.add_argument("--method", choices=METHOD_NAMES, default="resad")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu: the bar is for CPUs)")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--batch", type=int, default=8)

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from resad_station.profiles.model import METHOD_NAMES
+
 NAME = "enroll"
 HELP = "enroll a product from good images: checks, reference set, calibration"
 
@@ -16,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="*", metavar="IMAGE_OR_DIR", help="good images, or folders of them")
     parser.add_argument("--shots", type=int, help="use the first K accepted images (default: all)")
     parser.add_argument("--validation", metavar="DIR", help="extra good images: scored for calibration only")
-    parser.add_argument("--method", choices=("resad", "knn"), help="override engine.method")
+    parser.add_argument("--method", choices=METHOD_NAMES, help="override engine.method")
     parser.add_argument("--list", action="store_true", help="list the product's reference-set versions")
     parser.add_argument("--activate", type=int, metavar="VERSION", help="make an earlier version active again")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from resad_station.profiles.model import METHOD_NAMES
+
 NAME = "evaluate"
 HELP = "evaluate ResAD and the kNN baseline on MVTec-layout data"
 
@@ -38,8 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="numbers of good reference images (default: 4)")
     parser.add_argument("--seeds", type=_int_list, default=[0, 1, 2], metavar="S[,S...]",
                         help="seeds drawing the references (default: 0,1,2)")
-    parser.add_argument("--method", choices=("resad", "knn", "both"), default="both",
-                        help="scoring method (default: both, from one backbone pass)")
+    parser.add_argument("--method", choices=(*METHOD_NAMES, "both", "all"), default="both",
+                        help="scoring method; both = resad and knn, all = every method, from one backbone pass "
+                             "(default: both)")
     parser.add_argument("--weights", metavar="PATH", help="ResAD head weights (default: the bundled model)")
     parser.add_argument("--input-size", type=int, default=256, help="short side fed to the backbone (default: 256)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.evaluation.runner import evaluate
     from engine.evaluation.summary import format_table
 
-    methods = ("resad", "knn") if args.method == "both" else (args.method,)
+    methods = {"both": ("resad", "knn"), "all": METHOD_NAMES}.get(args.method, (args.method,))
     missing = [r for r in args.roots if not Path(r).is_dir()]
     if missing:
         print(f"evaluate: dataset root(s) not found: {', '.join(missing)}", file=sys.stderr)

@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+from resad_station.profiles.model import METHOD_NAMES
+
 NAME = "inspect"
 HELP = "run a product profile headless: live status line, optional JSON summary"
 
@@ -22,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--stats", action="store_true", help="print a JSON summary at the end")
     over = parser.add_argument_group("overrides of the profile (benchmarks, trials)")
-    over.add_argument("--method", choices=("resad", "knn"), help="engine.method")
+    over.add_argument("--method", choices=METHOD_NAMES, help="engine.method")
     over.add_argument("--device", choices=("auto", "cpu", "cuda"), help="engine.device")
     over.add_argument("--fps", type=float, help="camera.fps (replay / folder / video pacing)")
     over.add_argument("--mode", choices=("live", "triggered"), help="camera.mode")

@@ -9,7 +9,7 @@ thresholds).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -18,6 +18,8 @@ CameraKind = Literal["device", "stream", "video", "folder", "hotfolder", "replay
 # Kinds whose uri names a file or folder (resolved against the profile's folder).
 FILE_CAMERA_KINDS = frozenset({"video", "folder", "hotfolder", "replay"})
 VerdictName = Literal["pass", "uncertain", "fail"]
+MethodName = Literal["resad", "knn", "resad+knn"]  # the engine's METHODS (a test keeps them equal)
+METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
 
 
 # Error types of this module start with this prefix; their messages already say what was given.
@@ -87,7 +89,7 @@ class EngineConfig(_Section):
     input_size: int = Field(default=256, ge=64)
     shots: int = Field(default=4, ge=1, le=32)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    method: Literal["resad", "knn"] = "resad"
+    method: MethodName = "resad"
     weights: str | None = None
     score_levels: list[int] = Field(default_factory=lambda: [1, 2, 3])  # backbone levels the score sums
 

@@ -15,13 +15,14 @@ import tempfile
 import time
 
 from resad_station.cli.inspect_cmd import rss_mb
+from resad_station.profiles.model import METHOD_NAMES
 from resad_station.runtime.station import Station, resolve_profile
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="demo")
-    ap.add_argument("--method", choices=("resad", "knn"))
+    ap.add_argument("--method", choices=METHOD_NAMES)
     ap.add_argument("--device", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--mode", choices=("live", "triggered"), default="live")
     ap.add_argument("--fps", type=float, default=60.0)
