@@ -230,3 +230,17 @@ def test_score_levels_choose_what_the_score_sums(dataset, knn_detector):
     assert scores[0] != scores[1]  # the maps differ when level 1 is left out
     with pytest.raises(Exception, match="score_levels"):
         Detector.load(method="knn", device="cpu", input_size=96, score_levels=[4])
+
+
+def test_cli_method_all_reports_every_method_from_one_run(dataset, tmp_path, capsys):
+    from resad_station.cli.main import main
+
+    out = tmp_path / "all.json"
+    rc = main(["evaluate", str(dataset), "--categories", "moon", "--shots", "2", "--seeds", "0",
+               "--method", "all", "--input-size", "96", "--device", "cpu", "--json", str(out), "--no-progress"])
+    assert rc == 0
+    data = json.loads(out.read_text())
+    assert data["config"]["methods"] == ["resad", "knn", "resad+knn"]
+    for method in data["config"]["methods"]:
+        assert 0.0 <= data["results"][method]["K=2"]["mean"]["image_auroc"]["mean"] <= 1.0
+    assert "resad+knn  K=2" in capsys.readouterr().out

@@ -47,6 +47,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from engine.detector import METHODS
 from engine.errors import EngineError
 from engine.data.mvtec import Sample, category_dirs, index_root, load_mask, load_rgb
 from engine.evaluation.metrics import (AUPRO_FPR_LIMIT, DEFAULT_MAX_SIDE, aupro, downscale_for_metrics,
@@ -56,7 +57,7 @@ from engine.evaluation.summary import METRICS, build_k_entry
 log = logging.getLogger(__name__)
 
 SCHEMA = "resad-station/evaluate/v1"
-METHODS = ("resad", "knn")
+DEFAULT_METHODS = ("resad", "knn")
 
 
 @dataclass
@@ -181,7 +182,7 @@ def reference_indices(n_train: int, k: int, seed: int) -> list[int]:
 
 def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str | Path],
              categories: Iterable[str] | None = None, shots: Sequence[int] = (4,),
-             seeds: Sequence[int] = (0, 1, 2), methods: Sequence[str] = METHODS, progress: bool = True,
+             seeds: Sequence[int] = (0, 1, 2), methods: Sequence[str] = DEFAULT_METHODS, progress: bool = True,
              batch_size: int = 8, max_side: int = DEFAULT_MAX_SIDE) -> dict:
     """Run the few-shot benchmark; returns the JSON-ready dict described in the module docstring."""
     t0 = time.perf_counter()
