@@ -24,6 +24,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from engine.allocator import keep_freed_memory
 from engine.backbone import BACKBONE_ID, load_backbone
 from engine.errors import EngineError, InputImageError, ReferenceSetError
 from engine.heads import ResADHeads
@@ -97,6 +98,8 @@ class Detector:
         if input_size < 64 or input_size % 32:
             raise EngineError(f"input_size: expected a multiple of 32 that is >= 64, got {input_size}")
         self.device = resolve_device(device)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # per-frame activations stay in the heap (engine/allocator.py)
         self.input_size = int(input_size)
         self.method = method
         self.radius = radius

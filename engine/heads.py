@@ -81,7 +81,9 @@ class ResADHeads(nn.Module):
             folded = []
             for conv, bn, _ in self.constraintors:
                 scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-                folded.append((conv.weight * scale.view(-1, 1, 1, 1), bn.bias - bn.running_mean * scale))
+                weight = conv.weight * scale.view(-1, 1, 1, 1)
+                # channels-last like the residuals it convolves: oneDNN then needs no reorder per call
+                folded.append((weight.contiguous(memory_format=torch.channels_last), bn.bias - bn.running_mean * scale))
             self._folded_convs = folded
         return self._folded_convs[level]
 

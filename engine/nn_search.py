@@ -89,20 +89,25 @@ def guided_search(
     return _per_child_search(query, pool, parent, radius)
 
 
-def _window_rows(pool: LevelPool, k: torch.Tensor, y0: torch.Tensor, x0: torch.Tensor, n: int) -> torch.Tensor:
-    """Pool rows of the n x n windows of reference k starting at (y0, x0), clamped inside that
-    reference's grid: (..., n, n)."""
-    offs = torch.arange(n, device=k.device)
-    yy = (y0.unsqueeze(-1) + offs).clamp_(min=0)  # (..., n)
-    xx = (x0.unsqueeze(-1) + offs).clamp_(min=0)
+def _window_rows(pool: LevelPool, k: torch.Tensor, y: torch.Tensor, x: torch.Tensor, scale: int,
+                 offsets: torch.Tensor) -> torch.Tensor:
+    """Pool rows of the windows of reference k at rows scale*y + offsets and columns
+    scale*x + offsets, clamped inside that reference's grid: (..., n, n) for n offsets."""
+    yy = torch.add(offsets, y.unsqueeze(-1), alpha=scale)  # (..., n)
+    xx = torch.add(offsets, x.unsqueeze(-1), alpha=scale)
     if pool.same_size:  # the usual case: every reference has one size, clamp to it
-        yy.clamp_(max=pool.hmax - 1)
-        xx.clamp_(max=pool.wmax - 1)
+        yy.clamp_(0, pool.hmax - 1)
+        xx.clamp_(0, pool.wmax - 1)
     else:
-        yy = torch.minimum(yy, pool.sizes[:, 0][k].unsqueeze(-1) - 1)
-        xx = torch.minimum(xx, pool.sizes[:, 1][k].unsqueeze(-1) - 1)
-    base = (k * (pool.hmax * pool.wmax)).unsqueeze(-1).unsqueeze(-1)
-    return base + (yy * pool.wmax).unsqueeze(-1) + xx.unsqueeze(-2)
+        yy = torch.minimum(yy.clamp_(min=0), pool.sizes[:, 0][k].unsqueeze(-1) - 1)
+        xx = torch.minimum(xx.clamp_(min=0), pool.sizes[:, 1][k].unsqueeze(-1) - 1)
+    yy.add_((k * pool.hmax).unsqueeze(-1)).mul_(pool.wmax)  # where each window row starts in the pool
+    return yy.unsqueeze(-1) + xx.unsqueeze(-2)
+
+
+@functools.lru_cache(maxsize=16)
+def _offsets(first: int, last: int, device: torch.device) -> torch.Tensor:
+    return torch.arange(first, last + 1, device=device)
 
 
 @functools.lru_cache(maxsize=8)
@@ -126,7 +131,7 @@ def _shared_window_search(query: torch.Tensor, pool: LevelPool, parent: Match, r
     a mask keeps each child to its own window, so the result equals the per-child search."""
     b, h, w, c = query.shape
     n = 2 * radius + 2
-    rows = _window_rows(pool, parent.k, parent.y * 2 - radius, parent.x * 2 - radius, n)  # (B, Hp, Wp, n, n)
+    rows = _window_rows(pool, parent.k, parent.y, parent.x, 2, _offsets(-radius, radius + 1, query.device))  # (B, Hp, Wp, n, n)
     rows = rows.reshape(-1, n * n)  # (P, n*n)
     # children of each parent together: (B, Hp, 2, Wp, 2, C) -> (P, 4, C)
     q = query.view(b, h // 2, 2, w // 2, 2, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, 4, c)
@@ -155,7 +160,7 @@ def _per_child_search(
     k = up(parent.k)  # (B, H, W)
     cy = up(parent.y) * 2 + (ii % 2).view(1, h, 1)
     cx = up(parent.x) * 2 + (jj % 2).view(1, 1, w)
-    cand = _window_rows(pool, k, cy - radius, cx - radius, 2 * radius + 1).reshape(-1, (2 * radius + 1) ** 2)
+    cand = _window_rows(pool, k, cy, cx, 1, _offsets(-radius, radius, dev)).reshape(-1, (2 * radius + 1) ** 2)
     q = query.reshape(-1, c)
     # index_select, not pool.feats[cand]: advanced indexing is ~4x slower on the CPU here.
     feats = pool.feats.index_select(0, cand.reshape(-1)).view(*cand.shape, c)  # (N, M, C)
@@ -195,5 +200,6 @@ def search_levels(
         else:
             idx, near = guided_search(q, pool, parent, radius)
         residuals[lvl] = (q - near).permute(0, 3, 1, 2)
-        parent = Match(*pool.unravel(idx))
+        if lvl:  # the finest level guides nothing
+            parent = Match(*pool.unravel(idx))
     return residuals

@@ -35,7 +35,8 @@ def combine_levels(level_maps: list[torch.Tensor], stats: torch.Tensor,
     for lvl, m in enumerate(level_maps):
         if levels is not None and lvl + 1 not in levels:
             continue
-        z = (m.float() - stats[lvl, 0]) / stats[lvl, 1]
+        mean, std = stats[lvl].tolist()
+        z = torch.sub(m.float(), mean).div_(std)
         if tuple(z.shape[-2:]) != grid:
             z = F.interpolate(z.unsqueeze(1), size=grid, mode="bilinear", align_corners=False)[:, 0]
         total = z if total is None else total + z
