@@ -128,6 +128,10 @@ BAD_PROFILES = {
         MINIMAL + "engine:\n  score_levels: [2, 4]\n",
         ["demo.yaml: engine.score_levels: must list some of the levels 1, 2, 3 (got [2, 4])"],
     ),
+    "unknown_method": (
+        MINIMAL + "engine:\n  method: patchcore\n",
+        ["demo.yaml: engine.method: input should be 'resad', 'knn' or 'resad+knn' (got 'patchcore')"],
+    ),
     "infinite_fps": (
         MINIMAL + "  fps: .inf\n",
         ["demo.yaml: camera.fps: input should be a finite number (got inf)"],
