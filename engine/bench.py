@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from engine.backbone import load_timm_features
-from engine.detector import Detector
+from engine.detector import TERMS, Detector
 from engine.preprocess import prepare
 from engine.types import STAGES
 
@@ -83,7 +83,7 @@ def run_bench(
         "batch": batch,
         "reference_set_mb": round(len(refs.to_bytes()) / 1e6, 2),
     }
-    if detector.heads is not None and detector.method == "resad":
+    if detector.heads is not None and "resad" in TERMS[detector.method]:
         result.update(_flow_density(detector, refs, frames))
     if compare_exact:
         exact = Detector(detector.heads, detector.card, str(detector.device), detector.input_size, detector.method,

@@ -271,6 +271,11 @@ class Detector:
         methods = METHODS if self.heads is not None else ("knn",)
         return self._run([image], refs, roi, methods)[0]
 
+    def predict_methods(self, images: Sequence[np.ndarray], refs: ReferenceSet, methods: Sequence[str],
+                        roi=None) -> list[dict[str, Prediction]]:
+        """Per image, a prediction of each method asked for (batched; one backbone pass and one search)."""
+        return self._run(images, refs, roi, self._methods(methods))
+
     def _smoothed_maps(self, feats, pools, refs, methods, clock: _Clock) -> dict[str, np.ndarray]:
         """Per method, the smoothed anomaly maps (B, H_1, W_1) on the finest level's grid."""
         terms = _terms(methods)

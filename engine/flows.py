@@ -71,22 +71,13 @@ class ConditionalFlow(nn.Module):
             CouplingBlock(channels, cond_dim, hidden, clamp, torch.randperm(channels, generator=gen))
             for _ in range(n_blocks)
         )
-        self._bias_cache: dict[tuple[int, int, str], list[torch.Tensor]] = {}
 
     def cond_biases(self, pe: torch.Tensor) -> list[torch.Tensor]:
         return [blk.cond(pe) for blk in self.blocks]
 
     def grid_biases(self, h: int, w: int, device) -> list[torch.Tensor]:
-        """Per-block condition biases of an h x w grid; cached while the weights are frozen."""
-        if self.training or torch.is_grad_enabled():
-            return self.cond_biases(positional_encoding(h, w, self.cond_dim, device))
-        key = (h, w, str(device))
-        if key not in self._bias_cache:
-            self._bias_cache[key] = self.cond_biases(positional_encoding(h, w, self.cond_dim, device))
-        return self._bias_cache[key]
-
-    def clear_cache(self) -> None:
-        self._bias_cache.clear()
+        """Per-block condition biases of an h x w grid (inference caches them: ResADHeads)."""
+        return self.cond_biases(positional_encoding(h, w, self.cond_dim, device))
 
     def log_prob(self, x: torch.Tensor, biases: list[torch.Tensor]) -> torch.Tensor:
         """Per-position log p divided by C (comparable across levels). x (..., C)."""
@@ -114,7 +105,10 @@ class FusedFlow:
     def __init__(self, flow: ConditionalFlow):
         self.channels = c = flow.channels
         self.hidden = flow.blocks[0].inp.out_features
-        dev = flow.blocks[0].inp.weight.device
+        dev, dtype = flow.blocks[0].inp.weight.device, flow.blocks[0].inp.weight.dtype
+        if len({blk.clamp for blk in flow.blocks}) != 1:
+            raise ValueError("FusedFlow folds one soft-clamp constant for every block")
+        self.k = flow.blocks[0].clamp * ATAN_SCALE
         self.blocks = []
         const = 0.0
         order = torch.arange(c, device=dev)  # order[j]: the column holding the training form's channel j
@@ -124,17 +118,16 @@ class FusedFlow:
             log_e = blk.log_scale.detach()
             e, o = torch.exp(log_e), blk.shift.detach()
             w_out, b_out = blk.out.weight.detach(), blk.out.bias.detach()
-            w_in = torch.zeros(c, self.hidden, device=dev)
+            w_in = torch.zeros(c, self.hidden, device=dev, dtype=dtype)
             w_in[cols1] = blk.inp.weight.detach().t()
-            w_s, b_s = torch.zeros(self.hidden, c, device=dev), torch.zeros(c, device=dev)
+            w_s, b_s = torch.zeros(self.hidden, c, device=dev, dtype=dtype), torch.zeros(c, device=dev, dtype=dtype)
             w_s[:, cols2], b_s[cols2] = (w_out[:c2] / blk.clamp).t(), b_out[:c2] / blk.clamp
-            w_t, b_t = torch.zeros(self.hidden, c, device=dev), torch.zeros(c, device=dev)
+            w_t, b_t = torch.zeros(self.hidden, c, device=dev, dtype=dtype), torch.zeros(c, device=dev, dtype=dtype)
             w_t[:, cols2] = (w_out[c2:] * e[c1:, None]).t()
             b_t[cols1], b_t[cols2] = o[:c1], b_out[c2:] * e[c1:] + o[c1:]
-            g = torch.zeros(c, device=dev)
+            g = torch.zeros(c, device=dev, dtype=dtype)
             g[cols1], g[cols2] = log_e[:c1], log_e[c1:]
             self.blocks.append((w_in, w_s, b_s, w_t, b_t, g))
-            self.k = blk.clamp * ATAN_SCALE  # one clamp for every block
             const += float(log_e.sum())
             order = order[blk.perm]  # the block's output permutation, as a relabelling of columns
         self.logdet_const = const

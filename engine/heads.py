@@ -114,16 +114,20 @@ class ResADHeads(nn.Module):
     def _grid_cond(self, level: int, h: int, w: int, device) -> torch.Tensor:
         """The flow's condition biases of an h x w grid, all blocks side by side (cached)."""
         key = ("cond", level, h, w, str(device))
-        if key not in self._grid_cache:
-            self._grid_cache[key] = stack_biases(self.flows[level].grid_biases(h, w, device))
-        return self._grid_cache[key]
+        cond = self._grid_cache.get(key)
+        if cond is None:
+            cond = stack_biases(self.flows[level].grid_biases(h, w, device))
+            self._grid_cache[key] = cond
+        return cond
 
     def _log_p_at_zero(self, level: int, h: int, w: int, device) -> torch.Tensor:
         key = ("zero", level, h, w, str(device))
-        if key not in self._grid_cache:
+        log_p = self._grid_cache.get(key)
+        if log_p is None:
             zeros = torch.zeros(h * w, self.config.channels[level], device=device)
-            self._grid_cache[key] = self._fused(level).log_prob(zeros, self._grid_cond(level, h, w, device))
-        return self._grid_cache[key]
+            log_p = self._fused(level).log_prob(zeros, self._grid_cond(level, h, w, device))
+            self._grid_cache[key] = log_p
+        return log_p
 
     def _fused(self, level: int) -> FusedFlow:
         if self._fused_flows is None:
@@ -135,5 +139,3 @@ class ResADHeads(nn.Module):
         self._fused_flows = None
         self._folded_convs = None
         self._grid_cache = {}
-        for f in self.flows:
-            f.clear_cache()

@@ -18,8 +18,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.backbone import STRIDES
+
 BLUR_SIGMA = 4.0  # input pixels
-MAP_STRIDE = 4  # the combined map lives on the finest level's grid
+MAP_STRIDE = STRIDES[0]  # the combined map lives on the finest level's grid
 SCORE_SCHEME = "grid4"  # named in score ids: scores of another scheme need new thresholds
 
 

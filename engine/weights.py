@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from engine.errors import WeightsError
 from engine.heads import HeadConfig, ResADHeads
+from engine.preprocess import LEGACY_PREPROCESS_ID, PREPROCESS_ID
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "resad_lite0.safetensors"
 
@@ -44,6 +45,7 @@ def save_heads(heads: ResADHeads, path: Path, card: dict) -> dict:
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; weights are meant to be shared
     os.replace(tmp, path)
     card = dict(card)
+    card.setdefault("preprocess", PREPROCESS_ID)  # heads are trained on features of one resize filter
     card.update({"weights_file": path.name, "sha256": sha256_file(path), "config": heads.config.to_dict()})
     card_tmp = card_path(path).with_suffix(".tmp")
     card_tmp.write_text(json.dumps(card, indent=2, sort_keys=True))
@@ -69,6 +71,12 @@ def load_heads(path: Path) -> tuple[ResADHeads, dict]:
         raise WeightsError(
             f"weights file {path}: sha256 {actual[:16]}... does not match its model card "
             f"({expected[:16]}...); refusing a modified file"
+        )
+    trained_on = card.get("preprocess", LEGACY_PREPROCESS_ID)
+    if trained_on != PREPROCESS_ID:
+        raise WeightsError(
+            f"weights file {path}: trained on features of preprocessing {trained_on!r}, this engine uses "
+            f"{PREPROCESS_ID!r}; its scores would not mean what they meant: retrain it (resad-station train ...)"
         )
     try:
         state = load_file(str(path))

@@ -47,3 +47,16 @@ def test_the_bundled_model_loads_and_has_its_card():
     heads, card = load_heads(BUNDLED_WEIGHTS)
     assert card["backbone"].startswith("efficientnet_lite0")
     assert card["best_step"] >= 1 and card["seed"] == 0
+
+
+def test_heads_trained_on_another_resize_filter_are_refused(saved):
+    """A card from before the preprocessing was recorded means INTER_AREA features: such heads
+    score this engine's features differently, so they are refused with both filters named."""
+    from engine.preprocess import PREPROCESS_ID
+
+    card = json.loads(card_path(saved).read_text())
+    assert card["preprocess"] == PREPROCESS_ID
+    del card["preprocess"]
+    card_path(saved).write_text(json.dumps(card))
+    with pytest.raises(WeightsError, match="cv2-inter-area.*bilinear-antialias.*retrain"):
+        load_heads(saved)

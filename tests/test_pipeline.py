@@ -232,3 +232,10 @@ def test_references_built_with_another_resize_filter_are_rebuilt_from_their_stor
     assert new_images == old_images  # the same good shots
     assert events and events[0].details["from_version"] == old_version
     assert "cv2-inter-area" in events[0].details["reason"]
+    # rolling back to the old version switches to its rebuild instead of rebuilding it again
+    with Station.open(profile, tmp_path / "data") as station:
+        station.activate_version(old_version)
+        assert station.active.reference_set_version == new_version
+        with station.db.read_session() as s:
+            assert len(repo.list_reference_sets(s, "pcb")) == 2
+            assert len(repo.list_audit_events(s, action="reference_set_rebuilt")) == 1

@@ -112,6 +112,9 @@ def _predict(det: Any, images: list[np.ndarray], refs: Any, methods: Sequence[st
     own = getattr(det, "method", None)
     if len(methods) == 1 and methods[0] == own:
         return {own: list(det.predict_batch(images, refs))}
+    if hasattr(det, "predict_methods"):  # only the methods asked for, batched
+        outs = det.predict_methods(images, refs, methods)
+        return {m: [o[m] for o in outs] for m in methods}
     outs = [det.predict_all(image, refs) for image in images]
     missing = [m for m in methods if outs and m not in outs[0]]
     if missing:

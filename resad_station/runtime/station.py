@@ -27,7 +27,7 @@ from resad_station.capture import CaptureWorker, open_source
 from resad_station.enrollment import enroll as enrollment
 from resad_station.enrollment.calibration import Calibration
 from resad_station.enrollment.quality import Shot
-from resad_station.enrollment.rebuild import rebuild_references
+from resad_station.enrollment.rebuild import existing_rebuild, rebuild_references
 from resad_station.enrollment.teach import teach_as_good
 from resad_station.profiles import Profile, find_profile, load_profile
 from resad_station.runtime.alarms import AlarmMachine
@@ -97,7 +97,8 @@ class Station:
     # -- engine and references ------------------------------------------------------------------
 
     def _active_product(self, profile: Profile) -> ActiveProduct:
-        """The product's active references and thresholds; enrolls on first run when it can."""
+        """The product's active references and thresholds; enrolls on first run when it can, and
+        rebuilds references built with another preprocessing from their stored shots."""
         with self.db.read_session() as s:
             rs = repo.active_reference_set(s, profile.product)
         if rs is None:
@@ -125,7 +126,12 @@ class Station:
         log.warning("product %s: reference set v%d: %s; rebuilding it from its stored images",
                     profile.product, version, reason)
         try:
-            rebuild_references(self.db, self.detector, profile.product, reason)
+            earlier = existing_rebuild(self.db, profile.product, version)
+            if earlier is not None:  # rolled back to a version rebuilt before: use that rebuild
+                log.warning("product %s: v%d was rebuilt before as v%d; activating it", profile.product, version, earlier)
+                enrollment.activate_version(self.db, profile.product, earlier, role="system")
+            else:
+                rebuild_references(self.db, self.detector, profile.product, reason)
         except (enrollment.EnrollmentError, StorageError, OSError) as exc:
             raise StationError(f"product {profile.product!r}: reference set v{version} must be rebuilt ({reason}) "
                                f"and could not be: {exc}; enroll it again") from exc
