@@ -69,6 +69,7 @@ def run_bench(
         "device": str(detector.device),
         "threads": torch.get_num_threads(),
         "method": detector.method,
+        "search": detector.search,
         "input_size": detector.input_size,
         "frame_shape": list(frames[0].shape),
         "shots": refs.k,
@@ -87,7 +88,7 @@ def run_bench(
         result.update(_flow_density(detector, refs, frames))
     if compare_exact:
         exact = Detector(detector.heads, detector.card, str(detector.device), detector.input_size, detector.method,
-                         exact_search=True)
+                         search="exact")
         exact.predict(frames[0], refs)
         totals = [exact.predict(frames[i % len(frames)], refs).timings["total"] for i in range(5)]
         result["exact_search_total_ms"] = _median_ms(totals)
@@ -96,7 +97,7 @@ def run_bench(
 
 def format_bench(r: dict) -> str:
     lines = [
-        f"device {r['device']} ({r['threads']} threads), method {r['method']}, K={r['shots']}, "
+        f"device {r['device']} ({r['threads']} threads), method {r['method']}, search {r['search']}, K={r['shots']}, "
         f"input short side {r['input_size']}, frame {r['frame_shape'][1]}x{r['frame_shape'][0]}, {r['repeats']} frames",
         "median ms per frame:",
     ]

@@ -28,7 +28,7 @@ from engine.allocator import keep_freed_memory
 from engine.backbone import BACKBONE_ID, load_backbone
 from engine.errors import EngineError, InputImageError, ReferenceSetError
 from engine.heads import ResADHeads
-from engine.nn_search import search_levels
+from engine.nn_search import SEARCH_MODES, search_levels
 from engine.preprocess import PREPROCESS_ID, Prepared, prepare
 from engine.references import ReferenceSet
 from engine.residual_scale import leave_one_out_norms, residual_scale
@@ -88,7 +88,7 @@ class Detector:
         input_size: int = 256,
         method: str = "resad",
         radius: int = 2,
-        exact_search: bool = False,
+        search: str = "guided",
         score_levels: Sequence[int] | None = None,
     ):
         if method not in METHODS:
@@ -103,7 +103,9 @@ class Detector:
         self.input_size = int(input_size)
         self.method = method
         self.radius = radius
-        self.exact_search = exact_search
+        if search not in SEARCH_MODES:
+            raise EngineError(f"search: expected one of {tuple(SEARCH_MODES)}, got {search!r}")
+        self.search = search
         # which levels (1-based) the score sums; None = all three, as in the paper
         self.score_levels = None if score_levels is None else tuple(sorted({int(l) for l in score_levels}))
         if self.score_levels is not None and (not self.score_levels or not set(self.score_levels) <= {1, 2, 3}):
@@ -152,12 +154,14 @@ class Detector:
 
     @property
     def score_id(self) -> str:
-        """What this detector's scores are made of (method, weights, levels, how maps are combined):
+        """What this detector's scores are made of (method, weights, search, levels, how maps are combined):
         scores of two detectors with different ids live on different scales."""
         return f"{self._stats_key(self.method)}/{SCORE_SCHEME}"
 
     def _stats_key(self, method: str) -> str:
         key = method if method == "knn" else f"{method}:{self.weights_id}"
+        if self.search != "guided":  # other neighbours, other residuals
+            key = f"{key}~{self.search}"
         # the shots' leave-one-out scores depend on the levels summed
         return key if self.score_levels is None else f"{key}@levels{''.join(map(str, self.score_levels))}"
 
@@ -176,7 +180,7 @@ class Detector:
 
     def _level_maps(self, feats, pools, terms, clock: _Clock, scale=None) -> dict[str, list[torch.Tensor]]:
         """Raw per-level maps (B, H_l, W_l) of each term ("resad", "knn"); larger = more anomalous."""
-        residuals = search_levels(feats, pools, self.radius, self.exact_search)
+        residuals = search_levels(feats, pools, self.radius, SEARCH_MODES[self.search])
         clock.mark("nn_search")
         out: dict[str, list[torch.Tensor]] = {}
         if "knn" in terms:

@@ -4,8 +4,12 @@ Level 3 (stride 16) is searched exactly over every position of every reference i
 level then searches a (2r+1)^2 window of the SAME reference image around the position its parent
 matched, scaled up. A full search at level 1 for K=4 at 256 px is 4096 x 16384 distances per
 frame (~170 ms on 2 cores); the guided window is ~25 candidates per position, and still follows a
-part that moved, because the exact coarse match says where to look. `exact=True` searches every
-level exhaustively (used to measure what the approximation costs).
+part that moved, because the exact coarse match says where to look.
+
+SEARCH_MODES name how many of the coarsest levels are searched exhaustively: "guided" (level 3),
+"wide" (levels 2 and 3: for products whose parts show up anywhere on the references, such as
+boards photographed at other positions; about 1.5 ms more per frame) and "exact" (every level;
+about 0.2 s per frame, to measure what the approximation costs).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 import torch
 
 QUERY_CHUNK = 4096  # rows of the distance matrix per step of an exact search
+SEARCH_MODES = {"guided": 1, "wide": 2, "exact": 3}  # how many coarsest levels are searched exhaustively
 
 
 @dataclass
@@ -181,11 +186,12 @@ def _row_dots(feats: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
 
 def search_levels(
-    queries: list[torch.Tensor], pools: list[LevelPool], radius: int = 2, exact: bool = False
+    queries: list[torch.Tensor], pools: list[LevelPool], radius: int = 2, exhaustive: int = 1
 ) -> list[torch.Tensor]:
     """Residuals x - x* per level for a batch.
 
     queries: per level (B, C, H_l, W_l) of the same images, levels ordered fine to coarse.
+    exhaustive: how many of the coarsest levels are searched over every position (SEARCH_MODES).
     Returns per level the residual (B, C, H_l, W_l).
     """
     residuals: list[torch.Tensor] = [None] * len(queries)  # type: ignore[list-item]
@@ -194,7 +200,7 @@ def search_levels(
         q = queries[lvl].permute(0, 2, 3, 1).contiguous()  # (B, H, W, C)
         b, h, w, c = q.shape
         pool = pools[lvl]
-        if exact or parent is None:
+        if lvl >= len(queries) - exhaustive or parent is None:
             idx, near = exact_search(q.reshape(-1, c), pool)
             idx = idx.view(b, h, w)
             near = near.view(b, h, w, c)

@@ -50,7 +50,7 @@ def test_guided_search_finds_a_reference_in_its_own_pool(detector, crops):
     query = [m.unsqueeze(0) for m in refs.maps[2]]  # shot 2 itself: its exact match is itself
     with torch.inference_mode():
         guided = search_levels(query, refs.pools("cpu"), detector.radius)
-        exact = search_levels(query, refs.pools("cpu"), detector.radius, exact=True)
+        exact = search_levels(query, refs.pools("cpu"), detector.radius, exhaustive=3)
     for g, e in zip(guided, exact):
         assert float(g.abs().max()) == 0.0 and float(e.abs().max()) == 0.0
 
@@ -92,3 +92,24 @@ def test_freed_memory_stays_in_the_heap_on_linux():
 
     detector_made_it_so = keep_freed_memory()  # a CPU Detector already called it (idempotent)
     assert detector_made_it_so is sys.platform.startswith("linux")
+
+
+def test_wide_search_is_exhaustive_at_levels_2_and_3(detector, crops):
+    """search="wide" searches levels 2-3 over every position: there its residuals are the exact
+    ones, never farther than the guided search's; level 1 stays a guided window."""
+    refs = detector.build_references(crops[:4])
+    x = torch.stack([prepare(f, 128).tensor for f in (with_defect(crops[4])[0], crops[5])])
+    with torch.inference_mode():
+        feats = detector._features(x)
+        guided, wide, exact = (search_levels(feats, refs.pools("cpu"), detector.radius, exhaustive=n) for n in (1, 2, 3))
+    assert torch.equal(wide[2], guided[2]) and torch.equal(wide[2], exact[2])
+    assert torch.allclose(wide[1].norm(dim=1), exact[1].norm(dim=1), atol=1e-4)
+    assert bool((wide[1].norm(dim=1) <= guided[1].norm(dim=1) + 1e-4).all())
+    assert not torch.allclose(guided[1], exact[1])  # the case it is for: the window missed somewhere
+
+
+def test_the_search_mode_is_part_of_the_score_id():
+    wide = Detector.load(method="knn", device="cpu", input_size=128, search="wide")
+    assert "~wide" in wide.score_id
+    with pytest.raises(Exception, match="search: expected one of"):
+        Detector.load(method="knn", device="cpu", search="everywhere")

@@ -239,3 +239,15 @@ def test_references_built_with_another_resize_filter_are_rebuilt_from_their_stor
         with station.db.read_session() as s:
             assert len(repo.list_reference_sets(s, "pcb")) == 2
             assert len(repo.list_audit_events(s, action="reference_set_rebuilt")) == 1
+
+
+def test_a_profile_chooses_the_search_and_products_switched_to_must_share_it(tmp_path):
+    from resad_station.runtime.station import StationError
+
+    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "mode": "triggered"}
+    wide = write_profile(tmp_path, "wide", "pcb", camera, engine={"search": "wide"})
+    guided = write_profile(tmp_path, "guided", "pcb2", camera)
+    with Station.open(wide, tmp_path / "data") as station:
+        assert station.detector.search == "wide" and "~wide" in station.detector.score_id
+        with pytest.raises(StationError, match="search guided"):
+            station.switch_product(guided)

@@ -16,7 +16,8 @@ JSON structure returned by `evaluate` (schema "resad-station/evaluate/v1"; every
     {
       "schema": "resad-station/evaluate/v1",
       "config": {"roots": [str], "categories": [str], "shots": [int], "seeds": [int],
-                 "methods": [str], "input_size": int|null, "score_levels": [int], "weights_id": str|null,
+                 "methods": [str], "input_size": int|null, "score_levels": [int], "search": str|null,
+                 "weights_id": str|null,
                  "weights": str (added by the CLI: the --weights path or "bundled"),
                  "pixel_metrics_max_side": 256,
                  "aupro_fpr_limit": 0.3, "reference_draw": str, "std": str},
@@ -252,6 +253,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
             "methods": methods,
             "input_size": getattr(det, "input_size", None),
             "score_levels": list(getattr(det, "score_levels", None) or (1, 2, 3)),
+            "search": getattr(det, "search", None),
             "weights_id": getattr(det, "weights_id", None),
             "pixel_metrics_max_side": max_side,
             "aupro_fpr_limit": AUPRO_FPR_LIMIT,

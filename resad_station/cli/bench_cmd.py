@@ -24,6 +24,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--weights", help="weights file (default: the bundled model)")
     parser.add_argument("--images", help="folder with reference/ and line/ subfolders (default: the shipped demo)")
+    parser.add_argument("--search", choices=("guided", "wide", "exact"), default="guided",
+                        help="levels searched over every position (see engine.search in a profile)")
     parser.add_argument("--compare-exact", action="store_true", help="also time the exhaustive NN search")
     parser.add_argument("--json", help="write the numbers to this JSON file too")
 
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"bench: {root / 'reference'} has {len(refs)} images, --shots {args.shots} needs more", file=sys.stderr)
         return 2
     frames = _images(root / "line")
-    det = Detector.load(args.weights, device=args.device, input_size=args.size, method=args.method)
+    det = Detector.load(args.weights, device=args.device, input_size=args.size, method=args.method, search=args.search)
     result = run_bench(refs, frames, det, args.repeats, args.batch, args.compare_exact)
     print(format_bench(result))
     if args.json:

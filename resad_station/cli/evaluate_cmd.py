@@ -48,6 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     parser.add_argument("--levels", type=_int_list, default=None, metavar="L[,L...]",
                         help="backbone levels the score sums (default: 1,2,3, as in the paper)")
+    parser.add_argument("--search", choices=("guided", "wide", "exact"), default="guided",
+                        help="levels searched over every position: guided = 3, wide = 2-3, exact = all (default: guided)")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON to this file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         detector = Detector.load(weights=args.weights, device=args.device, input_size=args.input_size,
-                                 method=methods[0], score_levels=args.levels)
+                                 method=methods[0], score_levels=args.levels, search=args.search)
         result = evaluate(detector, args.roots, categories=args.categories, shots=args.shots,
                           seeds=args.seeds, methods=methods, progress=not args.no_progress)
     except (EngineError, KeyError, ValueError, FileNotFoundError) as exc:

@@ -90,6 +90,7 @@ class EngineConfig(_Section):
     shots: int = Field(default=4, ge=1, le=32)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     method: MethodName = "resad"
+    search: Literal["guided", "wide", "exact"] = "guided"  # levels searched exhaustively: 3 / 2-3 / all
     weights: str | None = None
     score_levels: list[int] = Field(default_factory=lambda: [1, 2, 3])  # backbone levels the score sums
 

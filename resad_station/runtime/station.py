@@ -57,7 +57,7 @@ def load_detector(profile: Profile) -> Detector:
     weights = str(profile.resolve_path(e.weights)) if e.weights else None
     levels = None if e.score_levels == [1, 2, 3] else e.score_levels  # None: the paper's default, all three
     return Detector.load(weights=weights, device=e.device, input_size=e.input_size, method=e.method,
-                         score_levels=levels)
+                         score_levels=levels, search=e.search)
 
 
 def resolve_profile(profile: Profile | str | os.PathLike, data_dir: Path | None = None) -> Profile:
@@ -273,9 +273,10 @@ class Station:
         """Inspect another product from the next frame on (same camera; camera settings stay)."""
         new = resolve_profile(profile, self.data_dir)
         ours, theirs = self.profile.engine, new.engine
-        if (theirs.input_size, theirs.method, theirs.score_levels) != (ours.input_size, ours.method, ours.score_levels):
+        if (theirs.input_size, theirs.method, theirs.score_levels, theirs.search) != (
+                ours.input_size, ours.method, ours.score_levels, ours.search):
             raise StationError(f"profile {new.name!r} needs another engine set-up ({theirs.method} @ {theirs.input_size}, "
-                               f"levels {theirs.score_levels}): stop and open it instead")
+                               f"levels {theirs.score_levels}, search {theirs.search}): stop and open it instead")
         active = self._active_product(new)
         old_product = self.active.name
         with self._lock:
