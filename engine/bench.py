@@ -123,8 +123,6 @@ def format_bench(r: dict) -> str:
 def _flow_density(detector: Detector, refs, frames, rounds: int = 10) -> dict:
     """The flows only see positions the constraintor left non-zero: how many, and what the dense
     (worst) case costs on the same residuals."""
-    from engine.nn_search import search_levels
-
     heads, pools = detector.heads, refs.pools(detector.device)
     nonzero = total = 0
     sparse: list[float] = []
@@ -132,7 +130,7 @@ def _flow_density(detector: Detector, refs, frames, rounds: int = 10) -> dict:
     with torch.inference_mode():
         for i in range(rounds):
             tensor = prepare(frames[i % len(frames)], detector.input_size).tensor[None]
-            residuals = search_levels(detector._features(tensor), pools, detector.radius)
+            residuals = detector._residuals(detector._features(tensor), pools)
             constrained = detector._constrained(residuals, detector._scale(refs))
             for c in constrained:
                 nonzero += int(c.permute(0, 2, 3, 1).reshape(-1, c.shape[1]).any(1).sum())

@@ -171,16 +171,20 @@ class Detector:
             return None
         if RESIDUAL_SCALE not in refs.stats:
             with _inference():
-                refs.stats[RESIDUAL_SCALE] = residual_scale(leave_one_out_norms(refs.maps, self.radius))
+                refs.stats[RESIDUAL_SCALE] = residual_scale(leave_one_out_norms(refs, self.radius))
         return refs.stats[RESIDUAL_SCALE]
 
     def _constrained(self, residuals: list[torch.Tensor], scale: torch.Tensor | None) -> list[torch.Tensor]:
         """The heads' constraintor output per level (residuals scaled first when the model wants it)."""
         return [self.heads.constrain(lvl, r if scale is None else r / scale[lvl]) for lvl, r in enumerate(residuals)]
 
+    def _residuals(self, feats, pools) -> list[torch.Tensor]:
+        """Per level x - x*, searched the way this detector is set up (radius, search mode)."""
+        return search_levels(feats, pools, self.radius, SEARCH_MODES[self.search])
+
     def _level_maps(self, feats, pools, terms, clock: _Clock, scale=None) -> dict[str, list[torch.Tensor]]:
         """Raw per-level maps (B, H_l, W_l) of each term ("resad", "knn"); larger = more anomalous."""
-        residuals = search_levels(feats, pools, self.radius, SEARCH_MODES[self.search])
+        residuals = self._residuals(feats, pools)
         clock.mark("nn_search")
         out: dict[str, list[torch.Tensor]] = {}
         if "knn" in terms:

@@ -39,7 +39,6 @@ class LevelPool:
     def k(self) -> int:
         return int(self.sizes.shape[0])
 
-
     @classmethod
     def from_maps(cls, maps: list[torch.Tensor]) -> "LevelPool":
         """maps: K tensors (C, H_k, W_k)."""

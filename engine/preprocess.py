@@ -109,7 +109,7 @@ def prepare(image, input_size: int, roi=None, what: str = "image") -> Prepared:
     crop = crop_roi(rgb, roi)
     h, w = input_shape(crop.shape[0], crop.shape[1], input_size)
     # (1, 3, H, W) with channels-last strides: a view of the HWC pixels, the layout torch's
-    # vectorised uint8 resize and the backbone both run fastest in
+    # vectorised uint8 antialiased resize takes
     pixels = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).unsqueeze(0)
     if (h, w) != crop.shape[:2]:
         pixels = F.interpolate(pixels, size=(h, w), mode="bilinear", antialias=True, align_corners=False)

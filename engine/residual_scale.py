@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import torch
 
-from engine.nn_search import LevelPool, search_levels
+from engine.nn_search import search_levels
+from engine.references import ReferenceSet
 
 
-def leave_one_out_norms(shots: list[list[torch.Tensor]], radius: int = 2) -> list[list[torch.Tensor]]:
-    """shots: per shot, per level (C, H, W) -> per shot, per level residual norms (H, W)."""
+def leave_one_out_norms(refs: ReferenceSet, radius: int = 2) -> list[list[torch.Tensor]]:
+    """Per shot, per level, the norms (H, W) of its residuals against the other shots (the
+    reference set's own leave-one-out pools, which its statistics pass builds too)."""
     out = []
-    for i, shot in enumerate(shots):
-        others = [s for j, s in enumerate(shots) if j != i]
-        pools = [LevelPool.from_maps([s[level] for s in others]) for level in range(len(shot))]
-        residuals = search_levels([f.unsqueeze(0) for f in shot], pools, radius)
+    for i, shot in enumerate(refs.maps):
+        residuals = search_levels([f.unsqueeze(0) for f in shot], refs.pools("cpu", exclude=i), radius)
         out.append([r[0].norm(dim=0) for r in residuals])
     return out
 

@@ -89,7 +89,7 @@ def test_reference_residual_scale_trains_saves_and_travels_with_the_reference_se
     det = Detector.load(out, device="cpu", input_size=SIZE)
     refs = det.build_references(brick_crops(3, size=128, seed=1))
     with torch.inference_mode():
-        expected = residual_scale(leave_one_out_norms(refs.maps))
+        expected = residual_scale(leave_one_out_norms(refs))
     assert torch.allclose(refs.stats[RESIDUAL_SCALE], expected) and (expected > 0).all()
     frame = with_defect(brick_crops(1, size=128, seed=2)[0], box=(40, 40, 30, 30))[0]
     again = ReferenceSet.from_bytes(refs.to_bytes())  # the scale is stored with the references

@@ -10,11 +10,11 @@ import torch
 
 from engine.backbone import BACKBONE_ID, load_backbone
 from engine.detector import Detector
+from engine.preprocess import PREPROCESS_ID
 from engine.training.feature_bank import FeatureExtractor, build_bank
 from engine.training.bank_cache import load_banks, save_banks
 from engine.training.sources import collect_sets
 from engine.training.trainer import Trainer, TrainConfig
-from engine.preprocess import PREPROCESS_ID
 from engine.version import ENGINE_VERSION
 from engine.weights import save_heads
 

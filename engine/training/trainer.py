@@ -95,7 +95,8 @@ class Trainer:
         scale = None
         if self.cfg.residual_norm == "reference":  # the references' own scale, as at inference
             with torch.no_grad():
-                scale = residual_scale(leave_one_out_norms([[f.float() for f in it.feats] for it in refs]))
+                shots = ReferenceSet([[f.float() for f in it.feats] for it in refs], self.cfg.input_size, BACKBONE_ID)
+                scale = residual_scale(leave_one_out_norms(shots))
         occ = torch.zeros(())
         flow_in = [[] for _ in range(n_levels)]
         for group in _group(queries):

@@ -42,7 +42,7 @@ class Calibration:
     shot_scores: list[float] = field(default_factory=list)  # leave-one-out, one per shot
     validation_scores: list[float] = field(default_factory=list)
     rule: str = f"t_uncertain = max + {UNCERTAIN_MARGIN} spread; t_fail = max + {FAIL_MARGIN} spread"
-    score_id: str = ""  # what produced the scores (method, weights, levels): another one needs new thresholds
+    score_id: str = ""  # what produced the scores (Detector.score_id): another one needs new thresholds
 
     @property
     def scores(self) -> list[float]:

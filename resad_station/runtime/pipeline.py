@@ -8,8 +8,8 @@ that setters swap under a lock: a change applies from the next batch on, without
 Everything the thread produces goes to listeners (FrameResult, Metrics, CameraState,
 AlarmEvent). The display path does not wait for inspection: the capture thread's frame tap
 publishes PreviewFrame at most `preview_fps` times a second, so a live picture follows the
-camera while verdicts come at the inspection's pace; alarm events also go to `alarm_store` through the recorder thread, so storing them
-never blocks inspection.
+camera while verdicts come at the inspection's pace. Alarm events also go to `alarm_store`
+through the recorder thread, so storing them never blocks inspection.
 """
 
 from __future__ import annotations
