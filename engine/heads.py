@@ -105,10 +105,13 @@ class ResADHeads(nn.Module):
         cond = self._grid_cond(level, h, w, constrained.device)
         if dense:
             return fused.log_prob(x, cond.repeat(b, 1) if b > 1 else cond).view(b, h, w)
-        out = self._log_p_at_zero(level, h, w, constrained.device).repeat(b)
-        rows = x.any(dim=1).nonzero().squeeze(1)
+        at_zero = self._log_p_at_zero(level, h, w, constrained.device)
+        out = at_zero.repeat(b) if b > 1 else at_zero.clone()  # repeat costs ~40 us even for b = 1
+        # the constraintor ends in a ReLU, so a row is non-zero iff its sum is > 0 (2x faster than any())
+        rows = (x.sum(1) > 0).nonzero().squeeze(1)
         if rows.numel():
-            out.index_copy_(0, rows, fused.log_prob(x.index_select(0, rows), cond.index_select(0, rows % (h * w))))
+            grid_rows = rows % (h * w) if b > 1 else rows
+            out.index_copy_(0, rows, fused.log_prob(x.index_select(0, rows), cond.index_select(0, grid_rows)))
         return out.view(b, h, w)
 
     def _grid_cond(self, level: int, h: int, w: int, device) -> torch.Tensor:

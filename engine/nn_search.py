@@ -78,8 +78,17 @@ def exact_search(query: torch.Tensor, pool: LevelPool) -> tuple[torch.Tensor, to
         q = query[start : start + QUERY_CHUNK]
         # ||q||^2 is constant per row, so argmin needs only ||p||^2 - 2 q.p
         d = torch.addmm(pool.sqnorm.unsqueeze(0), q, pool.feats.t(), beta=1.0, alpha=-2.0)
-        best[start : start + QUERY_CHUNK] = d.argmin(1)
+        best[start : start + QUERY_CHUNK] = _argmin_rows(d)
     return best, pool.feats.index_select(0, best)
+
+
+def _argmin_rows(d: torch.Tensor) -> torch.Tensor:
+    """Column of the smallest value of each row of a 2-D matrix (the first on ties, as torch).
+    On the CPU numpy's SIMD argmin is ~10x faster than torch's on rows this long (256 x 1024:
+    16 us against 160 us here); torch's wins on the short rows of the windowed searches."""
+    if d.device.type == "cpu" and not d.requires_grad:
+        return torch.from_numpy(d.numpy().argmin(1))
+    return d.argmin(1)
 
 
 def guided_search(
