@@ -2,6 +2,7 @@
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from engine import Detector
@@ -98,3 +99,54 @@ def test_reference_residual_scale_trains_saves_and_travels_with_the_reference_se
     # the heads really see scaled residuals: with the scale doubled the score changes
     again.stats[RESIDUAL_SCALE] = refs.stats[RESIDUAL_SCALE] * 2
     assert det.predict(frame, again).score != det.predict(frame, refs).score
+
+
+def _two_category_banks():
+    import skimage.data
+
+    gravel = np.repeat(skimage.data.gravel()[:, :, None], 3, 2)
+    rng = np.random.default_rng(3)
+    crops = [gravel[y : y + 128, x : x + 128].copy() for y, x in rng.integers(0, 300, size=(7, 2))]
+    cats = [CategoryData("brick", good=[lambda c=c: c for c in brick_crops(7, size=128, seed=5)]),
+            CategoryData("gravel", good=[lambda c=c: c for c in crops])]
+    return build_bank(cats, FeatureExtractor(load_backbone(), SIZE), synthetic_per_good=1, seed=0, progress=False)
+
+
+def test_select_on_keeps_a_category_out_of_training_and_selects_on_it_alone():
+    banks = _two_category_banks()
+    cfg = TrainConfig(steps=2, batch=4, shots=2, input_size=SIZE, seed=0, select_on=("gravel",))
+    trainer = Trainer(banks, cfg, progress=False)
+    assert [b.name for b in trainer.banks] == ["brick"] and [b.name for b in trainer.select_banks] == ["gravel"]
+    gravel_items = {id(it) for b in banks if b.name == "gravel" for it in b.good + b.synthetic}
+    for _ in range(20):  # training never draws the selection category
+        refs, queries = trainer._draw()
+        assert not {id(it) for it in refs + queries} & gravel_items
+    det = Detector(trainer.heads, {"sha256": "training"}, "cpu", SIZE, "resad")
+    metrics = trainer.evaluate(det)
+    assert set(metrics["per_category"]) == {"gravel"}  # brick has no held-out images: only gravel counts
+    assert 0.0 <= metrics["resad"] <= 1.0 and metrics["knn"] == metrics["per_category"]["gravel"]["knn"]
+    # without select_on, gravel trains and nothing here has held-out test images
+    plain = Trainer(banks, TrainConfig(steps=2, batch=4, shots=2, input_size=SIZE, seed=0), progress=False)
+    assert {b.name for b in plain.banks} == {"brick", "gravel"} and plain.evaluate(det) == {}
+
+
+def test_select_on_an_unknown_category_names_the_ones_there_are():
+    with pytest.raises(ValueError, match=r"no category named \['tile'\].*'brick', 'gravel'"):
+        Trainer(_two_category_banks(), TrainConfig(shots=2, input_size=SIZE, select_on=("tile",)), progress=False)
+
+
+def test_keep_checkpoints_writes_every_evaluated_step_loadable(tmp_path):
+    _mvtec_tree(tmp_path / "data")
+    out = tmp_path / "model.safetensors"
+    cfg = TrainConfig(steps=2, batch=4, shots=2, input_size=SIZE, eval_every=1, seed=0)
+    card = train_model([str(tmp_path / "data")], out, cfg, heldout_fraction=0.5, progress=False, command="test",
+                       keep_checkpoints=True)
+    steps = []
+    for step in (1, 2):
+        heads, ck_card = load_heads(tmp_path / f"model-step{step}.safetensors")
+        assert ck_card["step"] == step and ck_card["checkpoint_of"] == "model.safetensors"
+        steps.append(heads)
+    # the selected model is one of the two checkpoints, weight for weight
+    chosen = steps[card["best_step"] - 1].state_dict()
+    final, _ = load_heads(out)
+    assert all(torch.equal(v, chosen[k]) for k, v in final.state_dict().items())

@@ -29,7 +29,10 @@ def train_model(
     progress: bool = True,
     command: str = "",
     cache_dir: str | Path | None = None,
+    keep_checkpoints: bool = False,
 ) -> dict:
+    """keep_checkpoints: also write the heads of every held-out check as OUT-stepN.safetensors (with
+    a card), to study how transfer varies along training; the selected one is OUT itself."""
     torch.manual_seed(config.seed)
     started = time.time()
     extractor = FeatureExtractor(load_backbone(), config.input_size)
@@ -52,7 +55,15 @@ def train_model(
     trainer = Trainer(banks, config, progress)
     detector = Detector(trainer.heads, {"sha256": "training"}, "cpu", config.input_size, "resad")
     trainer.heads.train()
-    heads, summary = trainer.fit(detector)
+    on_checkpoint = None
+    if keep_checkpoints:
+        def on_checkpoint(step, heads, metrics):
+            path = Path(out).with_name(f"{Path(out).stem}-step{step}{Path(out).suffix}")
+            save_heads(heads, path, {"model": "ResAD heads, a training checkpoint", "backbone": BACKBONE_ID,
+                                     "engine_version": ENGINE_VERSION, "input_size": config.input_size,
+                                     "preprocess": PREPROCESS_ID, "checkpoint_of": Path(out).name, "step": step,
+                                     "selection_metrics": metrics, "command": command})
+    heads, summary = trainer.fit(detector, on_checkpoint)
     data = {
         b.name: {
             "good": len(b.good),

@@ -43,6 +43,9 @@ class TrainConfig:
     cond_dim: int = 64
     n_blocks: int = 8
     residual_norm: str = "none"  # "reference": see engine/residual_scale.py
+    # categories kept out of training and used alone for checkpoint selection (empty: held-out
+    # test images of the training categories, as before)
+    select_on: tuple[str, ...] = ()
 
 
 def _pools(items: list[Item]) -> list[LevelPool]:
@@ -60,9 +63,18 @@ class Trainer:
     def __init__(self, banks: list[CategoryBank], config: TrainConfig, progress: bool = True):
         self.cfg = config
         self.progress = progress
-        self.banks = [b for b in banks if len(b.good) >= config.shots + 1]
+        names = {b.name for b in banks}
+        unknown = [n for n in config.select_on if n not in names]
+        if unknown:
+            raise ValueError(f"select_on: no category named {unknown}; the training data has {sorted(names)}")
+        self.select_banks = [b for b in banks if b.name in config.select_on]
+        self.banks = [b for b in banks if len(b.good) >= config.shots + 1 and b.name not in config.select_on]
         if not self.banks:
             raise ValueError(f"no category has the {config.shots + 1} good images a training step needs")
+        for b in self.select_banks:
+            if len(b.good) < config.shots + 1 or not (b.real or b.synthetic or b.heldout_anomalous):
+                raise ValueError(f"select_on {b.name!r}: needs {config.shots + 1} good images and some anomalous ones, "
+                                 f"has {len(b.good)} good and {len(b.real) + len(b.synthetic)} anomalous")
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.heads = ResADHeads(HeadConfig(cond_dim=config.cond_dim, n_blocks=config.n_blocks, seed=config.seed,
@@ -152,23 +164,32 @@ class Trainer:
 
     # -- held-out selection -----------------------------------------------------------------------
     def evaluate(self, detector) -> dict:
-        """Image AUROC (resad and knn) on held-out source images, K references from train/good."""
+        """Image AUROC (resad and knn) for checkpoint selection, K references from each category's
+        good images: on the held-out test images of the training categories, or, with select_on,
+        on the categories kept out of training (every good image not drawn as a reference, and
+        every anomalous one, real or synthetic)."""
         self.heads.eval()
         detector.heads = self.heads
         detector.weights_id = f"training-{len(self.history)}"
         rng = np.random.default_rng(self.cfg.seed + 1000)
         per_cat = {}
         with torch.inference_mode():
-            for bank in self.banks:
-                if not bank.heldout_good or not bank.heldout_anomalous:
-                    continue
-                ref_items = [bank.good[i] for i in rng.choice(len(bank.good), self.cfg.shots, replace=False)]
-                refs = ReferenceSet([[f.float() for f in it.feats] for it in ref_items], self.cfg.input_size, BACKBONE_ID)
-                scores = detector.score_features(
-                    [[f.float() for f in it.feats] for it in bank.heldout_good + bank.heldout_anomalous], refs,
-                    ("resad", "knn"),
-                )
-                labels = [0] * len(bank.heldout_good) + [1] * len(bank.heldout_anomalous)
+            for bank in self.select_banks or self.banks:
+                if self.select_banks:
+                    ref_idx = rng.choice(len(bank.good), self.cfg.shots, replace=False)
+                    drawn = set(ref_idx.tolist())
+                    good = [it for i, it in enumerate(bank.good) if i not in drawn] + bank.heldout_good
+                    anomalous = bank.real + bank.synthetic + bank.heldout_anomalous
+                else:
+                    if not bank.heldout_good or not bank.heldout_anomalous:
+                        continue
+                    ref_idx = rng.choice(len(bank.good), self.cfg.shots, replace=False)
+                    good, anomalous = bank.heldout_good, bank.heldout_anomalous
+                refs = ReferenceSet([[f.float() for f in bank.good[i].feats] for i in ref_idx], self.cfg.input_size,
+                                    BACKBONE_ID)
+                scores = detector.score_features([[f.float() for f in it.feats] for it in good + anomalous], refs,
+                                                 ("resad", "knn"))
+                labels = [0] * len(good) + [1] * len(anomalous)
                 per_cat[bank.name] = {m: float(roc_auc_score(labels, s)) for m, s in scores.items()}
         self.heads.clear_caches()
         self.heads.train()
@@ -176,7 +197,8 @@ class Trainer:
             return {}
         return {m: float(np.mean([v[m] for v in per_cat.values()])) for m in ("resad", "knn")} | {"per_category": per_cat}
 
-    def fit(self, detector=None) -> tuple[ResADHeads, dict]:
+    def fit(self, detector=None, on_checkpoint=None) -> tuple[ResADHeads, dict]:
+        """on_checkpoint(step, heads, metrics): called at every held-out check (to keep checkpoints)."""
         self.heads.train()
         best_state, best_metric, best_step = copy.deepcopy(self.heads.state_dict()), -1.0, 0
         bar = tqdm(range(1, self.cfg.steps + 1), desc="training", disable=not self.progress)
@@ -191,6 +213,8 @@ class Trainer:
                 self.history.append({"step": step, **{k: v for k, v in metrics.items() if k != "per_category"}, **ema})
                 tqdm.write(f"step {step}: held-out image AUROC {metrics.get('resad', float('nan')):.3f} "
                            f"(knn {metrics.get('knn', float('nan')):.3f})")
+                if on_checkpoint is not None:
+                    on_checkpoint(step, self.heads, self.history[-1])
                 if metrics and metrics["resad"] > best_metric:
                     best_metric, best_step = metrics["resad"], step
                     best_state = copy.deepcopy(self.heads.state_dict())
@@ -205,5 +229,6 @@ class Trainer:
             "history": self.history,
             "train_seconds": round(time.time() - started, 1),
             "categories": [b.name for b in self.banks],
+            "selected_on": [b.name for b in self.select_banks] or "held-out test images of the training categories",
         }
         return self.heads, summary

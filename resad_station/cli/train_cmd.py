@@ -26,6 +26,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="divide residuals by the references' mean leave-one-out residual norm per level")
     parser.add_argument("--blocks", type=int, default=8, help="coupling blocks per flow")
     parser.add_argument("--eval-every", type=int, default=250, help="steps between held-out checks")
+    parser.add_argument("--select-on", default="",
+                        help="categories (comma separated, e.g. elpv_mono) kept out of training and used alone to "
+                             "select the checkpoint; default: held-out test images of the training categories")
+    parser.add_argument("--keep-checkpoints", action="store_true",
+                        help="also write every evaluated checkpoint as OUT-stepN.safetensors")
     parser.add_argument("--heldout", type=float, default=0.25, help="fraction of test images held out for selection")
     parser.add_argument("--synthetic-per-good", type=int, default=1)
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
@@ -47,12 +52,13 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         steps=args.steps, batch=args.batch, shots=args.shots, lr=args.lr, seed=args.seed,
         input_size=args.input_size, cond_dim=args.cond_dim, residual_norm=args.residual_norm, n_blocks=args.blocks,
-        eval_every=args.eval_every,
+        eval_every=args.eval_every, select_on=tuple(c for c in args.select_on.split(",") if c),
     )
     card = train_model(
         args.roots, args.out, config, extras, args.synthetic_per_good, args.heldout,
         progress=True,
         cache_dir=args.cache_dir,
+        keep_checkpoints=args.keep_checkpoints,
         command="resad-station train " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
     )
     print(json.dumps({k: card[k] for k in ("weights_file", "sha256", "best_step", "heldout_image_auroc_resad")}, indent=2))
