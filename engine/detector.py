@@ -180,7 +180,8 @@ class Detector:
 
     def _residuals(self, feats, pools) -> list[torch.Tensor]:
         """Per level x - x*, searched the way this detector is set up (radius, search mode)."""
-        return search_levels(feats, pools, self.radius, SEARCH_MODES[self.search])
+        exhaustive, matches = SEARCH_MODES[self.search]
+        return search_levels(feats, pools, self.radius, exhaustive, matches)
 
     def _level_maps(self, feats, pools, terms, clock: _Clock, scale=None) -> dict[str, list[torch.Tensor]]:
         """Raw per-level maps (B, H_l, W_l) of each term ("resad", "knn"); larger = more anomalous."""

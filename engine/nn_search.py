@@ -6,10 +6,12 @@ matched, scaled up. A full search at level 1 for K=4 at 256 px is 4096 x 16384 d
 frame (~170 ms on 2 cores); the guided window is ~25 candidates per position, and still follows a
 part that moved, because the exact coarse match says where to look.
 
-SEARCH_MODES name how many of the coarsest levels are searched exhaustively: "guided" (level 3),
-"wide" (levels 2 and 3: for products whose parts show up anywhere on the references, such as
-boards photographed at other positions; about 4 ms more per frame at 256 px) and "exact" (every level;
-about 0.2 s per frame, to measure what the approximation costs).
+SEARCH_MODES name how many of the coarsest levels are searched exhaustively, and how many of the
+best coarse matches guide the next level: "guided" (level 3, its best match), "broad" (level 3,
+its best COARSE_MATCHES matches: level 2 searches the window around each, which helps where the
+single best coarse match is often the wrong place, as on boards photographed at other positions;
+about 0.5 ms more per frame), "wide" (levels 2 and 3 exhaustively; about 3-4 ms more per frame at
+256 px) and "exact" (every level; about 0.2 s per frame, to measure what the approximation costs).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import numpy as np
 import torch
 
 QUERY_CHUNK = 4096  # rows of the distance matrix per step of an exact search
-SEARCH_MODES = {"guided": 1, "wide": 2, "exact": 3}  # how many coarsest levels are searched exhaustively
+COARSE_MATCHES = 3  # "broad": best matches of the coarse level that each guide a window below it
+# name -> (how many coarsest levels are searched exhaustively, how many of their best matches guide the next)
+SEARCH_MODES = {"guided": (1, 1), "broad": (1, COARSE_MATCHES), "wide": (2, 1), "exact": (3, 1)}
 
 
 @dataclass
@@ -64,11 +68,15 @@ class LevelPool:
 
 @dataclass
 class Match:
-    """Per query position: which reference (k) and where (y, x) its nearest neighbour is."""
+    """Per query position: which reference (k) and where (y, x) its nearest neighbour is; with a
+    trailing dimension (B, H, W, T), its T best matches, the nearest first."""
 
-    k: torch.Tensor  # (B, H, W) long
+    k: torch.Tensor  # (B, H, W) or (B, H, W, T) long
     y: torch.Tensor
     x: torch.Tensor
+
+    def best(self) -> "Match":
+        return self if self.k.dim() == 3 else Match(self.k[..., 0], self.y[..., 0], self.x[..., 0])
 
 
 def exact_search(query: torch.Tensor, pool: LevelPool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,6 +88,20 @@ def exact_search(query: torch.Tensor, pool: LevelPool) -> tuple[torch.Tensor, to
         d = torch.addmm(pool.sqnorm.unsqueeze(0), q, pool.feats.t(), beta=1.0, alpha=-2.0)
         best[start : start + QUERY_CHUNK] = _argmin_rows(d)
     return best, pool.feats.index_select(0, best)
+
+
+def exact_search_top(query: torch.Tensor, pool: LevelPool, top: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """query (N, C) -> (pool rows of the `top` nearest (N, top), nearest first; nearest feature (N, C)).
+    Column 0 is exact_search's answer, ties included."""
+    best = torch.empty(query.shape[0], top, dtype=torch.long, device=query.device)
+    for start in range(0, query.shape[0], QUERY_CHUNK):
+        q = query[start : start + QUERY_CHUNK]
+        d = torch.addmm(pool.sqnorm.unsqueeze(0), q, pool.feats.t(), beta=1.0, alpha=-2.0)
+        rows = d.topk(min(top, d.shape[1]), dim=1, largest=False, sorted=True).indices
+        rows[:, 0] = _argmin_rows(d)  # topk orders ties freely; the nearest is argmin's, as in every mode
+        best[start : start + QUERY_CHUNK, : rows.shape[1]] = rows
+        best[start : start + QUERY_CHUNK, rows.shape[1] :] = rows[:, :1]  # fewer pool rows than `top`
+    return best, pool.feats.index_select(0, best[:, 0])
 
 
 def _argmin_rows(d: torch.Tensor) -> torch.Tensor:
@@ -141,17 +163,21 @@ def _shared_window_search(query: torch.Tensor, pool: LevelPool, parent: Match, r
     """The four children of a parent position search windows that overlap: child (dy, dx)'s
     (2r+1)^2 window around 2*match + (dy, dx) lies inside one (2r+2)^2 window around 2*match.
     Gathering that shared window once per parent moves 36 reference rows instead of 4 x 25 (r=2);
-    a mask keeps each child to its own window, so the result equals the per-child search."""
+    a mask keeps each child to its own window, so the result equals the per-child search. A parent
+    with T matches (Match of shape (B, H, W, T)) gathers T shared windows and searches them all."""
     b, h, w, c = query.shape
     n = 2 * radius + 2
-    rows = _window_rows(pool, parent.k, parent.y, parent.x, 2, _offsets(-radius, radius + 1, query.device))  # (B, Hp, Wp, n, n)
-    rows = rows.reshape(-1, n * n)  # (P, n*n)
+    alternatives = 1 if parent.k.dim() == 3 else parent.k.shape[-1]
+    rows = _window_rows(pool, parent.k, parent.y, parent.x, 2, _offsets(-radius, radius + 1, query.device))  # (B, Hp, Wp[, T], n, n)
+    rows = rows.reshape(-1, alternatives * n * n)  # (P, T*n*n)
     # children of each parent together: (B, Hp, 2, Wp, 2, C) -> (P, 4, C)
     q = query.view(b, h // 2, 2, w // 2, 2, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, 4, c)
-    feats = pool.feats.index_select(0, rows.reshape(-1)).view(*rows.shape, c)  # (P, n*n, C)
-    # argmin ||p - q||^2 = argmin ||p||^2 - 2 q.p; (P, 4, n*n) so the argmin runs along memory
+    feats = pool.feats.index_select(0, rows.reshape(-1)).view(*rows.shape, c)  # (P, T*n*n, C)
+    # argmin ||p - q||^2 = argmin ||p||^2 - 2 q.p; (P, 4, T*n*n) so the argmin runs along memory
     d = torch.bmm(q, feats.transpose(1, 2)).mul_(-2.0)
-    d.add_(pool.sqnorm.index_select(0, rows.reshape(-1)).view(-1, 1, n * n)).add_(_child_masks(radius, query.device))
+    masks = _child_masks(radius, query.device)
+    d.add_(pool.sqnorm.index_select(0, rows.reshape(-1)).view(-1, 1, rows.shape[1]))
+    d.add_(masks if alternatives == 1 else masks.repeat(1, alternatives))
     best = rows.gather(1, d.argmin(2))  # (P, 4)
     return best.view(b, h // 2, w // 2, 2, 2).permute(0, 1, 3, 2, 4).reshape(b, h, w)
 
@@ -159,7 +185,9 @@ def _shared_window_search(query: torch.Tensor, pool: LevelPool, parent: Match, r
 def _per_child_search(
     query: torch.Tensor, pool: LevelPool, parent: Match, radius: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each position gathers its own window (grids that are not exactly twice the parent's)."""
+    """Each position gathers its own window (grids that are not exactly twice the parent's; these
+    follow the best parent match only)."""
+    parent = parent.best()
     b, h, w, c = query.shape
     dev = query.device
     ii = torch.arange(h, device=dev)
@@ -194,12 +222,13 @@ def _row_dots(feats: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
 
 def search_levels(
-    queries: list[torch.Tensor], pools: list[LevelPool], radius: int = 2, exhaustive: int = 1
+    queries: list[torch.Tensor], pools: list[LevelPool], radius: int = 2, exhaustive: int = 1, matches: int = 1
 ) -> list[torch.Tensor]:
     """Residuals x - x* per level for a batch.
 
     queries: per level (B, C, H_l, W_l) of the same images, levels ordered fine to coarse.
     exhaustive: how many of the coarsest levels are searched over every position (SEARCH_MODES).
+    matches: how many of the best matches of the finest exhaustive level guide the level below it.
     Returns per level the residual (B, C, H_l, W_l).
     """
     residuals: list[torch.Tensor] = [None] * len(queries)  # type: ignore[list-item]
@@ -209,8 +238,12 @@ def search_levels(
         b, h, w, c = q.shape
         pool = pools[lvl]
         if lvl >= len(queries) - exhaustive or parent is None:
-            idx, near = exact_search(q.reshape(-1, c), pool)
-            idx = idx.view(b, h, w)
+            if matches > 1 and lvl == len(queries) - exhaustive and lvl:  # its matches guide the next level
+                idx, near = exact_search_top(q.reshape(-1, c), pool, matches)
+                idx = idx.view(b, h, w, -1)
+            else:
+                idx, near = exact_search(q.reshape(-1, c), pool)
+                idx = idx.view(b, h, w)
             near = near.view(b, h, w, c)
         else:
             idx, near = guided_search(q, pool, parent, radius)

@@ -108,6 +108,36 @@ def test_wide_search_is_exhaustive_at_levels_2_and_3(detector, crops):
     assert not torch.allclose(guided[1], exact[1])  # the case it is for: the window missed somewhere
 
 
+def test_broad_search_follows_several_coarse_matches_and_is_never_farther_than_guided(detector, crops):
+    """search="broad": level 3 is the same exact search; level 2 searches the windows of the best
+    3 coarse matches, the best one's included, so its neighbours are never farther than the guided
+    search's, and where a second match leads somewhere better they are nearer."""
+    from engine.nn_search import COARSE_MATCHES, Match, _shared_window_search, exact_search_top
+
+    refs = detector.build_references(crops[:4])
+    x = torch.stack([prepare(f, 128).tensor for f in (with_defect(crops[4])[0], crops[5])])
+    with torch.inference_mode():
+        feats = detector._features(x)
+        pools = refs.pools("cpu")
+        guided = search_levels(feats, pools, detector.radius)
+        broad = search_levels(feats, pools, detector.radius, exhaustive=1, matches=COARSE_MATCHES)
+        # the multi-window search equals the best of one single-window search per coarse match
+        q3 = feats[2].permute(0, 2, 3, 1).contiguous()
+        top, _ = exact_search_top(q3.reshape(-1, q3.shape[-1]), pools[2], COARSE_MATCHES)
+        parents = Match(*pools[2].unravel(top.view(*q3.shape[:3], -1)))
+        q2 = feats[1].permute(0, 2, 3, 1).contiguous()
+        multi = _shared_window_search(q2, pools[1], parents, detector.radius)
+        dist = lambda rows: (q2 - pools[1].feats[rows]).norm(dim=-1)
+        single = torch.stack([dist(_shared_window_search(q2, pools[1], Match(parents.k[..., t], parents.y[..., t],
+                                                                                 parents.x[..., t]), detector.radius))
+                              for t in range(COARSE_MATCHES)])
+    assert torch.equal(broad[2], guided[2])
+    assert torch.allclose(dist(multi), single.min(0).values, atol=1e-5)
+    assert bool((broad[1].norm(dim=1) <= guided[1].norm(dim=1) + 1e-5).all())
+    assert bool((broad[1].norm(dim=1) < guided[1].norm(dim=1) - 1e-3).any())  # a second match helped somewhere
+    assert "~broad" in Detector.load(method="knn", device="cpu", input_size=128, search="broad").score_id
+
+
 def test_the_search_mode_is_part_of_the_score_id():
     wide = Detector.load(method="knn", device="cpu", input_size=128, search="wide")
     assert "~wide" in wide.score_id

@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--weights", help="weights file (default: the bundled model)")
     parser.add_argument("--images", help="folder with reference/ and line/ subfolders (default: the shipped demo)")
-    parser.add_argument("--search", choices=("guided", "wide", "exact"), default="guided",
+    parser.add_argument("--search", choices=("guided", "broad", "wide", "exact"), default="guided",
                         help="levels searched over every position (see engine.search in a profile)")
     parser.add_argument("--compare-exact", action="store_true", help="also time the exhaustive NN search")
     parser.add_argument("--json", help="write the numbers to this JSON file too")

@@ -48,8 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     parser.add_argument("--levels", type=_int_list, default=None, metavar="L[,L...]",
                         help="backbone levels the score sums (default: 1,2,3, as in the paper)")
-    parser.add_argument("--search", choices=("guided", "wide", "exact"), default="guided",
-                        help="levels searched over every position: guided = 3, wide = 2-3, exact = all (default: guided)")
+    parser.add_argument("--search", choices=("guided", "broad", "wide", "exact"), default="guided",
+                        help="levels searched over every position: guided = 3, broad = 3 with its best 3 matches guiding level 2, wide = 2-3, exact = all (default: guided)")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON to this file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

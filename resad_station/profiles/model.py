@@ -90,7 +90,8 @@ class EngineConfig(_Section):
     shots: int = Field(default=4, ge=1, le=32)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     method: MethodName = "resad"
-    search: Literal["guided", "wide", "exact"] = "guided"  # levels searched exhaustively: 3 / 2-3 / all
+    # levels searched exhaustively: 3 / 3, its best 3 matches guiding level 2 / 2-3 / all (engine SEARCH_MODES)
+    search: Literal["guided", "broad", "wide", "exact"] = "guided"
     weights: str | None = None
     score_levels: list[int] = Field(default_factory=lambda: [1, 2, 3])  # backbone levels the score sums
 
