@@ -150,3 +150,14 @@ def test_keep_checkpoints_writes_every_evaluated_step_loadable(tmp_path):
     chosen = steps[card["best_step"] - 1].state_dict()
     final, _ = load_heads(out)
     assert all(torch.equal(v, chosen[k]) for k, v in final.state_dict().items())
+
+
+def test_train_cli_refuses_an_unknown_selection_category_by_name(tmp_path, capsys):
+    from resad_station.cli.main import main
+
+    _mvtec_tree(tmp_path / "data")
+    out = tmp_path / "model.safetensors"
+    rc = main(["train", str(tmp_path / "data"), "--out", str(out), "--steps", "2", "--batch", "4", "--shots", "2",
+               "--input-size", str(SIZE), "--select-on", "tile"])
+    assert rc == 2 and not out.exists()
+    assert "no category named ['tile']" in capsys.readouterr().err

@@ -54,12 +54,16 @@ def run(args: argparse.Namespace) -> int:
         input_size=args.input_size, cond_dim=args.cond_dim, residual_norm=args.residual_norm, n_blocks=args.blocks,
         eval_every=args.eval_every, select_on=tuple(c for c in args.select_on.split(",") if c),
     )
-    card = train_model(
-        args.roots, args.out, config, extras, args.synthetic_per_good, args.heldout,
-        progress=True,
-        cache_dir=args.cache_dir,
-        keep_checkpoints=args.keep_checkpoints,
-        command="resad-station train " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
-    )
+    try:
+        card = train_model(
+            args.roots, args.out, config, extras, args.synthetic_per_good, args.heldout,
+            progress=True,
+            cache_dir=args.cache_dir,
+            keep_checkpoints=args.keep_checkpoints,
+            command="resad-station train " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
+        )
+    except ValueError as exc:  # the data cannot train this model (names what is missing); nothing was written
+        print(f"train: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps({k: card[k] for k in ("weights_file", "sha256", "best_step", "heldout_image_auroc_resad")}, indent=2))
     return 0
