@@ -79,14 +79,19 @@ class Match:
         return self if self.k.dim() == 3 else Match(self.k[..., 0], self.y[..., 0], self.x[..., 0])
 
 
+def _chunked_distances(query: torch.Tensor, pool: LevelPool):
+    """(start, d) per chunk of QUERY_CHUNK query rows: d[i, j] = ||p_j||^2 - 2 q_i.p_j, which orders
+    the pool rows like the squared distance (||q_i||^2 is the same along a row)."""
+    for start in range(0, query.shape[0], QUERY_CHUNK):
+        q = query[start : start + QUERY_CHUNK]
+        yield start, torch.addmm(pool.sqnorm.unsqueeze(0), q, pool.feats.t(), beta=1.0, alpha=-2.0)
+
+
 def exact_search(query: torch.Tensor, pool: LevelPool) -> tuple[torch.Tensor, torch.Tensor]:
     """query (N, C) -> (index into pool rows (N,), nearest feature (N, C))."""
     best = torch.empty(query.shape[0], dtype=torch.long, device=query.device)
-    for start in range(0, query.shape[0], QUERY_CHUNK):
-        q = query[start : start + QUERY_CHUNK]
-        # ||q||^2 is constant per row, so argmin needs only ||p||^2 - 2 q.p
-        d = torch.addmm(pool.sqnorm.unsqueeze(0), q, pool.feats.t(), beta=1.0, alpha=-2.0)
-        best[start : start + QUERY_CHUNK] = _argmin_rows(d)
+    for start, d in _chunked_distances(query, pool):
+        best[start : start + d.shape[0]] = _argmin_rows(d)
     return best, pool.feats.index_select(0, best)
 
 
@@ -94,13 +99,12 @@ def exact_search_top(query: torch.Tensor, pool: LevelPool, top: int) -> tuple[to
     """query (N, C) -> (pool rows of the `top` nearest (N, top), nearest first; nearest feature (N, C)).
     Column 0 is exact_search's answer, ties included."""
     best = torch.empty(query.shape[0], top, dtype=torch.long, device=query.device)
-    for start in range(0, query.shape[0], QUERY_CHUNK):
-        q = query[start : start + QUERY_CHUNK]
-        d = torch.addmm(pool.sqnorm.unsqueeze(0), q, pool.feats.t(), beta=1.0, alpha=-2.0)
+    for start, d in _chunked_distances(query, pool):
         rows = d.topk(min(top, d.shape[1]), dim=1, largest=False, sorted=True).indices
         rows[:, 0] = _argmin_rows(d)  # topk orders ties freely; the nearest is argmin's, as in every mode
-        best[start : start + QUERY_CHUNK, : rows.shape[1]] = rows
-        best[start : start + QUERY_CHUNK, rows.shape[1] :] = rows[:, :1]  # fewer pool rows than `top`
+        chunk = best[start : start + d.shape[0]]
+        chunk[:, : rows.shape[1]] = rows
+        chunk[:, rows.shape[1] :] = rows[:, :1]  # a pool of fewer rows than `top`: repeat the nearest
     return best, pool.feats.index_select(0, best[:, 0])
 
 

@@ -143,3 +143,20 @@ def test_the_search_mode_is_part_of_the_score_id():
     assert "~wide" in wide.score_id
     with pytest.raises(Exception, match="search: expected one of"):
         Detector.load(method="knn", device="cpu", search="everywhere")
+
+
+def test_exact_search_top_orders_the_nearest_and_agrees_with_exact_search():
+    from engine.nn_search import LevelPool, exact_search, exact_search_top
+
+    gen = torch.Generator().manual_seed(0)
+    pool = LevelPool.from_maps([torch.randn(8, 5, 6, generator=gen) for _ in range(3)])
+    query = torch.randn(40, 8, generator=gen)
+    top, near = exact_search_top(query, pool, 3)
+    best, near_exact = exact_search(query, pool)
+    assert torch.equal(top[:, 0], best) and torch.equal(near, near_exact)
+    dist = ((query[:, None, :] - pool.feats[top]) ** 2).sum(-1)
+    assert bool((dist[:, :-1] <= dist[:, 1:] + 1e-5).all())  # nearest first
+    assert torch.equal(dist[:, 2], ((query[:, None, :] - pool.feats[None]) ** 2).sum(-1).sort(1).values[:, 2])
+    tiny = LevelPool.from_maps([torch.randn(8, 1, 1, generator=gen) for _ in range(2)])  # 2 rows, 3 asked
+    rows, _ = exact_search_top(query, tiny, 3)
+    assert torch.equal(rows[:, 2], rows[:, 0]) and set(rows[:, :2].unique().tolist()) <= {0, 1}
