@@ -161,3 +161,18 @@ def test_train_cli_refuses_an_unknown_selection_category_by_name(tmp_path, capsy
                "--input-size", str(SIZE), "--select-on", "tile"])
     assert rc == 2 and not out.exists()
     assert "no category named ['tile']" in capsys.readouterr().err
+
+
+def test_flow_lr_trains_the_flows_at_their_own_rate():
+    banks = _bank()
+    cfg = TrainConfig(steps=10, batch=4, shots=2, input_size=SIZE, seed=0, flow_lr=0.0)
+    trainer = Trainer(banks, cfg, progress=False)
+    grouped = [p for g in trainer.opt.param_groups for p in g["params"]]
+    assert len(grouped) == len(list(trainer.heads.parameters())) == len({id(p) for p in grouped})
+    flows_before = [p.detach().clone() for p in trainer.heads.flows.parameters()]
+    conv_before = [p.detach().clone() for p in trainer.heads.constraintors.parameters()]
+    draw = trainer._draw()
+    trainer.step(draw)
+    trainer.step(draw)
+    assert all(torch.equal(a, b) for a, b in zip(flows_before, trainer.heads.flows.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(conv_before, trainer.heads.constraintors.parameters()))

@@ -34,6 +34,7 @@ class TrainConfig:
     batch: int = 8
     shots: int = 4
     lr: float = 5e-4
+    flow_lr: float | None = None  # the flows' own learning rate (None: lr); the constraintors always use lr
     weight_decay: float = 1e-5
     chunk: int = 8192
     tau: float = 0.1
@@ -79,7 +80,9 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         self.heads = ResADHeads(HeadConfig(cond_dim=config.cond_dim, n_blocks=config.n_blocks, seed=config.seed,
                                            residual_norm=config.residual_norm))
-        self.opt = torch.optim.Adam(self.heads.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        groups = [{"params": self.heads.constraintors.parameters()},
+                  {"params": self.heads.flows.parameters(), "lr": config.lr if config.flow_lr is None else config.flow_lr}]
+        self.opt = torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
         milestones = [int(config.steps * 0.7), int(config.steps * 0.9)]  # the paper's x0.1 at 70 % and 90 %
         self.sched = torch.optim.lr_scheduler.MultiStepLR(self.opt, milestones, gamma=0.1)
         self.b_n = [None] * len(self.heads.flows)

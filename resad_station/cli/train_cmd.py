@@ -19,6 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--shots", type=int, default=4, help="references per training step")
     parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--flow-lr", type=float, help="the flows' learning rate (default: --lr; the constraintors use --lr)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--input-size", type=int, default=256)
     parser.add_argument("--cond-dim", type=int, default=64, help="positional encoding size (paper: 256)")
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         print("train: give at least one ROOT or --extra", file=sys.stderr)
         return 2
     config = TrainConfig(
-        steps=args.steps, batch=args.batch, shots=args.shots, lr=args.lr, seed=args.seed,
+        steps=args.steps, batch=args.batch, shots=args.shots, lr=args.lr, flow_lr=args.flow_lr, seed=args.seed,
         input_size=args.input_size, cond_dim=args.cond_dim, residual_norm=args.residual_norm, n_blocks=args.blocks,
         eval_every=args.eval_every, select_on=tuple(c for c in args.select_on.split(",") if c),
     )
