@@ -176,3 +176,11 @@ def test_flow_lr_trains_the_flows_at_their_own_rate():
     trainer.step(draw)
     assert all(torch.equal(a, b) for a, b in zip(flows_before, trainer.heads.flows.parameters()))
     assert not all(torch.equal(a, b) for a, b in zip(conv_before, trainer.heads.constraintors.parameters()))
+
+
+def test_select_on_a_category_too_small_to_judge_says_what_it_has():
+    small = CategoryData("few", good=[lambda c=c: c for c in brick_crops(2, size=128, seed=8)])
+    banks = _two_category_banks() + build_bank([small], FeatureExtractor(load_backbone(), SIZE), synthetic_per_good=1,
+                                               seed=0, progress=False)
+    with pytest.raises(ValueError, match=r"select_on 'few': needs 3 good images and some anomalous ones, has 2 good and 2 anomalous"):
+        Trainer(banks, TrainConfig(shots=2, input_size=SIZE, select_on=("few",)), progress=False)

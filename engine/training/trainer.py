@@ -73,9 +73,10 @@ class Trainer:
         if not self.banks:
             raise ValueError(f"no category has the {config.shots + 1} good images a training step needs")
         for b in self.select_banks:
-            if len(b.good) < config.shots + 1 or not (b.real or b.synthetic or b.heldout_anomalous):
+            anomalous = len(b.real) + len(b.synthetic) + len(b.heldout_anomalous)
+            if len(b.good) < config.shots + 1 or not anomalous:
                 raise ValueError(f"select_on {b.name!r}: needs {config.shots + 1} good images and some anomalous ones, "
-                                 f"has {len(b.good)} good and {len(b.real) + len(b.synthetic)} anomalous")
+                                 f"has {len(b.good)} good and {anomalous} anomalous")
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.heads = ResADHeads(HeadConfig(cond_dim=config.cond_dim, n_blocks=config.n_blocks, seed=config.seed,
