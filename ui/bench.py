@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer
 
-from resad_station.runtime.sources import image_files
+from resad_station.capture.imaging import image_files
 
 PERIOD_MS = 5
 BENCH_SIZE = (1920, 1080)

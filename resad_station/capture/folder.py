@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .base import CorruptFrameError, Frame, FrameSource
-from .decode import IMAGE_EXTENSIONS, is_image_file, natural_key, read_image_file
+from .decode import IMAGE_EXTENSIONS, natural_key, read_image_file
+from .imaging import image_files
 from .pacing import Pacer
 
 
@@ -32,10 +32,9 @@ class FolderSource(FrameSource):
         if not self.path.is_dir():
             raise self.error("cannot open (not a folder)")
         try:
-            names = [e.name for e in os.scandir(self.path) if e.is_file() and is_image_file(e.name)]
+            return [p.name for p in image_files([self.path])]
         except OSError as exc:
             raise self.error(f"cannot list the folder ({exc.strerror or exc})") from exc
-        return sorted(names, key=natural_key)
 
     def open(self) -> None:
         if self._open:

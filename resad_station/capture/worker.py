@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from ..runtime.events import CameraState, CameraStatus
 from .base import CorruptFrameError, Frame, FrameSource, ReadTimeout, SourceError
 from .slots import FrameFifo, LatestFrameSlot
+from .state import CameraState, CameraStatus
 
 log = logging.getLogger(__name__)
 

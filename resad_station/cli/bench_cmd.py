@@ -12,9 +12,6 @@ from resad_station.profiles.model import METHOD_NAMES
 NAME = "bench"
 HELP = "time each stage of the engine on this machine"
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shots", type=int, default=4)
     parser.add_argument("--size", type=int, default=256, help="input short side")
@@ -32,8 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _images(folder: Path) -> list:
     from engine.data.mvtec import load_rgb
+    from resad_station.capture.imaging import image_files
 
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files([folder])
     if not files:
         raise SystemExit(f"bench: no images in {folder}")
     return [load_rgb(p) for p in files]

@@ -16,10 +16,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from engine import EngineError
+from resad_station.capture.imaging import crop_roi, image_files
 from resad_station.enrollment.calibration import Calibration, CalibrationError, calibrate
 from resad_station.enrollment.quality import QualitySettings, Reject, Shot, check_shots, load_shots
-from resad_station.runtime.pipeline import crop_roi
-from resad_station.runtime.sources import image_files
 from resad_station.storage import repository as repo
 
 MIN_SHOTS = 2  # leave-one-out calibration needs at least two shots

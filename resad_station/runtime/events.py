@@ -12,6 +12,12 @@ from typing import Protocol
 
 import numpy as np
 
+# Camera states come from capture (the layer below); listeners receive them as runtime events.
+from resad_station.capture.state import CameraState, CameraStatus
+
+__all__ = ["AlarmEvent", "AlarmStatus", "CameraState", "CameraStatus", "FrameResult", "Metrics", "PreviewFrame",
+           "RuntimeListener", "Verdict"]
+
 
 class Verdict(str, enum.Enum):
     PASS = "pass"
@@ -19,27 +25,10 @@ class Verdict(str, enum.Enum):
     FAIL = "fail"
 
 
-class CameraStatus(str, enum.Enum):
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-    FAILED = "failed"
-    STOPPED = "stopped"
-    FINISHED = "finished"  # a finite source (video file, folder without loop) reached its end
-
-
 class AlarmStatus(str, enum.Enum):
     RAISED = "raised"
     ACKNOWLEDGED = "acknowledged"
     CLEARED = "cleared"
-
-
-@dataclass(frozen=True)
-class CameraState:
-    camera: str
-    status: CameraStatus
-    reason: str = ""  # why it is reconnecting / failed
-    time: float = 0.0
 
 
 @dataclass(frozen=True)

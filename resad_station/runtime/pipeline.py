@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from engine import EngineError
+from resad_station.capture.imaging import Roi, crop_roi
 from resad_station.runtime.alarms import AlarmMachine
 from resad_station.runtime.events import AlarmEvent, CameraState, CameraStatus, FrameResult, Metrics, PreviewFrame
 from resad_station.runtime.listeners import ListenerSet
@@ -31,8 +32,6 @@ from resad_station.runtime.recorder import Recorder
 from resad_station.runtime.verdict import Thresholds, classify
 
 log = logging.getLogger(__name__)
-
-Roi = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -44,18 +43,6 @@ class ActiveProduct:
     thresholds: Thresholds
     product_id: int | None = None
     reference_set_version: int | None = None
-
-
-def crop_roi(image: np.ndarray, roi: Roi | None, where: str = "camera.roi") -> np.ndarray:
-    """The region of interest (x, y, w, h), clipped to the image; an ROI outside it is an error."""
-    if roi is None:
-        return image
-    x, y, w, h = roi
-    H, W = image.shape[:2]
-    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"{where} {list(roi)} lies outside the {W}x{H} frame")
-    return image[y0:y1, x0:x1]
 
 
 class RateLimiter:

@@ -24,6 +24,7 @@ from engine import Detector, ReferenceSet
 from engine.preprocess import PREPROCESS_ID
 from resad_station import paths
 from resad_station.capture import CaptureWorker, open_source
+from resad_station.capture.imaging import image_files
 from resad_station.enrollment import enroll as enrollment
 from resad_station.enrollment.calibration import Calibration
 from resad_station.enrollment.quality import Shot
@@ -34,7 +35,7 @@ from resad_station.runtime.alarms import AlarmMachine
 from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.pipeline import ActiveProduct, Pipeline
 from resad_station.runtime.recorder import Recorder, RecordingPolicy
-from resad_station.runtime.sources import image_files, source_for
+from resad_station.runtime.sources import source_for
 from resad_station.runtime.storage_sink import DatabaseSink
 from resad_station.runtime.verdict import Thresholds
 from resad_station.storage import Database, open_station_database
