@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
 import time
 
 from resad_station.profiles.model import METHOD_NAMES
+from resad_station.runtime.metrics import rss_mb
 
 NAME = "inspect"
 HELP = "run a product profile headless: live status line, optional JSON summary"
@@ -38,15 +38,6 @@ def _apply_overrides(profile, args: argparse.Namespace):
         camera["loop"] = False
     return profile.model_copy(update={
         "engine": profile.engine.model_copy(update=engine), "camera": profile.camera.model_copy(update=camera)})
-
-
-def rss_mb() -> float:
-    """Resident memory of this process now (Linux /proc; 0 where unavailable)."""
-    try:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return 0.0
 
 
 class StatusLine:

@@ -14,8 +14,8 @@ import json
 import tempfile
 import time
 
-from resad_station.cli.inspect_cmd import rss_mb
 from resad_station.profiles.model import METHOD_NAMES
+from resad_station.runtime.metrics import rss_mb
 from resad_station.runtime.station import Station, resolve_profile
 
 

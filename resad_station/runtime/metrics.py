@@ -7,6 +7,7 @@ Thread-safe: the inspection thread records, any thread may take a snapshot.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 
@@ -76,3 +77,12 @@ class RollingMetrics:
             "p95_ms": float(np.percentile(lats, 95)),
             "max_ms": float(lats.max()),
         }
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0

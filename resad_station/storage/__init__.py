@@ -12,7 +12,7 @@ from pathlib import Path
 
 from resad_station.storage import repository
 from resad_station.storage.check import CheckReport, FileProblem
-from resad_station.storage.database import Database, head_revision
+from resad_station.storage.database import Database
 from resad_station.storage.errors import NotFoundError, SchemaTooNewError, StorageError
 from resad_station.storage.image_store import ImageStore, StoredFile
 from resad_station.storage.models import (
@@ -23,6 +23,7 @@ from resad_station.storage.models import (
     ReferenceImage,
     ReferenceSet,
 )
+from resad_station.storage.schema import head_revision
 
 
 def open_station_database(

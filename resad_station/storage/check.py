@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
+from resad_station.storage.image_store import ImageStore
 from resad_station.storage.models import Defect, ReferenceImage
+from resad_station.storage.schema import head_revision
 
-if TYPE_CHECKING:
-    from resad_station.storage.database import Database
+
+class Checked(Protocol):
+    """What the check needs of a Database (database.py calls the check, so it is not imported here)."""
+
+    engine: sa.Engine
+    images: ImageStore
+    is_sqlite: bool
+
+    def ensure_not_newer(self) -> str | None: ...
+
+    def session(self) -> AbstractContextManager[Session]: ...
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,7 @@ class CheckReport:
                 f"{len(self.missing)} missing, {len(self.mismatched)} mismatched")
 
 
-def _sqlite_integrity(db: "Database") -> list[str]:
+def _sqlite_integrity(db: Checked) -> list[str]:
     findings = []
     with db.engine.connect() as conn:
         rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
@@ -79,9 +92,7 @@ def _file_columns() -> list[tuple[str, type, str, str]]:
     ]
 
 
-def check_database(db: "Database") -> CheckReport:
-    from resad_station.storage.database import head_revision
-
+def check_database(db: Checked) -> CheckReport:
     report = CheckReport(revision=db.ensure_not_newer(), head=head_revision())
     if db.is_sqlite:
         report.integrity = _sqlite_integrity(db)

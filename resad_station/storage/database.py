@@ -20,37 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from resad_station.storage.errors import SchemaTooNewError, StorageError, describe_db_error
 from resad_station.storage.image_store import ImageStore
+from resad_station.storage.schema import alembic_config, head_revision, known_revisions
 
 log = logging.getLogger(__name__)
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-
-def _alembic_config(connection: sa.Connection | None = None):
-    from alembic.config import Config  # imported late: only needed to migrate
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-def head_revision() -> str:
-    """The newest schema revision this app knows."""
-    from alembic.script import ScriptDirectory
-
-    heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
-    if len(heads) != 1:
-        raise StorageError(f"the app's migrations have {len(heads)} heads ({heads}); expected one")
-    return heads[0]
-
-
-def _known_revisions() -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    return {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
-
-
 class Database:
     """One database plus its image store.
 
@@ -130,7 +102,7 @@ class Database:
     def ensure_not_newer(self) -> str | None:
         """Raise SchemaTooNewError when the database comes from a newer app; return its revision."""
         revision = self.current_revision()
-        if revision is not None and revision not in _known_revisions():
+        if revision is not None and revision not in known_revisions():
             raise SchemaTooNewError(
                 f"database {self.url} has schema revision {revision!r}, which this app does not know "
                 f"(its newest is {head_revision()!r}): it was written by a newer ResAD Station. "
@@ -149,7 +121,7 @@ class Database:
                 log.info("upgrading database %s from %s to %s", self.url, before, head)
                 try:
                     with self.engine.begin() as conn:
-                        command.upgrade(_alembic_config(conn), "head")
+                        command.upgrade(alembic_config(conn), "head")
                 except exc.SQLAlchemyError as error:
                     raise describe_db_error(error, self.url) from error
             return head
