@@ -114,8 +114,8 @@ BAD_PROFILES = {
     "several_problems_at_once": (
         MINIMAL.replace("kind: folder", "kind: usb") + "engine:\n  input_size: 100\n  shots: 40\n"
         "recording:\n  keep_images: [fail, fail]\n",
-        ["demo.yaml: camera.kind: input should be 'device', 'stream', 'video', 'folder', 'hotfolder', 'replay' "
-         "or 'genicam' (got 'usb')",
+        ["demo.yaml: camera.kind: input should be 'device', 'folder', 'genicam', 'hotfolder', 'replay', 'stream' "
+         "or 'video' (got 'usb')",
          "demo.yaml: engine.input_size: must be a multiple of 32 (got 100)",
          "demo.yaml: engine.shots: input should be less than or equal to 32 (got 40)",
          "demo.yaml: recording.keep_images: lists a verdict twice (got ['fail', 'fail'])"],

@@ -3,14 +3,18 @@
     source = open_source("replay", "demo/line", base_dir="profiles", fps=5, loop=True)
     worker = CaptureWorker(lambda: source, "triggered", on_state=print)
     worker.start(); frames = worker.get_many(8, timeout=0.5); worker.stop()
+
+Each kind is one module with a FrameSource subclass under @register_source (registry.py); importing
+this package registers the shipped ones.
 """
 
-from .base import CorruptFrameError, Frame, FrameSource, ReadTimeout, SourceError
+from .base import CorruptFrameError, Frame, FrameSource, ReadTimeout, SourceError, SourceOptions
 from .device import DeviceSource
-from .factory import SOURCE_KINDS, open_source
+from .factory import open_source
 from .folder import FolderSource
 from .genicam import GenICamSource
 from .hotfolder import HotFolderSource
+from .registry import guess_kind, register_source, source_class, source_kinds
 from .replay import ReplaySource
 from .slots import FrameFifo, LatestFrameSlot
 from .stream import StreamSource
@@ -18,7 +22,8 @@ from .video import VideoFileSource
 from .worker import CaptureWorker
 
 __all__ = [
-    "SOURCE_KINDS", "CaptureWorker", "CorruptFrameError", "DeviceSource", "FolderSource", "Frame", "FrameFifo",
+    "CaptureWorker", "CorruptFrameError", "DeviceSource", "FolderSource", "Frame", "FrameFifo",
     "FrameSource", "GenICamSource", "HotFolderSource", "LatestFrameSlot", "ReadTimeout", "ReplaySource",
-    "SourceError", "StreamSource", "VideoFileSource", "open_source",
+    "SourceError", "SourceOptions", "StreamSource", "VideoFileSource", "guess_kind", "open_source",
+    "register_source", "source_class", "source_kinds",
 ]

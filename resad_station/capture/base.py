@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,6 +24,24 @@ class Frame:
     index: int  # running frame number of this source, continues across reconnects
     captured_at: float  # time.time() when the frame was captured
     source_name: str  # file name, or uri#frame for cameras and videos
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """What a profile's camera section gives a source besides its uri (see FrameSource.from_config)."""
+
+    name: str = "cam1"
+    fps: float | None = None
+    loop: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    base_dir: str | os.PathLike[str] | None = None  # the profile's folder
+
+    def path(self, uri: str) -> str:
+        """Relative paths in a profile are relative to the profile's folder, not the working directory."""
+        path = Path(os.path.expanduser(uri))
+        if self.base_dir is not None and not path.is_absolute():
+            path = Path(self.base_dir) / path
+        return str(path)
 
 
 class SourceError(Exception):
@@ -53,8 +73,24 @@ class FrameSource(ABC):
     object after a failure, and finite sources keep their position so no frame is delivered twice.
     """
 
-    kind: ClassVar[str] = ""
+    kind: ClassVar[str] = ""  # the profile's camera.kind; @register_source files the class under it
     is_live: ClassVar[bool] = False  # a camera that keeps producing: drops are allowed in live mode
+    uri_is_path: ClassVar[bool] = False  # a file or folder, resolved against the profile's folder
+    uri_required: ClassVar[bool] = True
+    uri_hint: ClassVar[str] = "path or URL"  # what an empty uri should have been
+    hardware_trigger: ClassVar[bool] = False  # camera.trigger: hardware is allowed
+    guess_rank: ClassVar[int | None] = None  # --source guessing asks lower ranks first; None: never
+
+    @classmethod
+    def claims(cls, uri: str) -> bool:
+        """Whether a bare --source uri looks like this kind (asked in guess_rank order)."""
+        return False
+
+    @classmethod
+    def from_config(cls, uri: str, options: SourceOptions) -> FrameSource:
+        """The source a profile's camera section describes (not opened yet). Kinds that take fps or
+        loop, or parse their uri, override this."""
+        return cls(options.path(uri) if cls.uri_is_path else uri, name=options.name, settings=options.settings)
 
     def __init__(self, uri: str, *, name: str = "cam1", settings: dict[str, Any] | None = None) -> None:
         self.uri = str(uri)

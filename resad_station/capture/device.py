@@ -7,13 +7,25 @@ import sys
 
 import cv2
 
-from .base import Frame
+from .base import Frame, SourceOptions
 from .opencv_capture import OpenCVCaptureSource
+from .registry import register_source
 
 
+@register_source
 class DeviceSource(OpenCVCaptureSource):
     kind = "device"
     is_live = True
+    uri_hint = "device index"
+    guess_rank = 10
+
+    @classmethod
+    def claims(cls, uri: str) -> bool:
+        return uri.isdigit()
+
+    @classmethod
+    def from_config(cls, uri: str, options: SourceOptions) -> DeviceSource:
+        return cls(uri, fps=options.fps, name=options.name, settings=options.settings)
 
     def __init__(self, uri: str, *, fps: float | None = None, name: str = "cam1", settings: dict | None = None) -> None:
         super().__init__(uri, name=name, settings=settings)

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import CorruptFrameError, Frame, FrameSource
+from .base import CorruptFrameError, Frame, FrameSource, SourceOptions
 from .decode import IMAGE_EXTENSIONS, natural_key, read_image_file
 from .imaging import image_files
 from .pacing import Pacer
+from .registry import register_source
 
 
+@register_source
 class FolderSource(FrameSource):
     kind = "folder"
     is_live = False
+    uri_is_path = True
+    guess_rank = 90  # what is left: a folder of images
+
+    @classmethod
+    def claims(cls, uri: str) -> bool:
+        return True
+
+    @classmethod
+    def from_config(cls, uri: str, options: SourceOptions) -> FolderSource:
+        return cls(options.path(uri), fps=options.fps, loop=options.loop, name=options.name, settings=options.settings)
 
     def __init__(self, uri: str, *, fps: float | None = None, loop: bool = False, name: str = "cam1",
                  settings: dict | None = None) -> None:

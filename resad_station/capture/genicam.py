@@ -23,8 +23,9 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from .base import APPLIED, UNSUPPORTED, Frame, FrameSource, ReadTimeout, SourceError
+from .base import APPLIED, UNSUPPORTED, Frame, FrameSource, ReadTimeout, SourceError, SourceOptions
 from .decode import to_rgb8
+from .registry import register_source
 
 _BAYER = {  # GenICam pixel format -> OpenCV conversion to RGB (OpenCV names Bayer by the 2nd row)
     "BayerRG": cv2.COLOR_BayerBG2RGB, "BayerBG": cv2.COLOR_BayerRG2RGB,
@@ -65,9 +66,20 @@ def component_to_rgb(data: np.ndarray, width: int, height: int, data_format: str
     raise ValueError(f"unsupported pixel format '{fmt}' (use Mono8/10/12/16, Bayer*, RGB8 or BGR8)")
 
 
+@register_source
 class GenICamSource(FrameSource):
     kind = "genicam"
     is_live = True
+    uri_required = False  # no uri: the producers on GENICAM_GENTL64_PATH, first camera
+    hardware_trigger = True
+
+    @classmethod
+    def from_config(cls, uri: str, options: SourceOptions) -> GenICamSource:
+        # "<producer.cti>#serial=..": only the producer's path resolves against the profile's folder
+        cti, sep, selector = uri.partition("#")
+        if cti:
+            uri = options.path(cti) + sep + selector
+        return cls(uri, name=options.name, settings=options.settings)
 
     def __init__(self, uri: str, *, name: str = "cam1", settings: dict | None = None,
                  harvester_factory: Callable[[], Any] | None = None) -> None:

@@ -19,6 +19,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .base import CorruptFrameError, Frame, FrameSource, ReadTimeout
 from .decode import decode_image_bytes, is_image_file, looks_complete
+from .registry import register_source
 
 POLL_S = 0.05
 
@@ -54,9 +55,11 @@ class _Candidate:
         self.stable_since = now
 
 
+@register_source
 class HotFolderSource(FrameSource):
     kind = "hotfolder"
     is_live = False  # every file is a part to inspect: never drop one
+    uri_is_path = True
 
     def __init__(self, uri: str, *, name: str = "cam1", settings: dict | None = None, include_existing: bool = False,
                  settle_s: float = 0.2, corrupt_after_s: float = 3.0, polling: bool = False) -> None:

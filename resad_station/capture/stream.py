@@ -8,15 +8,22 @@ import cv2
 
 from .base import Frame
 from .opencv_capture import OpenCVCaptureSource
+from .registry import register_source
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 OPEN_TIMEOUT_MS = 5000
 READ_TIMEOUT_MS = 5000
 
 
+@register_source
 class StreamSource(OpenCVCaptureSource):
     kind = "stream"
     is_live = True
+    guess_rank = 20
+
+    @classmethod
+    def claims(cls, uri: str) -> bool:
+        return "://" in uri
 
     def __init__(self, uri: str, *, name: str = "cam1", settings: dict | None = None) -> None:
         super().__init__(uri, name=name, settings=settings)

@@ -6,15 +6,29 @@ from pathlib import Path
 
 import cv2
 
-from .base import Frame
+from .base import Frame, SourceOptions
 from .decode import to_rgb8
 from .opencv_capture import OpenCVCaptureSource
 from .pacing import Pacer
+from .registry import register_source
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm")  # what --source takes for a video
 
 
+@register_source
 class VideoFileSource(OpenCVCaptureSource):
     kind = "video"
     is_live = False
+    uri_is_path = True
+    guess_rank = 30
+
+    @classmethod
+    def claims(cls, uri: str) -> bool:
+        return Path(uri).suffix.lower() in VIDEO_SUFFIXES
+
+    @classmethod
+    def from_config(cls, uri: str, options: SourceOptions) -> VideoFileSource:
+        return cls(options.path(uri), fps=options.fps, loop=options.loop, name=options.name, settings=options.settings)
 
     def __init__(self, uri: str, *, fps: float | None = None, loop: bool = False, name: str = "cam1",
                  settings: dict | None = None) -> None:

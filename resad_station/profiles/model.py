@@ -14,9 +14,8 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-CameraKind = Literal["device", "stream", "video", "folder", "hotfolder", "replay", "genicam"]
-# Kinds whose uri names a file or folder (resolved against the profile's folder).
-FILE_CAMERA_KINDS = frozenset({"video", "folder", "hotfolder", "replay"})
+from resad_station.capture import source_class, source_kinds
+
 VerdictName = Literal["pass", "uncertain", "fail"]
 MethodName = Literal["resad", "knn", "resad+knn"]  # the engine's METHODS (a test keeps them equal)
 METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
@@ -36,8 +35,13 @@ def _tuple_from_list(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _one_of(names) -> str:
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
 class CameraConfig(_Section):
-    kind: CameraKind
+    kind: str  # a registered camera kind (capture's registry: one file per kind)
     uri: str
     name: str = Field(default="cam1", min_length=1)
     fps: float | None = Field(default=None, gt=0)
@@ -47,6 +51,14 @@ class CameraConfig(_Section):
     gain: float | None = None
     trigger: Literal["software", "hardware"] | None = Field(default=None, validate_default=True)
     roi: tuple[int, int, int, int] | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _registered_kind(cls, value: str) -> str:
+        if value not in source_kinds():
+            raise PydanticCustomError("profile_camera_kind", "input should be {expected} (got '{kind}')",
+                                      {"expected": _one_of(source_kinds()), "kind": value})
+        return value
 
     @field_validator("uri", mode="before")
     @classmethod
@@ -76,11 +88,13 @@ class CameraConfig(_Section):
 
     @field_validator("trigger")
     @classmethod
-    def _hardware_trigger_needs_genicam(cls, value: str | None, info: ValidationInfo) -> str | None:
+    def _hardware_trigger_needs_a_kind_with_one(cls, value: str | None, info: ValidationInfo) -> str | None:
         kind = info.data.get("kind")
-        if value == "hardware" and kind is not None and kind != "genicam":
+        if value == "hardware" and kind is not None and not source_class(kind).hardware_trigger:
+            able = [k for k in source_kinds() if source_class(k).hardware_trigger]
             raise PydanticCustomError(
-                "profile_trigger_kind", "a hardware trigger needs camera.kind genicam (got kind {kind})", {"kind": kind}
+                "profile_trigger_kind", "a hardware trigger needs camera.kind {able} (got kind {kind})",
+                {"kind": kind, "able": " or ".join(able)},
             )
         return value
 
@@ -209,7 +223,7 @@ class Profile(_Section):
 
     def camera_location(self) -> str:
         """camera.uri ready to open: a resolved path for file kinds, the uri as is otherwise."""
-        if self.camera.kind in FILE_CAMERA_KINDS:
+        if source_class(self.camera.kind).uri_is_path:
             return str(self.resolve_path(self.camera.uri))
         return self.camera.uri
 
