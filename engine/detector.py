@@ -28,6 +28,8 @@ from engine.allocator import keep_freed_memory
 from engine.backbone import BACKBONE_ID, load_backbone
 from engine.errors import EngineError, InputImageError, ReferenceSetError
 from engine.heads import ResADHeads
+from engine.methods import (METHOD_TERMS, TERM_REGISTRY, PassOutputs, constrain, needs_heads, terms_need_heads,
+                            terms_of)
 from engine.nn_search import SEARCH_MODES, search_levels
 from engine.preprocess import PREPROCESS_ID, Prepared, prepare
 from engine.references import ReferenceSet
@@ -36,8 +38,8 @@ from engine.scoring import SCORE_SCHEME, combine_levels, level_stats, smooth, to
 from engine.types import Prediction
 from engine.weights import BUNDLED_WEIGHTS, load_heads
 
-METHODS = ("resad", "knn", "resad+knn")
-TERMS = {"resad": ("resad",), "knn": ("knn",), "resad+knn": ("resad", "knn")}  # what each method's map sums
+TERMS = METHOD_TERMS  # what each method's map sums: the registry in engine/methods.py
+METHODS = tuple(TERMS)  # the shipped methods
 MIN_SHOTS = 2  # leave-one-out statistics need at least two shots
 CPU_BATCH = 4
 RESIDUAL_SCALE = "residual_scale"  # key of the references' residual scale in ReferenceSet.stats
@@ -91,9 +93,9 @@ class Detector:
         search: str = "guided",
         score_levels: Sequence[int] | None = None,
     ):
-        if method not in METHODS:
-            raise EngineError(f"method: expected one of {METHODS}, got {method!r}")
-        if "resad" in TERMS[method] and heads is None:
+        if method not in TERMS:
+            raise EngineError(f"method: expected one of {tuple(TERMS)}, got {method!r}")
+        if needs_heads(method) and heads is None:
             raise EngineError(f"method {method!r} needs trained head weights: pass a weights file, or use method 'knn'")
         if input_size < 64 or input_size % 32:
             raise EngineError(f"input_size: expected a multiple of 32 that is >= 64, got {input_size}")
@@ -159,7 +161,7 @@ class Detector:
         return f"{self._stats_key(self.method)}/{SCORE_SCHEME}"
 
     def _stats_key(self, method: str) -> str:
-        key = method if method == "knn" else f"{method}:{self.weights_id}"
+        key = f"{method}:{self.weights_id}" if needs_heads(method) else method
         if self.search != "guided":  # other neighbours, other residuals
             key = f"{key}~{self.search}"
         # the shots' leave-one-out scores depend on the levels summed
@@ -176,7 +178,7 @@ class Detector:
 
     def _constrained(self, residuals: list[torch.Tensor], scale: torch.Tensor | None) -> list[torch.Tensor]:
         """The heads' constraintor output per level (residuals scaled first when the model wants it)."""
-        return [self.heads.constrain(lvl, r if scale is None else r / scale[lvl]) for lvl, r in enumerate(residuals)]
+        return constrain(self.heads, residuals, scale)
 
     def _residuals(self, feats, pools) -> list[torch.Tensor]:
         """Per level x - x*, searched the way this detector is set up (radius, search mode)."""
@@ -184,14 +186,11 @@ class Detector:
         return search_levels(feats, pools, self.radius, exhaustive, matches)
 
     def _level_maps(self, feats, pools, terms, clock: _Clock, scale=None) -> dict[str, list[torch.Tensor]]:
-        """Raw per-level maps (B, H_l, W_l) of each term ("resad", "knn"); larger = more anomalous."""
+        """Raw per-level maps (B, H_l, W_l) of each term (engine/methods.py); larger = more anomalous."""
         residuals = self._residuals(feats, pools)
         clock.mark("nn_search")
-        out: dict[str, list[torch.Tensor]] = {}
-        if "knn" in terms:
-            out["knn"] = [r.norm(dim=1) for r in residuals]
-        if "resad" in terms:
-            out["resad"] = [-self.heads.log_prob_map(lvl, c) for lvl, c in enumerate(self._constrained(residuals, scale))]
+        outputs = PassOutputs(feats, residuals, self.heads, scale)
+        out = {t: TERM_REGISTRY[t].compute(outputs) for t in terms}
         clock.mark("flows")
         return out
 
@@ -205,10 +204,10 @@ class Detector:
 
     def _methods(self, methods) -> tuple[str, ...]:
         methods = (self.method,) if methods is None else tuple(methods)
-        unknown = [m for m in methods if m not in METHODS]
+        unknown = [m for m in methods if m not in TERMS]
         if unknown:
-            raise EngineError(f"method(s) {unknown}: expected some of {METHODS}")
-        if self.heads is None and any("resad" in TERMS[m] for m in methods):
+            raise EngineError(f"method(s) {unknown}: expected some of {tuple(TERMS)}")
+        if self.heads is None and any(needs_heads(m) for m in methods):
             raise EngineError(f"method(s) {list(methods)} need the ResAD heads, but this detector was loaded without "
                               "head weights (Detector.load(method='knn') with no bundled model): load it with weights")
         return methods
@@ -230,7 +229,7 @@ class Detector:
 
     def _loo_level_maps(self, refs: ReferenceSet, terms) -> list[dict[str, list[torch.Tensor]]]:
         """For each shot, its raw level maps against the pool of the other shots."""
-        scale = self._scale(refs) if "resad" in terms else None
+        scale = self._scale(refs) if terms_need_heads(terms) else None
         out = []
         with _inference():
             clock = _Clock(self.device)
@@ -252,7 +251,7 @@ class Detector:
             return
         if refs.k < MIN_SHOTS:
             raise ReferenceSetError(f"a reference set needs at least {MIN_SHOTS} shots, it has {refs.k}")
-        terms = _terms(missing)
+        terms = terms_of(missing)
         per_shot = self._loo_level_maps(refs, terms)
         for t in terms:
             if key(t) not in refs.stats:
@@ -287,8 +286,9 @@ class Detector:
 
     def _smoothed_maps(self, feats, pools, refs, methods, clock: _Clock) -> dict[str, np.ndarray]:
         """Per method, the smoothed anomaly maps (B, H_1, W_1) on the finest level's grid."""
-        terms = _terms(methods)
-        maps = self._level_maps(feats, pools, terms, clock, self._scale(refs) if "resad" in terms else None)
+        terms = terms_of(methods)
+        scale = self._scale(refs) if terms_need_heads(terms) else None
+        maps = self._level_maps(feats, pools, terms, clock, scale)
         return {m: np.stack([smooth(c) for c in self._combined(maps, m, refs)]) for m in methods}
 
     def score_features(self, items: Sequence[Sequence[torch.Tensor]], refs: ReferenceSet, methods=None) -> dict[str, np.ndarray]:
@@ -336,10 +336,6 @@ class Detector:
         per_frame = {k: v / len(images) for k, v in clock.ms.items()}  # batch time shared evenly
         per_frame["total"] = sum(per_frame.values())
         return [{m: Prediction(score, amap, dict(per_frame)) for m, (score, amap) in out.items()} for out in outputs]
-
-
-def _terms(methods: Iterable[str]) -> tuple[str, ...]:
-    return tuple(t for t in ("resad", "knn") if any(t in TERMS[m] for m in methods))
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:
