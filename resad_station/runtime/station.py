@@ -209,6 +209,7 @@ class Station:
                 p.camera.name, self._capture_factory, self.detector, self.active, recorder, alarm,
                 roi=p.camera.roi, batch_max=BATCH_MAX.get(self.detector.device.type, BATCH_MAX["cpu"]),
                 max_frames=self.max_frames, alarm_store=self.sink.write_alarm, listeners=self.listeners,
+                max_verdict_delay_s=p.alarm.max_verdict_delay_s, alarm_on_falling_behind=p.alarm.on_falling_behind,
             )
             self.started_at = time.time()
             self.pipeline.start()
