@@ -32,6 +32,9 @@ def test_inspect_then_list_and_export_defects(tmp_path, capsys):
 
     code, out, _ = cli(capsys, "--data-dir", data, "defects", "list", "--product", "pcb", "--limit", "1000")
     assert code == 0 and out.strip().endswith(f"{kept} of {kept} defect(s)")
+    header, first = out.splitlines()[:2]
+    assert header.split() == ["id", "time", "product", "camera", "verdict", "score", "label", "source"]
+    assert first.index(" pcb ") == header.index(" product")  # the columns line up under their names
     code, out, _ = cli(capsys, "--data-dir", data, "defects", "list", "--verdict", "fail", "--since", "1h", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == stats["counts"]["fail"] and all(r["verdict"] == "fail" and r["product"] == "pcb" for r in rows)
@@ -76,5 +79,33 @@ def test_enroll_command_reports_rejects_and_versions(tmp_path, capsys):
     assert result["good_scores"]["max"] < result["t_uncertain"] < result["t_fail"]
     code, out, _ = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "--activate", "1")
     assert code == 0 and "v1 (active)" in out and "v2  " in out
-    code, _, err = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "--method", "knn", corrupt)
+    code, _, err = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "--method", "knn", corrupt, corrupt)
     assert code == 1 and "0 usable image(s)" in err and "corrupt.jpg: does not decode" in err
+
+
+def test_enroll_from_one_image_says_so_before_loading_the_engine(tmp_path, capsys, monkeypatch):
+    import resad_station.runtime.station as station_module
+
+    def no_engine(profile):
+        raise AssertionError("the engine was loaded for a set that cannot be enrolled")
+
+    monkeypatch.setattr(station_module, "load_detector", no_engine)
+    code, _, err = cli(capsys, "--data-dir", tmp_path / "data", "enroll", "--product", "widget", REFERENCE_FILES[0])
+    assert code == 1
+    assert f"1 image file(s) given ({REFERENCE_FILES[0]}), at least 2 good images are needed" in err
+
+
+def test_enroll_honours_the_profiles_shots_and_says_which_images_validate(tmp_path, capsys):
+    profile = write_profile(tmp_path, "seven", "widget", {"kind": "folder", "uri": "."})  # engine.shots: 4
+    images = REFERENCE_FILES[:7]
+    code, out, err = cli(capsys, "--data-dir", tmp_path / "data", "enroll", "--product", "widget", "--profile",
+                         profile, *images)
+    assert code == 0, err
+    assert "reference set v1 active, 4 shots" in out
+    assert f"  shots: {', '.join(f.name for f in images[:4])}" in out
+    assert f"  validation (3, scored for calibration only): {', '.join(f.name for f in images[4:])}" in out
+    code, out, err = cli(capsys, "--data-dir", tmp_path / "data", "enroll", "--product", "widget", "--profile",
+                         profile, "--json", *images)
+    result = json.loads(out)
+    assert len(result["shots"]) == 4 and len(result["validation"]) == 3
+    assert len(result["good_scores"]["validation"]) == 3

@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from station_helpers import LINE_FILES, REFERENCE_FILES, Events, runtime_threads, write_line_video, write_profile
+from station_helpers import (LINE_FILES, REFERENCE_FILES, Events, load_rgb, runtime_threads, write_line_video,
+                             write_profile)
+
+from resad_station.capture.base import Frame
+from resad_station.profiles import load_profile
 
 from resad_station.runtime.events import AlarmStatus, CameraStatus, Verdict
 from resad_station.runtime.station import Station
@@ -87,8 +91,9 @@ def test_switch_product_and_thresholds_while_running(tmp_path):
         switched_at = time.time()
         wait_for(lambda: sum(r.product == "board-b" for r in events.frames) >= 3)
         after = [r.product for r in events.frames if r.decided_at > switched_at]
-        # One frame may have been mid-inspection at the switch; every later one is board-b.
-        assert after[1:] and set(after[1:]) == {"board-b"}
+        # "From the next frame": every frame decided after the switch returned is board-b, even one
+        # whose batch was being scored when it came (it is scored again against board-b's references).
+        assert after and set(after) == {"board-b"}
         assert events.frames[-1].t_fail == pytest.approx(active_b.thresholds.t_fail)
 
         # Thresholds below every score: from the next frame on all fail, and the alarm raises. The demo's
@@ -118,6 +123,56 @@ def test_switch_product_and_thresholds_while_running(tmp_path):
     assert len(events.frames) == frames_at_stop  # nothing is published after stop() returned
     with pytest.raises(Exception):
         station.set_thresholds(2.0, 1.0)  # T1 > T2 is refused
+
+
+def test_a_switch_applies_from_the_next_frame_inside_a_batch(tmp_path):
+    """Deterministic: four frames scored as one batch; the product switches while the first is
+    being decided (a listener, on the inspection path itself): the other three are judged as board-b."""
+    refs_b = tmp_path / "refs_b"
+    refs_b.mkdir()
+    for f in REFERENCE_FILES[4:]:
+        (refs_b / f.name).write_bytes(f.read_bytes())
+    idle = tmp_path / "idle"
+    idle.mkdir()  # a hot folder that stays empty: the pipeline's own thread has nothing to inspect
+    camera = {"kind": "hotfolder", "uri": str(idle), "mode": "triggered"}
+    profile_a = write_profile(tmp_path, "line-a", "board-a", camera)
+    profile_b = write_profile(tmp_path, "line-b", "board-b", camera, enrollment={"references": str(refs_b)})
+    decided = []
+    with Station.open(profile_a, tmp_path / "data") as station:
+        active_b = station._active_product(load_profile(profile_b))  # enrolls board-b
+
+        class SwitchOnFirst:
+            def on_frame(self, r):
+                decided.append((r.frame_index, r.product, r.t_fail))
+                if len(decided) == 1:
+                    station.pipeline.set_active(active_b)
+
+        station.add_listener(SwitchOnFirst())
+        station.start()
+        frames = [Frame(load_rgb(f), i, time.time(), f.name) for i, f in enumerate(LINE_FILES[:4])]
+        station.pipeline._inspect(frames)
+        assert station.stop()
+    assert [d[:2] for d in decided] == [(0, "board-a"), (1, "board-b"), (2, "board-b"), (3, "board-b")]
+    assert all(d[2] == pytest.approx(active_b.thresholds.t_fail) for d in decided[1:])
+
+
+def test_falling_behind_is_reported_and_can_raise_the_alarm(tmp_path):
+    # Flat out in triggered mode the capture always outruns the engine: frames queue, verdicts are
+    # later than the 1 ms this profile allows.
+    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "loop": True, "mode": "triggered"}
+    profile = write_profile(tmp_path, "late", "pcb", camera, alarm={"on_falling_behind": True, "max_verdict_delay_s": 0.001},
+                            thresholds={"mode": "manual", "t_uncertain": 1e6, "t_fail": 2e6})  # no frame fails
+    events = Events()
+    with Station.open(profile, tmp_path / "data") as station:
+        station.add_listener(events)
+        station.start()
+        wait_for(lambda: any(a.status is AlarmStatus.RAISED for a in events.alarms))
+        assert station.stop()
+    raised = [a for a in events.alarms if a.status is AlarmStatus.RAISED]
+    assert raised[0].message.startswith("falling behind: ") and "frames queued, verdicts" in raised[0].message
+    behind = [m for m in events.metrics if m.falling_behind]
+    assert behind and all(m.frames_queued > 0 and m.verdict_delay_s > 0.001 for m in behind)
+    assert not any(r.verdict is Verdict.FAIL for r in events.frames)  # the alarm came from lateness alone
 
 
 def test_stop_joins_every_thread_with_a_live_backlog(tmp_path):

@@ -56,12 +56,18 @@ def _query_args(args: argparse.Namespace) -> dict:
             if getattr(args, k) is not None}
 
 
+ROW = "{id:>6}  {time:<25} {product:<16} {camera:<8} {verdict:<9} {score:>10}  {label:<11} {source}"
+
+
 def _list(db, args: argparse.Namespace) -> int:
     from resad_station.storage import repository as repo
 
     with db.read_session() as s:  # a listing: one snapshot, never blocks the line's writer
         names = {p.id: p.name for p in repo.list_products(s)}
         rows, total = repo.query_defects(s, **_query_args(args), limit=max(0, args.limit))
+    if rows and not args.json:
+        print(ROW.format(id="id", time="time", product="product", camera="camera", verdict="verdict",
+                         score="score", label="label", source="source"))
     for d in rows:
         item = {"id": d.id, "time": d.time.isoformat(timespec="seconds"), "product": names.get(d.product_id),
                 "camera": d.camera, "verdict": d.verdict, "score": round(d.score, 6), "label": d.label,
@@ -69,8 +75,7 @@ def _list(db, args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(item))
         else:
-            print(f"{item['id']:>6}  {item['time']}  {item['product']:<16} {item['camera']:<8} "
-                  f"{item['verdict']:<9} {d.score:10.4g}  {item['label']:<11} {item['source']}")
+            print(ROW.format(**(item | {"score": f"{d.score:.4g}"})))
     if not args.json:
         print(f"{len(rows)} of {total} defect(s)")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from resad_station.profiles.model import METHOD_NAMES
@@ -16,7 +17,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--product", required=True, help="product name")
     parser.add_argument("--profile", help="profile for engine settings and ROI (default: engine defaults, no ROI)")
     parser.add_argument("images", nargs="*", metavar="IMAGE_OR_DIR", help="good images, or folders of them")
-    parser.add_argument("--shots", type=int, help="use the first K accepted images (default: all)")
+    parser.add_argument("--shots", type=int, help="use the first K accepted images as shots (default: the "
+                        "profile's engine.shots); the other accepted images are scored as validation images")
     parser.add_argument("--validation", metavar="DIR", help="extra good images: scored for calibration only")
     parser.add_argument("--method", choices=METHOD_NAMES, help="override engine.method")
     parser.add_argument("--list", action="store_true", help="list the product's reference-set versions")
@@ -57,12 +59,31 @@ def _list(db, product: str) -> int:
 def _print_result(result) -> None:
     s = result.summary()
     print(f"product {s['product']}: reference set v{s['version']} active, {len(s['shots'])} shots")
+    print(f"  shots: {', '.join(_names(s['shots']))}")
+    if s["validation"]:
+        print(f"  validation ({len(s['validation'])}, scored for calibration only): {', '.join(_names(s['validation']))}")
     for r in s["rejects"] + s["validation_rejects"]:
         print(f"  rejected {r['image']}: {r['reason']}")
     g = s["good_scores"]
     print(f"  good scores: mean {g['mean']:.4g}, std {g['std']:.4g}, max {g['max']:.4g} "
           f"({len(g['shots'])} leave-one-out, {len(g['validation'])} validation)")
     print(f"  thresholds: uncertain >= {s['t_uncertain']:.4g}, fail >= {s['t_fail']:.4g}  ({s['rule']})")
+
+
+def _names(paths) -> list[str]:
+    return [os.path.basename(str(p)) for p in paths]
+
+
+def _count_before_loading(images, product: str) -> None:
+    # Loading the engine takes seconds: a set that cannot make a reference set is told at once.
+    from resad_station.enrollment.enroll import MIN_SHOTS, EnrollmentError
+    from resad_station.runtime.sources import image_files
+
+    files = image_files(images)
+    if len(files) < MIN_SHOTS:
+        found = ", ".join(str(f) for f in files) or "none"
+        raise EnrollmentError(f"product {product!r}: {len(files)} image file(s) given ({found}), at least "
+                              f"{MIN_SHOTS} good images are needed (4-8 recommended)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,13 +108,14 @@ def run(args: argparse.Namespace) -> int:
         if not args.images:
             print("error: give good images or folders to enroll from (or --list / --activate)", file=sys.stderr)
             return 2
+        _count_before_loading(args.images, args.product)
         profile = _profile(args, data_dir)
         detector = load_detector(profile)
         db = open_station_database(data_dir, args.db_url)
         try:
             validation = [args.validation] if args.validation else []
-            result = enroll_items(db, detector, profile, args.images, product=args.product, k=args.shots,
-                                  validation=validation, role="engineer")
+            result = enroll_items(db, detector, profile, args.images, product=args.product,
+                                  k=args.shots or profile.engine.shots, validation=validation, role="engineer")
         finally:
             db.close()
     except (EnrollmentError, ProfileError, StorageError, EngineError) as exc:

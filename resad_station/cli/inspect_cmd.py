@@ -9,11 +9,14 @@ import sys
 import threading
 import time
 
+from resad_station.cli.inspect_status import AlarmKeys, StatusLine
 from resad_station.profiles.model import METHOD_NAMES
 from resad_station.runtime.metrics import rss_mb
 
 NAME = "inspect"
 HELP = "run a product profile headless: live status line, optional JSON summary"
+
+CAMERA_FAILED = 3  # exit status when the camera failed for good (a profile or engine problem is 1)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,34 +43,6 @@ def _apply_overrides(profile, args: argparse.Namespace):
         "engine": profile.engine.model_copy(update=engine), "camera": profile.camera.model_copy(update=camera)})
 
 
-class StatusLine:
-    """The live one-line status; rewritten in place on a terminal, one line every 5 s otherwise."""
-
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.last_print = 0.0
-        self.alarm = "ok"
-
-    def on_alarm(self, event) -> None:
-        self.alarm = {"raised": "ALARM", "acknowledged": "acked", "cleared": "ok"}[event.status.value]
-
-    def on_metrics(self, m) -> None:
-        c = m.counts
-        line = (f"{m.fps:5.1f} fps  p95 {m.latency_p95_ms:6.0f} ms  dropped {m.frames_dropped}  "
-                f"pass {c.get('pass', 0)}  uncertain {c.get('uncertain', 0)}  fail {c.get('fail', 0)}  "
-                f"alarm {self.alarm}  rec-skip {m.recorder_skipped}")
-        now = time.monotonic()
-        if self.tty:
-            self.stream.write("\r" + line.ljust(110))
-            self.stream.flush()
-        elif now - self.last_print >= 5.0:
-            self.last_print = now
-            print(line, file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
 
 
 def _interrupt(signum, frame) -> None:
@@ -82,32 +57,42 @@ def run(args: argparse.Namespace) -> int:
     from resad_station.storage import StorageError
 
     rss_start = rss_mb()
+    status = StatusLine()
     try:
         data_dir = resolve_data_dir(args.data_dir)
         profile = _apply_overrides(resolve_profile(args.profile, data_dir), args)
-        station = Station.open(profile, data_dir, args.db_url, source=args.source, max_frames=args.max_frames)
+        station = Station.open(profile, data_dir, args.db_url, source=args.source, max_frames=args.max_frames,
+                               trial=bool(args.method), progress=status.progress)
     except (ProfileError, StationError, StorageError, EngineError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    status = StatusLine()
+    keys = AlarmKeys(station)
+    status.ack_hint = keys.hint
     station.add_listener(status)
     interrupted = False
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
+    keys.start()
     try:
         station.start()
         deadline = time.monotonic() + args.duration if args.duration else None
         while not station.wait(0.2):
-            if deadline is not None and time.monotonic() >= deadline:
+            if status.failed or (deadline is not None and time.monotonic() >= deadline):
                 break
     except KeyboardInterrupt:  # Ctrl-C: stop cleanly, keep what was recorded, still report
         interrupted = True
     finally:
         joined = station.stop()
-        status.close()
+        status.close(station.metrics())
     summary = station.summary() | {"stopped_cleanly": joined, "interrupted": interrupted,
+                                   "camera_states": status.camera_states, "camera_failed": status.failed or None,
+                                   "alarms_acknowledged_here": keys.acks,
                                    "rss_mb": {"start": round(rss_start, 1), "end": round(rss_mb(), 1)}}
     station.close()
     if args.stats:
         print(json.dumps(summary, indent=2))
+    if status.failed:
+        print(f"error: {status.failed} (gave up after the reconnect attempts, about 9 s; check the camera and "
+              f"the profile's camera.kind and camera.uri)", file=sys.stderr)
+        return CAMERA_FAILED
     return 0

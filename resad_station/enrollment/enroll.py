@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -39,12 +39,13 @@ class EnrollmentResult:
     shots: list[str] = field(default_factory=list)  # names of the shots used
     rejects: list[Reject] = field(default_factory=list)
     validation_rejects: list[Reject] = field(default_factory=list)
+    validation: list[str] = field(default_factory=list)  # names of the images scored for calibration only
 
     def summary(self) -> dict[str, Any]:
         c = self.calibration
         return {
             "product": self.product, "version": self.version, "reference_set_id": self.reference_set_id,
-            "shots": self.shots, "rejects": [{"image": r.name, "reason": r.reason} for r in self.rejects],
+            "shots": self.shots, "validation": self.validation, "rejects": [{"image": r.name, "reason": r.reason} for r in self.rejects],
             "validation_rejects": [{"image": r.name, "reason": r.reason} for r in self.validation_rejects],
             "good_scores": {"mean": c.mean, "std": c.std, "max": c.max, "shots": c.shot_scores,
                             "validation": c.validation_scores},
@@ -68,6 +69,7 @@ class EnrollmentDraft:
     rejects: list[Reject] = field(default_factory=list)
     validation_rejects: list[Reject] = field(default_factory=list)
     validation_images: int = 0
+    validation_names: list[str] = field(default_factory=list)  # the good images scored for calibration only
     profile_path: str | None = None
 
     @property
@@ -145,6 +147,7 @@ def prepare(
     quality: QualitySettings = QualitySettings(),
     source: str | Sequence[str] = "file",
     profile_path: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> EnrollmentDraft:
     """Check, build and calibrate a reference set of `product`; stores nothing (see save()).
 
@@ -168,16 +171,20 @@ def prepare(
     source_of = {id(shot): src for shot, src in zip(shots, sources)}  # check_shots keeps the objects
     val_report = check_shots(validation, quality) if validation else None
     val_shots = (val_report.accepted if val_report else []) + surplus
+    say = progress or (lambda message: None)
+    say(f"enrolling {product}: building references from {len(accepted)} shots")
     try:
         refs = detector.build_references([s.image for s in accepted])
     except EngineError as exc:
         raise EnrollmentError(f"product {product!r}: building the reference set failed: {exc}") from exc
+    say(f"enrolling {product}: calibrating ({len(accepted)} shots scored leave-one-out, "
+        f"{len(val_shots)} validation images)")
     calibration = calibrate_references(detector, refs, [s.image for s in val_shots])
     return EnrollmentDraft(
         product=product, shots=list(accepted), refs=refs, calibration=calibration, method=detector.method,
         sources=[source_of[id(s)] for s in accepted], rejects=rejects,
         validation_rejects=val_report.rejects if val_report else [], validation_images=len(val_shots),
-        profile_path=profile_path,
+        validation_names=[s.name for s in val_shots], profile_path=profile_path,
     )
 
 
@@ -193,6 +200,7 @@ def save(db, draft: EnrollmentDraft, *, role: str = "engineer", note: str = "",
     return EnrollmentResult(
         product=draft.product, reference_set_id=ref_id, version=version, calibration=draft.calibration,
         refs=draft.refs, shots=draft.shot_names, rejects=draft.rejects, validation_rejects=draft.validation_rejects,
+        validation=list(draft.validation_names),
     )
 
 
@@ -233,19 +241,21 @@ def shots_from(items: Sequence[str | os.PathLike | np.ndarray | Shot], roi=None)
 
 def prepare_items(detector, profile, items=(), *, frames: Sequence[np.ndarray | Shot] = (),
                   product: str | None = None, k: int | None = None, validation=(),
-                  source: str = "file") -> EnrollmentDraft:
+                  source: str = "file", progress: Callable[[str], None] | None = None) -> EnrollmentDraft:
     """prepare() from files, folders or frames, with the profile's ROI and product.
 
     `items` are cropped to the profile's ROI (their source is `source`); `frames` are live frames
     already cut to the ROI by the pipeline (source "live").
     """
+    say = progress or (lambda message: None)
+    say(f"enrolling {product or profile.product}: loading and checking the images")
     shots, rejects = shots_from(items, profile.camera.roi)
     live = [x if isinstance(x, Shot) else Shot(f"live frame {i}", x) for i, x in enumerate(frames)]
     val_shots, _ = shots_from(validation, profile.camera.roi)
     return prepare(
         detector, product or profile.product, shots + live, validation=val_shots, k=k, pre_rejects=rejects,
         source=[source] * len(shots) + ["live"] * len(live),
-        profile_path=_profile_path_of(profile, product or profile.product),
+        profile_path=_profile_path_of(profile, product or profile.product), progress=progress,
     )
 
 
@@ -255,9 +265,11 @@ def _profile_path_of(profile, product: str) -> str | None:
 
 
 def enroll_items(db, detector, profile, items, *, product: str | None = None, k: int | None = None,
-                 validation=(), source: str = "file", role: str = "engineer", note: str = "") -> EnrollmentResult:
+                 validation=(), source: str = "file", role: str = "engineer", note: str = "",
+                 progress: Callable[[str], None] | None = None) -> EnrollmentResult:
     """enroll() from files, folders or frames, with the profile's ROI and product."""
-    draft = prepare_items(detector, profile, items, product=product, k=k, validation=validation, source=source)
+    draft = prepare_items(detector, profile, items, product=product, k=k, validation=validation, source=source,
+                          progress=progress)
     return save(db, draft, role=role, note=note)
 
 

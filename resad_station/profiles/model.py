@@ -161,6 +161,8 @@ class ThresholdsConfig(_Section):
 class AlarmConfig(_Section):
     sound: bool = True
     latch: bool = True
+    on_falling_behind: bool = False  # raise the alarm when verdicts come later than max_verdict_delay_s
+    max_verdict_delay_s: float = Field(default=1.0, gt=0.0)
 
 
 class RecordingConfig(_Section):

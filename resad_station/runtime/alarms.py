@@ -96,6 +96,13 @@ class AlarmMachine:
             return [self._event(AlarmStatus.RAISED, score, frame_index, message)]
         return []
 
+    def raise_for(self, message: str) -> list[AlarmEvent]:
+        """Raise for a condition other than fails (inspection falling behind); latch and ack as usual."""
+        if self.state is not AlarmState.IDLE:
+            return []
+        self.state = AlarmState.RAISED
+        return [self._event(AlarmStatus.RAISED, message=message)]
+
     def acknowledge(self, message: str = "") -> list[AlarmEvent]:
         if self.state is not AlarmState.RAISED:
             return []

@@ -96,6 +96,9 @@ class Metrics:
     alarm_active: bool = False
     inspection_errors: int = 0  # frames the engine could not score (logged with their names)
     frames_corrupt: int = 0  # items the source could not decode, skipped by capture (logged)
+    frames_queued: int = 0  # captured frames waiting for inspection
+    verdict_delay_s: float = 0.0  # capture-to-verdict time of the last verdict
+    falling_behind: str = ""  # "falling behind: N frames queued, verdicts X s late" while it is so
 
 
 class RuntimeListener(Protocol):

@@ -3,7 +3,9 @@
 The inspection thread takes whatever frames are waiting (up to `batch_max`) and scores them in
 one `predict_batch` call, so a backlog is worked off faster than frame by frame. What it
 inspects against (product, reference set, thresholds) is one immutable `ActiveProduct` snapshot
-that setters swap under a lock: a change applies from the next batch on, without a restart.
+that setters swap under a lock. A change applies from the next frame decided after the setter
+returns, also inside a batch: a frame whose batch was scored against references that were
+replaced meanwhile is scored again (see _inspect).
 
 Everything the thread produces goes to listeners (FrameResult, Metrics, CameraState,
 AlarmEvent). The display path does not wait for inspection: the capture thread's frame tap
@@ -90,6 +92,8 @@ class Pipeline:
         alarm_store: Callable[[AlarmEvent], None] | None = None,
         listeners: ListenerSet | None = None,
         preview_fps: float | None = PREVIEW_FPS,
+        max_verdict_delay_s: float = 1.0,
+        alarm_on_falling_behind: bool = False,
     ) -> None:
         self.camera = camera
         self.detector = detector
@@ -111,6 +115,10 @@ class Pipeline:
         self._thread: threading.Thread | None = None
         self._last_metrics_at = 0.0
         self._preview_gate = RateLimiter(preview_fps)
+        self.max_verdict_delay_s = float(max_verdict_delay_s)
+        self.alarm_on_falling_behind = alarm_on_falling_behind
+        self._last_delay_s = 0.0
+        self._was_behind = False
         self.capture = capture_factory(self.on_camera_state, self.on_captured)
 
     # -- listeners and setters (any thread) -------------------------------------------------------
@@ -205,8 +213,13 @@ class Pipeline:
             recorder_skipped=self.recorder.skipped,
             alarm_active=self.alarm_active,
         )
+        queued = int(getattr(self.capture, "queued", 0))
+        delay = self._last_delay_s
+        behind = (f"falling behind: {queued} frames queued, verdicts {delay:.1f} s late"
+                  if queued and delay > self.max_verdict_delay_s else "")
         return replace(m, inspection_errors=self.inspection_errors,
-                       frames_corrupt=getattr(self.capture, "corrupt_skipped", 0))
+                       frames_corrupt=getattr(self.capture, "corrupt_skipped", 0),
+                       frames_queued=queued, verdict_delay_s=delay, falling_behind=behind)
 
     # -- inspection thread --------------------------------------------------------------------
 
@@ -231,7 +244,6 @@ class Pipeline:
             self.finished.set()
 
     def _inspect(self, frames: Sequence[Any]) -> None:
-        active = self.active  # one snapshot per batch: product/threshold switches apply from here
         images, kept = [], []
         for frame in frames:
             try:
@@ -239,10 +251,19 @@ class Pipeline:
                 kept.append(frame)
             except ValueError as exc:
                 self._inspection_error(frame, exc)
-        if not images:
-            return
+        while kept:  # normally once; again from the first frame whose references were replaced
+            active = self.active
+            preds = self._score(kept, images, active)
+            done = 0
+            for frame, image, pred in zip(kept, images, preds):
+                if pred is not None and not self._decide(frame, image, pred, active):
+                    break
+                done += 1
+            kept, images = kept[done:], images[done:]
+
+    def _score(self, kept: Sequence[Any], images: Sequence[np.ndarray], active: ActiveProduct) -> list[Any]:
         try:
-            preds = self.detector.predict_batch(images, active.refs)
+            return list(self.detector.predict_batch(list(images), active.refs))
         except Exception:  # noqa: BLE001 - one bad frame (or a transient device error) must not stop the line
             # Score one by one to find the frame at fault; the others still get their verdict.
             preds = []
@@ -252,21 +273,26 @@ class Pipeline:
                 except Exception as exc:  # noqa: BLE001
                     self._inspection_error(frame, exc)
                     preds.append(None)
-        for frame, image, pred in zip(kept, images, preds):
-            if pred is not None:
-                self._decide(frame, image, pred, active)
+            return preds
 
-    def _decide(self, frame: Any, image: np.ndarray, pred: Any, active: ActiveProduct) -> None:
+    def _decide(self, frame: Any, image: np.ndarray, pred: Any, scored_with: ActiveProduct) -> bool:
+        """Judge one frame against the snapshot current now; False (nothing decided) when the
+        product or reference set changed since the frame was scored: it must be scored again."""
         score = float(pred.score)
-        verdict = classify(score, active.thresholds)
-        with self._lock:
+        with self._lock:  # the verdict's time and its snapshot are taken together: "next frame" is exact
+            active = self._active
+            if (active.name, active.refs, active.reference_set_version) != (
+                    scored_with.name, scored_with.refs, scored_with.reference_set_version):
+                return False
+            verdict = classify(score, active.thresholds)
+            decided_at = time.time()
             events = self.alarm.observe(verdict, score, frame.index)
         result = FrameResult(
             camera=self.camera,
             product=active.name,
             frame_index=frame.index,
             captured_at=frame.captured_at,
-            decided_at=time.time(),
+            decided_at=decided_at,
             score=score,
             verdict=verdict,
             t_uncertain=active.thresholds.t_uncertain,
@@ -276,10 +302,12 @@ class Pipeline:
             timings=dict(pred.timings),
             source_name=frame.source_name,
         )
+        self._last_delay_s = max(0.0, decided_at - frame.captured_at)
         self.metrics.record(result.decided_at, result.latency_ms, verdict)
         self.recorder.submit(result)
         self.listeners.publish("on_frame", result)
         self._emit_alarms(events)
+        return True
 
     def _inspection_error(self, frame: Any, exc: Exception) -> None:
         # Counted, logged with the frame's name and shown in Metrics: never a silent loss.
@@ -297,4 +325,17 @@ class Pipeline:
         now = time.monotonic()
         if force or now - self._last_metrics_at >= self.metrics_interval_s:
             self._last_metrics_at = now
-            self.listeners.publish("on_metrics", self.snapshot_metrics())
+            metrics = self.snapshot_metrics()
+            self._check_falling_behind(metrics.falling_behind)
+            self.listeners.publish("on_metrics", metrics)
+
+    def _check_falling_behind(self, message: str) -> None:
+        # A verdict seconds late is useless to a reject gate: an alarm condition where the profile says so.
+        entered = bool(message) and not self._was_behind
+        self._was_behind = bool(message)
+        if entered:
+            log.warning("camera %s: %s", self.camera, message)
+            if self.alarm_on_falling_behind:
+                with self._lock:
+                    events = self.alarm.raise_for(message)
+                self._emit_alarms(events)

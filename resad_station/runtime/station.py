@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -69,14 +69,19 @@ def resolve_profile(profile: Profile | str | os.PathLike, data_dir: Path | None 
 
 class Station:
     def __init__(self, profile: Profile, db: Database, data_dir: Path, *, source: str | None = None,
-                 max_frames: int | None = None, detector: Detector | None = None) -> None:
+                 max_frames: int | None = None, detector: Detector | None = None, trial: bool = False,
+                 progress: Callable[[str], None] | None = None) -> None:
         self.profile = profile
+        self.trial = trial  # an override for a trial: never rewrite a stored calibration (see _recalibrate)
+        self.progress = progress or (lambda message: None)
         self.db = db
         self.data_dir = data_dir
         self.source_override = source
         self.max_frames = max_frames
         self.listeners = ListenerSet()
         self.sink = DatabaseSink(db)
+        if detector is None:
+            self.progress(f"loading the engine ({profile.engine.method}, device {profile.engine.device})")
         self.detector = detector or load_detector(profile)
         self._lock = threading.RLock()
         self.pipeline: Pipeline | None = None
@@ -142,8 +147,15 @@ class Station:
 
     def _recalibrate(self, profile: Profile, ref_id: int, refs: ReferenceSet, old: dict) -> dict:
         # Scores of another method, model or set of levels live on another scale: redo leave-one-out.
+        stored_for = old.get("method", "?")
+        if self.trial:
+            self.progress(f"product {profile.product}: its reference set is calibrated for {stored_for}; scoring "
+                          f"{self.detector.method} with a temporary calibration (nothing stored; to keep one: "
+                          f"resad-station enroll --product {profile.product} --method {self.detector.method} ...)")
         cal = enrollment.calibrate_references(self.detector, refs)
         new = cal.to_dict() | {"method": self.detector.method, "shot_names": old.get("shot_names", [])}
+        if self.trial:
+            return new
         with self.db.session() as s:
             repo.set_calibration(s, ref_id, new)
             repo.add_audit_event(s, "system", "reference_set_recalibrated", {
@@ -163,7 +175,11 @@ class Station:
         if not files:
             raise StationError(f"enrollment.references {profile.resolve_path(folder)}: no image files found")
         log.info("product %s has no reference set: enrolling from %s", profile.product, folder)
-        self.enroll(files, profile=profile, k=profile.engine.shots, role="system", note="first run")
+        self.progress(f"product {profile.product} has no reference set: enrolling it from {folder} ({len(files)} images)")
+        draft = self.prepare_enrollment(files, profile=profile, k=profile.engine.shots, progress=self.progress)
+        result = self.save_enrollment(draft, role="system", note="first run")
+        self.progress(f"enrolled {profile.product}: reference set v{result.version}, {len(result.shots)} shots, "
+                      f"{draft.validation_images} validation images")
 
     @staticmethod
     def _thresholds(profile: Profile, calibration: dict) -> Thresholds:
@@ -210,6 +226,7 @@ class Station:
                 p.camera.name, self._capture_factory, self.detector, self.active, recorder, alarm,
                 roi=p.camera.roi, batch_max=BATCH_MAX.get(self.detector.device.type, BATCH_MAX["cpu"]),
                 max_frames=self.max_frames, alarm_store=self.sink.write_alarm, listeners=self.listeners,
+                max_verdict_delay_s=p.alarm.max_verdict_delay_s, alarm_on_falling_behind=p.alarm.on_falling_behind,
             )
             self.started_at = time.time()
             self.pipeline.start()
@@ -296,7 +313,7 @@ class Station:
                            frames: Sequence[np.ndarray | Shot] = (), product: str | None = None,
                            profile: Profile | str | os.PathLike | None = None, k: int | None = None,
                            validation: Sequence[str | os.PathLike | np.ndarray | Shot] = (),
-                           source: str = "file") -> enrollment.EnrollmentDraft:
+                           source: str = "file", progress=None) -> enrollment.EnrollmentDraft:
         """Check, build and calibrate a reference set; stores nothing (save_enrollment() does).
 
         `images`: files, folders or frames, cut to the profile's ROI; `frames`: live frames the
@@ -306,7 +323,7 @@ class Station:
         profile = resolve_profile(profile, self.data_dir) if profile is not None else self.profile
         return enrollment.prepare_items(
             self.detector, profile, images, frames=frames, product=product, k=k,
-            validation=validation, source=source)
+            validation=validation, source=source, progress=progress)
 
     def save_enrollment(self, draft: enrollment.EnrollmentDraft, *, role: str = "engineer", note: str = "",
                         details: dict[str, Any] | None = None) -> enrollment.EnrollmentResult:
