@@ -77,7 +77,7 @@ def _names(paths) -> list[str]:
 def _count_before_loading(images, product: str) -> None:
     # Loading the engine takes seconds: a set that cannot make a reference set is told at once.
     from resad_station.enrollment.enroll import MIN_SHOTS, EnrollmentError
-    from resad_station.runtime.sources import image_files
+    from resad_station.capture.imaging import image_files
 
     files = image_files(images)
     if len(files) < MIN_SHOTS:
