@@ -95,7 +95,7 @@ def test_a_new_kind_is_one_file_the_profile_and_the_capture_thread_take(pattern_
     frames = []
     while (frame := worker.get(timeout=30)) is not None:
         frames.append(frame)
-    assert ended.wait(30) and worker.stop()
+    assert ended.wait(30) and worker.stop(timeout=30)
     assert [f.source_name for f in frames] == [f"pattern#{i}" for i in range(5)]
     assert len({f.image.tobytes() for f in frames}) == 5 and frames[0].image.dtype == np.uint8
     with pytest.raises(SourceError, match="pattern 'none': expected a number of frames"):

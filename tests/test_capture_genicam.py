@@ -214,7 +214,7 @@ def test_genicam_device_lost_mid_stream_reconnects_in_the_worker(cti):
                            backoff=(0.01,))
     worker.start()
     frames = [worker.get(timeout=5) for _ in range(6)]
-    assert worker.stop()
+    assert worker.stop(timeout=30)
     assert [f.index for f in frames] == list(range(6))
     statuses = [s.status for s in seen]
     assert statuses == [CameraStatus.CONNECTING, CameraStatus.CONNECTED, CameraStatus.RECONNECTING,

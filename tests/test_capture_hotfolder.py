@@ -69,7 +69,7 @@ def test_files_dropped_in_while_running_are_delivered_once_each(tmp_path):
         shutil.copy(files[0], inbox / "part_a.jpg")  # a camera overwriting its file: a new part
         got.append(worker.get(timeout=10))
     finally:
-        assert worker.stop()
+        assert worker.stop(timeout=30)
     assert sorted(f.source_name for f in got[:2]) == ["part_a.jpg", "part_b.jpg"]
     assert got[2].source_name == "part_d.jpg" and got[3].source_name == "part_a.jpg" and worker.captured == 4
     want = cv2.cvtColor(cv2.imread(str(files[4])), cv2.COLOR_BGR2RGB)
@@ -143,7 +143,7 @@ def test_hot_folder_that_disappears_is_a_source_error_and_comes_back(tmp_path):
         shutil.copy(demo(1)[0], inbox / "after.jpg")
         assert worker.get(timeout=10).source_name == "after.jpg"
     finally:
-        assert worker.stop()
+        assert worker.stop(timeout=30)
     assert "inbox" in states[2].reason
     with pytest.raises(SourceError, match="hotfolder '.*nowhere': cannot open \\(folder not found\\)"):
         open_source("hotfolder", str(tmp_path / "nowhere")).open()

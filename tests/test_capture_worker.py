@@ -72,7 +72,7 @@ def test_video_through_the_worker_delivers_every_frame_then_finishes(tmp_path):
     assert len(frames) == len(files) == worker.captured
     assert [f.source_name for f in frames] == [f"line.avi#{i}" for i in range(len(files))]
     assert states.statuses == [CameraStatus.CONNECTING, CameraStatus.CONNECTED, CameraStatus.FINISHED]
-    assert worker.stop()
+    assert worker.stop(timeout=30)
 
 
 def test_triggered_mode_never_drops_even_with_a_slow_consumer(tmp_path):
@@ -166,7 +166,7 @@ def test_a_source_that_never_opens_goes_failed_and_keeps_the_reason(tmp_path):
     assert states.statuses == [CameraStatus.CONNECTING, CameraStatus.RECONNECTING, CameraStatus.RECONNECTING,
                                CameraStatus.RECONNECTING, CameraStatus.FAILED, CameraStatus.FAILED]
     assert "missing.mp4': cannot open (file not found)" in states.seen[-1].reason
-    assert worker.stop()
+    assert worker.stop(timeout=30)
 
 
 def test_corrupt_files_are_skipped_and_reported_the_line_goes_on(tmp_path):

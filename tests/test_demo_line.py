@@ -35,7 +35,7 @@ def test_demo_line_for_a_few_hundred_frames(tmp_path):
         station.add_listener(events)
         station.start()
         assert station.wait(600)
-        assert station.stop()
+        assert station.stop(timeout=30)
         summary = station.summary()
         with station.db.session() as s:
             defects, total = repo.query_defects(s, product="pcb-demo", limit=1000)

@@ -43,7 +43,7 @@ def test_demo_line_video_plays_end_to_end(tmp_path):
         station.add_listener(events)
         station.start()
         assert station.wait(300), "the video never finished"
-        assert station.stop()
+        assert station.stop(timeout=30)
         summary = station.summary()
         t = station.active.thresholds
         with station.db.session() as s:
@@ -110,7 +110,7 @@ def test_switch_product_and_thresholds_while_running(tmp_path):
         assert station.acknowledge_alarm()
         wait_for(lambda: any(a.status is AlarmStatus.ACKNOWLEDGED for a in events.alarms[seen:]))
         assert not station.metrics().alarm_active
-        assert station.stop()
+        assert station.stop(timeout=30)
         frames_at_stop = len(events.frames)
         assert runtime_threads() == []
         with station.db.session() as s:
@@ -151,7 +151,7 @@ def test_a_switch_applies_from_the_next_frame_inside_a_batch(tmp_path):
         station.start()
         frames = [Frame(load_rgb(f), i, time.time(), f.name) for i, f in enumerate(LINE_FILES[:4])]
         station.pipeline._inspect(frames)
-        assert station.stop()
+        assert station.stop(timeout=30)
     assert [d[:2] for d in decided] == [(0, "board-a"), (1, "board-b"), (2, "board-b"), (3, "board-b")]
     assert all(d[2] == pytest.approx(active_b.thresholds.t_fail) for d in decided[1:])
 
@@ -167,7 +167,7 @@ def test_falling_behind_is_reported_and_can_raise_the_alarm(tmp_path):
         station.add_listener(events)
         station.start()
         wait_for(lambda: any(a.status is AlarmStatus.RAISED for a in events.alarms))
-        assert station.stop()
+        assert station.stop(timeout=30)
     raised = [a for a in events.alarms if a.status is AlarmStatus.RAISED]
     assert raised[0].message.startswith("falling behind: ") and "frames queued, verdicts" in raised[0].message
     behind = [m for m in events.metrics if m.falling_behind]
@@ -186,7 +186,7 @@ def test_stop_joins_every_thread_with_a_live_backlog(tmp_path):
         assert runtime_threads()
         assert station.stop(timeout=1.0)  # every thread joined within the second
         assert runtime_threads() == []
-        assert station.pipeline is None and station.stop()  # a second stop is harmless
+        assert station.pipeline is None and station.stop(timeout=30)  # a second stop is harmless
 
 
 def test_a_frame_the_engine_refuses_is_counted_and_the_line_goes_on(tmp_path):
