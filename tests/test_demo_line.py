@@ -14,7 +14,7 @@ from station_helpers import LINE_FILES, REPO, Events
 
 from resad_station.defects.export import export_zip
 from resad_station.profiles import load_profile
-from resad_station.runtime.events import AlarmStatus
+from resad_station.runtime.events import AlarmStatus, Verdict
 from resad_station.runtime.station import Station
 from resad_station.storage import repository as repo
 
@@ -44,18 +44,28 @@ def test_demo_line_for_a_few_hundred_frames(tmp_path):
 
     assert summary["frames_inspected"] == FRAMES and summary["frames_dropped"] == 0  # triggered: none lost
     assert [r.frame_index for r in events.frames] == list(range(FRAMES))
-    # The replay loops over the 32 boards; the same board must get the same score every lap.
+    # The replay loops over the boards; the same board must get the same score every lap.
     by_board = defaultdict(list)
     for r in events.frames:
         by_board[r.source_name].append(r.score)
     assert len(by_board) == len(LINE_FILES)
     assert all(np.ptp(scores) < 1e-3 for scores in by_board.values())
 
+    # It looks like a line: mostly good boards, a defect about 1 in 10, one pair in a row per lap.
+    defective = [i for i, f in enumerate(LINE_FILES) if "_defect_" in f.name]
+    assert 0.05 <= len(defective) / len(LINE_FILES) <= 0.15
+    pairs = [i for i in defective if i + 1 in defective]
+    assert len(pairs) == 1 and len(defective) - 2 >= 2  # one alarm per lap, and single fails without one
+    for r in events.frames:  # every defective board fails, no good board does (uncertain ones go to review)
+        assert (r.verdict is Verdict.FAIL) == ("_defect_" in r.source_name), (r.source_name, r.score, r.verdict)
+    raised = [a for a in events.alarms if a.status is AlarmStatus.RAISED]
+    assert raised[0].frame_index == pairs[0] + 1  # the first alarm: the second board of the pair
+    assert len(raised) == 1  # latched and never acknowledged here: the later laps' pairs do not raise again
+
     counts = summary["counts"]
     assert counts["uncertain"] + counts["fail"] == total > 0  # every uncertain/fail frame is kept
     assert summary["recorder"]["skipped"] == 0
-    raised = [a for a in events.alarms if a.status is AlarmStatus.RAISED]
-    assert len(raised) == len(alarm_rows) >= 1
+    assert len(raised) == len(alarm_rows)
 
     assert exported == total
     with zipfile.ZipFile(tmp_path / "defects.zip") as z:

@@ -32,7 +32,7 @@ def write(tmp_path: Path, text: str, name: str = "demo.yaml") -> Path:
 def test_shipped_demo_profile_is_the_demo_line():
     p = load_profile(SHIPPED_PROFILES_DIR / "demo.yaml")
     assert (p.camera.kind, p.camera.uri, p.camera.fps, p.camera.mode, p.camera.loop) == (
-        "replay", "demo/line", 15, "triggered", True)
+        "replay", "demo/line", 5, "triggered", True)
     assert p.enrollment.references == "demo/reference"
     assert (p.thresholds.mode, p.thresholds.debounce_frames, p.alarm.latch) == ("auto", 2, True)
     # Relative paths resolve against the profile file's folder, not the working directory.

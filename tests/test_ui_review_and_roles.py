@@ -146,3 +146,40 @@ def test_custom_time_range_filters_the_gallery(qtbot, review, station_db):
     assert f.until - f.since == timedelta(seconds=60)
     review.period.setCurrentText("all time")
     assert review.model.total == 120 and review.current_filter().until is None and review.until_edit.isHidden()
+
+
+def add_newer_defects(db, n: int) -> None:
+    """n defects logged now, newer than fill_defects' (the line keeps running while one reviews)."""
+    rng = np.random.default_rng(1)
+    image = db.images.put_image(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    base = datetime.now(timezone.utc) + timedelta(seconds=5)
+    with db.session() as s:
+        p = repo.get_or_create_product(s, "board")
+        s.execute(sa.insert(Defect), [
+            dict(product_id=p.id, camera="cam1", time=base + timedelta(seconds=i), verdict="fail", score=9.0,
+                 image_path=image.path, image_sha256=image.sha256, heatmap_path=image.path,
+                 heatmap_sha256=image.sha256, label="none") for i in range(n)])
+
+
+def test_review_follows_new_defects_at_the_top_and_offers_refresh_further_down(qtbot, review, station_db):
+    fill_defects(station_db, 3 * PAGE_SIZE)
+    review.resize(900, 700)
+    review.show()
+    review.apply_filter()
+    first = review.current
+    add_newer_defects(station_db, 3)
+    qtbot.waitUntil(lambda: review.model.total == 3 * PAGE_SIZE + 3, timeout=30_000)  # followed by the poll
+    assert review.current.id == first.id  # the defect being looked at stays open
+    assert review.gallery.currentIndex().row() == 3
+    # Scrolled down, reviewing row 40: nothing moves, a button offers the new ones with their count.
+    review.gallery.setCurrentIndex(review.model.index(40))
+    review.gallery.scrollTo(review.model.index(40))
+    qtbot.waitUntil(lambda: review.gallery.verticalScrollBar().value() > 0, timeout=10_000)
+    looking_at = review.current.id
+    add_newer_defects(station_db, 5)
+    assert review.check_new() == 5
+    assert review.refresh_button.isVisible() and review.refresh_button.text() == "Refresh (5 new)"
+    assert review.model.total == 3 * PAGE_SIZE + 3 and review.current.id == looking_at
+    review.refresh_button.click()
+    assert review.model.total == 3 * PAGE_SIZE + 8 and not review.refresh_button.isVisible()
+    assert review.current.id == looking_at and review.gallery.currentIndex().row() == 45

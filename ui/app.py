@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -23,9 +24,13 @@ def make_app() -> QApplication:
     return app
 
 
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def open_link(args: argparse.Namespace) -> StationLink:
     if not args.bench:
-        return StationLink.open(args.profile, args.data_dir, args.db_url)
+        return StationLink.open(args.profile, args.data_dir, args.db_url, progress=_progress)
     from resad_station.profiles import load_profile, find_profile
     from ui.bench import BENCH_FPS, make_full_hd_video
 
@@ -40,8 +45,11 @@ def open_link(args: argparse.Namespace) -> StationLink:
 def run_app(args: argparse.Namespace) -> int:
     from ui.main_window import MainWindow
 
+    if args.tab == "enroll" and args.screenshot and (reason := _wizard_unavailable(args)):
+        print(f"resad-station gui: --tab enroll --screenshot: {reason}; nothing saved", file=sys.stderr)
+        return 2
     app = make_app()
-    print(f"opening {args.profile} (loading the engine{', enrolling on first run' if not args.bench else ''})…", file=sys.stderr)
+    print(f"opening {args.profile}…", file=sys.stderr)  # the station says what it loads or enrolls
     try:
         link = open_link(args)
     except Exception as exc:  # noqa: BLE001 (a start-up failure is told in one line, not a traceback)
@@ -50,6 +58,7 @@ def run_app(args: argparse.Namespace) -> int:
     window = MainWindow(link)
     window.show()
     window.start()
+    _quit_on_ctrl_c(window)
     if args.tab == "enroll":
         QTimer.singleShot(0, window.open_enroll_wizard)
     elif args.tab:
@@ -75,6 +84,30 @@ def run_app(args: argparse.Namespace) -> int:
         QTimer.singleShot(int(seconds * 1000), finish)
     app.exec()
     return 0
+
+
+def _wizard_unavailable(args: argparse.Namespace) -> str:
+    """Why a screenshot run cannot show the enrollment wizard ("" when it can)."""
+    from resad_station import paths
+    from ui.roles import PinStore
+
+    if PinStore(paths.resolve_data_dir(args.data_dir)).is_set():
+        return ("the enrollment wizard asks for the engineer PIN, which a screenshot run cannot type "
+                "(take the picture with a data directory that has no PIN set, e.g. --data-dir /tmp/shots)")
+    return ""
+
+
+def _quit_on_ctrl_c(window) -> None:
+    # Qt's event loop runs in C++, where Python never sees SIGINT; a short timer lets the handler run.
+    def on_interrupt(*_: object) -> None:
+        print("\nCtrl-C: closing the window", file=sys.stderr)
+        window.close()
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    signal.signal(signal.SIGTERM, on_interrupt)
+    window._signal_poll = QTimer(window, interval=200)  # kept on the window: it lives as long as it does
+    window._signal_poll.timeout.connect(lambda: None)
+    window._signal_poll.start()
 
 
 def grab_window(window, path: Path) -> None:

@@ -92,6 +92,11 @@ class DefectPageModel(QAbstractListModel):
         self.queries += 1
         self.endResetModel()
 
+    def count_now(self) -> int:
+        """Rows the current filter matches in the database now (one COUNT, no rows read)."""
+        with self.db.read_session() as s:
+            return query_defects(s, **query_filters(self.filter), limit=0)[1]
+
     # -- Qt model --
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else self.total

@@ -53,9 +53,12 @@ def set_pin(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_headless(args: argparse.Namespace) -> int:
-    """No display: say so in one line, then run the same line with the headless inspector."""
-    print("resad-station gui: no display available (DISPLAY/WAYLAND_DISPLAY unset); running the line headless instead", file=sys.stderr)
+NO_DISPLAY = "resad-station gui: no display available (DISPLAY/WAYLAND_DISPLAY unset); running the line headless instead"
+
+
+def run_headless(args: argparse.Namespace, reason: str = NO_DISPLAY) -> int:
+    """No usable display: say why in one line, then run the same line with the headless inspector."""
+    print(reason, file=sys.stderr)
     from resad_station.cli import inspect_cmd
 
     parser = argparse.ArgumentParser(prog="resad-station inspect")
@@ -75,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
         return set_pin(args)
     if not display_available():
         return run_headless(args)
+    from ui.platform_check import missing_for_xcb
+
+    if missing := missing_for_xcb():  # Qt would abort the process: say what to install, run headless
+        return run_headless(args, missing)
     from ui.app import run_app
 
     return run_app(args)

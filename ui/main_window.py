@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QTabWidget
 
 from ui.audit_view import AuditView
@@ -199,8 +199,10 @@ class MainWindow(QMainWindow):
         s = self.settings
         if isinstance(geometry := s.value("window/geometry"), QByteArray):
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1440, 920)
+        else:  # first start: most of the screen it opens on, centred
+            screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+            self.resize(int(screen.width() * 0.9), int(screen.height() * 0.9))
+            self.move(screen.center() - self.rect().center())
         for key, splitter in self._splitters().items():
             if isinstance(state := s.value(f"splitters/{key}"), QByteArray):
                 splitter.restoreState(state)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QDateTime, QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtCore import QDateTime, QItemSelectionModel, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,6 +34,7 @@ from ui.roles import RoleSession
 from ui.tasks import TaskRunner
 from ui.thumbnail_loader import ThumbnailLoader, read_rgb, rgb_to_qimage
 
+POLL_MS = 2000  # how often the list looks for newly logged defects (one COUNT query)
 PERIODS = {"all time": None, "last hour": timedelta(hours=1), "last 24 h": timedelta(days=1), "last 7 days": timedelta(days=7)}
 CUSTOM_PERIOD = "from … to …"  # two date-time editors, in local time
 VERDICT_CHOICES = ("all verdicts", "uncertain", "fail")
@@ -107,6 +108,14 @@ class ReviewScreen(QWidget):
         for w in (QLabel("Product"), self.product, self.period, self.since_edit, self.until_edit, self.verdict,
                   self.label_filter, self.count):
             bar.addWidget(w)
+        # New defects: followed while the reviewer is at the top of the list, else offered with a count.
+        self.refresh_button = QPushButton("")
+        self.refresh_button.setVisible(False)
+        self.refresh_button.clicked.connect(self.refresh_keeping_place)
+        bar.addWidget(self.refresh_button)
+        self.poll = QTimer(self, interval=POLL_MS)
+        self.poll.timeout.connect(self.check_new)
+        self.poll.start()
         bar.addStretch(1)
         bar.addWidget(self.export_csv_button)
         bar.addWidget(self.export_zip_button)
@@ -195,6 +204,42 @@ class ReviewScreen(QWidget):
             self.gallery.selectionModel().setCurrentIndex(self.model.index(0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
         else:
             self._show(-1)
+
+    # -- new defects --
+    def check_new(self) -> int:
+        """Looks for defects logged since the list was loaded; returns how many are new."""
+        if not self.isVisible() or self.model.queries == 0:  # not loaded yet
+            return 0
+        new = self.model.count_now() - self.model.total
+        if new <= 0:
+            self.refresh_button.setVisible(False)
+            return 0
+        if self.gallery.verticalScrollBar().value() == 0:  # at the top: nothing to lose, follow
+            self.refresh_keeping_place()
+        else:
+            self.refresh_button.setText(f"Refresh ({new:,} new)")
+            self.refresh_button.setVisible(True)
+        return new
+
+    def refresh_keeping_place(self) -> None:
+        """Reload; the defect the reviewer had open stays open and in view."""
+        current = self.current.id if self.current is not None else None
+        old_row = self.gallery.currentIndex().row()
+        before = self.model.total
+        self.model.refresh()
+        self.count.setText(f"{self.model.total:,} defects")
+        self.refresh_button.setVisible(False)
+        if current is None or old_row < 0:
+            if self.model.total:
+                self.gallery.selectionModel().setCurrentIndex(self.model.index(0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            return
+        row = old_row + max(0, self.model.total - before)  # newest first: new rows came in above
+        if (r := self.model.row_at(row)) is None or r.id != current:
+            row = self.model.find_row(current)
+            row = old_row if row is None else row
+        index = self.model.index(min(row, max(0, self.model.total - 1)))
+        self.gallery.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.gallery.scrollTo(index)
 
     # -- detail --
     def _show(self, row: int) -> None:

@@ -37,9 +37,10 @@ class ScoreHistogram(pg.PlotWidget):
         self.recent_item = pg.PlotDataItem(stepMode="center", pen=pg.mkPen(RECENT_PEN, width=2), name="recent")
         self.addItem(self.good_item)
         self.addItem(self.recent_item)
-        opts = {"position": 0.55, "color": "#dddddd", "fill": (0, 0, 0, 140), "movable": True}
-        self.t1_line = pg.InfiniteLine(angle=90, movable=editable, pen=pg.mkPen(T1_COLOUR, width=2), hoverPen=pg.mkPen(T1_COLOUR, width=4), label="T1 {value:.3g}", labelOpts=opts)
-        self.t2_line = pg.InfiniteLine(angle=90, movable=editable, pen=pg.mkPen(T2_COLOUR, width=2), hoverPen=pg.mkPen(T2_COLOUR, width=4), label="T2 {value:.3g}", labelOpts=opts)
+        # T1's label sits higher than T2's: close thresholds never put one label over the other.
+        opts = {"color": "#dddddd", "fill": (0, 0, 0, 140), "movable": True}
+        self.t1_line = pg.InfiniteLine(angle=90, movable=editable, pen=pg.mkPen(T1_COLOUR, width=2), hoverPen=pg.mkPen(T1_COLOUR, width=4), label="T1 {value:.3g}", labelOpts=opts | {"position": 0.85})
+        self.t2_line = pg.InfiniteLine(angle=90, movable=editable, pen=pg.mkPen(T2_COLOUR, width=2), hoverPen=pg.mkPen(T2_COLOUR, width=4), label="T2 {value:.3g}", labelOpts=opts | {"position": 0.55})
         self.addItem(self.t1_line)
         self.addItem(self.t2_line)
         self.good_scores = np.zeros(0)

@@ -35,9 +35,13 @@ class ScoreTrendPlot(pg.PlotWidget):
         self.uncertain_marks = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(T1_COLOUR), pen=None, symbol="t")
         self.addItem(self.uncertain_marks)
         self.addItem(self.fail_marks)
-        label_opts = {"position": 0.03, "color": "#dddddd", "fill": (0, 0, 0, 140)}
-        self.t1_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(T1_COLOUR, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine), label="T1 {value:.3g}", labelOpts=label_opts)
-        self.t2_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(T2_COLOUR, width=2), label="T2 {value:.3g}", labelOpts=label_opts)
+        # Labels at different places along the lines: close thresholds never put one label over the other.
+        label_opts = {"color": "#dddddd", "fill": (0, 0, 0, 140)}
+        self.t1_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(T1_COLOUR, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine),
+                                       label="T1 {value:.3g}", labelOpts=label_opts | {"position": 0.03})
+        self.t2_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(T2_COLOUR, width=2), label="T2 {value:.3g}",
+                                       labelOpts=label_opts | {"position": 0.16})
+        self.setLabel("bottom", "clock time")
         self.addItem(self.t1_line)
         self.addItem(self.t2_line)
         self._dirty = False

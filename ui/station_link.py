@@ -23,8 +23,9 @@ class StationLink:
         self.station = station
 
     @classmethod
-    def open(cls, profile: str | os.PathLike, data_dir: str | os.PathLike | None = None, db_url: str | None = None) -> "StationLink":
-        return cls(Station.open(profile, data_dir=data_dir, db_url=db_url))
+    def open(cls, profile: str | os.PathLike, data_dir: str | os.PathLike | None = None, db_url: str | None = None,
+             **station_options: Any) -> "StationLink":
+        return cls(Station.open(profile, data_dir=data_dir, db_url=db_url, **station_options))
 
     @classmethod
     def open_with(cls, profile: Profile, data_dir: str | os.PathLike | None, db_url: str | None, **station_options: Any) -> "StationLink":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from resad_station.runtime.events import CameraState, CameraStatus, Metrics
@@ -14,16 +16,48 @@ _CAMERA_COLOUR = {
 }
 
 
+class ElidedLabel(QLabel):
+    """Plain text that elides ("…") to the room it gets and never asks for more than `max_width`:
+    a long camera error must not widen the window (the whole text is in the tooltip)."""
+
+    def __init__(self, text: str = "", max_width: int = 420, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.max_width = max_width
+        self.full_text = text
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt override)
+        self.full_text = text
+        self.setToolTip(text)
+        super().setText(text)
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self.max_width), hint.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(min(60, super().minimumSizeHint().width()), super().minimumSizeHint().height())
+
+    def shown_text(self) -> str:
+        room = self.contentsRect().width()
+        return self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, max(0, room))
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.drawText(self.contentsRect(), int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), self.shown_text())
+
+
 class StationStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.camera = QLabel("camera: -")
+        self.camera = ElidedLabel("camera: -")
+        self.behind = ElidedLabel("")  # "falling behind: N frames queued, verdicts X s late"
         self.fps = QLabel("fps: -")
         self.latency = QLabel("p95: -")
         self.dropped = QLabel("dropped: 0")
         self.counts = QLabel("")
         self.role = QLabel("operator")
-        for label in (self.camera, self.fps, self.latency, self.dropped, self.counts, self.role):
+        for label in (self.camera, self.behind, self.fps, self.latency, self.dropped, self.counts, self.role):
             label.setStyleSheet("padding: 0 10px; font-size: 11pt;")
             self.addPermanentWidget(label)
         self.display_coalesced = 0
@@ -32,7 +66,8 @@ class StationStatusBar(QStatusBar):
     def set_camera_state(self, state: CameraState) -> None:
         colour = _CAMERA_COLOUR.get(state.status, "#888888")
         reason = f" ({state.reason})" if state.reason else ""
-        self.camera.setText(f"<span style='color:{colour}'>●</span> {state.camera}: {state.status.value}{reason}")
+        self.camera.setStyleSheet(f"padding: 0 10px; font-size: 11pt; color: {colour};")
+        self.camera.setText(f"● {state.camera}: {state.status.value}{reason}")
 
     def set_metrics(self, m: Metrics) -> None:
         self.fps.setText(f"fps: {m.fps:.1f}")
@@ -40,6 +75,10 @@ class StationStatusBar(QStatusBar):
         self._metrics = m
         self._paint_dropped()
         self.counts.setText(" ".join(f"{k}: {v}" for k, v in sorted(m.counts.items())))
+        behind = getattr(m, "falling_behind", "")
+        self.behind.setText(behind)
+        self.behind.setStyleSheet("padding: 0 10px; font-size: 11pt; color: #ffffff; background: #c02020;" if behind
+                                  else "padding: 0 10px; font-size: 11pt;")
 
     def set_display_coalesced(self, n: int) -> None:
         """Frames the screen skipped because the UI was behind (the runtime still inspected them)."""

@@ -15,14 +15,19 @@ only by the pose and, for defective frames, the defects (never by JPEG re-encodi
 
 - reference/: 8 template crops, pairwise at least MIN_REF_GAP px apart in dy or dx (the enrollment's
   near-duplicate check rejects shots that are the same picture).
-- line/: 32 frames, runs of 3, 4, 3, 4, 3, 3 good frames, each followed by 2 defective frames. Good frames are
-  template crops at jitters not used by any reference; defective frames are crops of the tested scan.
+- line/: 60 frames, like a line that mostly makes good boards: 54 good, and 6 defective ones (1 in 10) at
+  DEFECT_POSITIONS. Four come alone (a FAIL, no alarm: the alarm debounces over 2 consecutive fails) and one
+  pair comes in a row (the alarm). Good frames are template crops at jitters not used by any reference;
+  defective frames are crops of the tested scan.
   Named <position:04d>_<good|defect>_<id>_dy<+d>_dx<+d>.png so that sorting the folder gives the line order.
 - masks/: for each defective frame, the defect mask cropped the same way, same name ({0,255} PNG).
 
 Deterministic (random.Random(SEED)). Run from a checkout that has ../shared/data beside it:
 
     cd profiles/demo && python build_demo.py          # or: python profiles/demo/build_demo.py --data DIR
+
+`--measure` then scores the written set with both engine methods and prints the table in SOURCE.md
+(from a checkout root: `PYTHONPATH=. python profiles/demo/build_demo.py --measure`).
 """
 
 from __future__ import annotations
@@ -42,8 +47,8 @@ SEED = 0
 CROP, MARGIN, JITTER = 600, 20, 8  # crop at (MARGIN+dy, MARGIN+dx), dy, dx in [-JITTER, JITTER]
 N_REFERENCES = 8
 MIN_REF_GAP = 4  # references: max(|ddy|, |ddx|) >= this for every pair
-GOOD_RUNS = (3, 4, 3, 4, 3, 3)  # each run of good frames is followed by DEFECTS_PER_RUN defective frames
-DEFECTS_PER_RUN = 2
+N_FRAMES = 60
+DEFECT_POSITIONS = (12, 24, 31, 32, 47, 55)  # 1-based; 31-32 is the pair in a row that raises the alarm
 
 
 def crop(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -62,7 +67,8 @@ def pick_offsets(rng: random.Random) -> tuple[list[tuple[int, int]], list[tuple[
         if len(refs) == N_REFERENCES:
             break
     rest = [o for o in grid if o not in refs]
-    n_good, n_defect = sum(GOOD_RUNS), DEFECTS_PER_RUN * len(GOOD_RUNS)
+    n_defect = len(DEFECT_POSITIONS)
+    n_good = N_FRAMES - n_defect
     good = rest[:n_good]
     defect = rng.sample(grid, n_defect)  # defective parts: any pose
     return refs, good, defect
@@ -72,11 +78,41 @@ def tag(dy: int, dx: int) -> str:
     return f"dy{dy:+d}_dx{dx:+d}"
 
 
+def measure(folder: Path) -> None:
+    """Score the written set as the first run does (4 shots, 4 validation) and print SOURCE.md's table."""
+    from engine import Detector
+    from resad_station.enrollment.calibration import calibrate
+
+    def rgb(path: Path) -> np.ndarray:
+        return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+    refs_files = sorted((folder / "reference").glob("*.png"))
+    line = sorted((folder / "line").glob("*.png"))
+    print("| method | AUROC | good line frames (max) | defective frames (min..max) | T_uncertain / T_fail "
+          "| defective frames >= T_fail | good frames >= T_uncertain |")
+    print("|---|---|---|---|---|---|---|")
+    for method in ("resad", "knn"):
+        det = Detector.load(method=method, device="cpu")
+        refs = det.build_references([rgb(f) for f in refs_files[:4]])
+        val = [float(det.predict(rgb(f), refs).score) for f in refs_files[4:]]
+        cal = calibrate(det.leave_one_out_scores(refs), val)
+        scores = {f.name: float(det.predict(rgb(f), refs).score) for f in line}
+        good = [v for k, v in scores.items() if "_good_" in k]
+        bad = [v for k, v in scores.items() if "_defect_" in k]
+        auroc = np.mean([g < b for g in good for b in bad]) + 0.5 * np.mean([g == b for g in good for b in bad])
+        print(f"| {method} | {auroc:.3f} | {max(good):.2f} | {min(bad):.2f}..{max(bad):.2f} | "
+              f"{cal.t_uncertain:.2f} / {cal.t_fail:.2f} | {sum(b >= cal.t_fail for b in bad)} of {len(bad)} | "
+              f"{sum(g >= cal.t_uncertain for g in good)} of {len(good)} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the MVTec-style DeepPCB folder")
     ap.add_argument("--out", type=Path, default=HERE, help="profiles/demo (reference/, line/, masks/ are replaced)")
+    ap.add_argument("--measure", action="store_true", help="score the set in --out with both methods; write nothing")
     args = ap.parse_args()
+    if args.measure:
+        return measure(args.out)
 
     g = args.data / GROUP
     template = cv2.imread(str(g / "test" / "good" / f"{BOARD_ID}_temp.jpg"), cv2.IMREAD_GRAYSCALE)
@@ -100,20 +136,18 @@ def main() -> None:
         cv2.imwrite(str(out["reference"] / name), crop(template, dy, dx))
         rows.append((f"reference/{name}", f"test/good/{BOARD_ID}_temp.jpg", dy, dx))
 
-    pos, goods, defects = 0, iter(good), iter(defect)
-    for run in GOOD_RUNS:
-        for kind, n in (("good", run), ("defect", DEFECTS_PER_RUN)):
-            for _ in range(n):
-                pos += 1
-                dy, dx = next(goods) if kind == "good" else next(defects)
-                name = f"{pos:04d}_{kind}_{BOARD_ID}_{tag(dy, dx)}.png"
-                src = template if kind == "good" else tested
-                cv2.imwrite(str(out["line"] / name), crop(src, dy, dx))
-                if kind == "defect":
-                    cv2.imwrite(str(out["masks"] / name), np.where(crop(mask, dy, dx) > 127, 255, 0).astype(np.uint8))
-                    rows.append((f"line/{name}", f"test/combined/{BOARD_ID}_test.jpg", dy, dx))
-                else:
-                    rows.append((f"line/{name}", f"test/good/{BOARD_ID}_temp.jpg", dy, dx))
+    goods, defects = iter(good), iter(defect)
+    for pos in range(1, N_FRAMES + 1):
+        kind = "defect" if pos in DEFECT_POSITIONS else "good"
+        dy, dx = next(goods) if kind == "good" else next(defects)
+        name = f"{pos:04d}_{kind}_{BOARD_ID}_{tag(dy, dx)}.png"
+        src = template if kind == "good" else tested
+        cv2.imwrite(str(out["line"] / name), crop(src, dy, dx))
+        if kind == "defect":
+            cv2.imwrite(str(out["masks"] / name), np.where(crop(mask, dy, dx) > 127, 255, 0).astype(np.uint8))
+            rows.append((f"line/{name}", f"test/combined/{BOARD_ID}_test.jpg", dy, dx))
+        else:
+            rows.append((f"line/{name}", f"test/good/{BOARD_ID}_temp.jpg", dy, dx))
 
     table = ["| file | cropped from (group90100/) | dy | dx | crop rows | crop cols |", "|---|---|---|---|---|---|"]
     for name, src, dy, dx in rows:
