@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 from pydantic_core import PydanticCustomError
 
 from resad_station.capture import source_class, source_kinds
+from resad_station.outputs.registry import config_union
 
 VerdictName = Literal["pass", "uncertain", "fail"]
 MethodName = Literal["resad", "knn", "resad+knn"]  # the engine's METHODS (a test keeps them equal)
@@ -200,7 +201,7 @@ class Profile(_Section):
     alarm: AlarmConfig = AlarmConfig()
     recording: RecordingConfig = RecordingConfig()
     enrollment: EnrollmentConfig = EnrollmentConfig()
-    outputs: tuple[dict[str, Any], ...] = ()
+    outputs: tuple[config_union(), ...] = ()  # one typed config per kind (resad_station/outputs/kinds)
 
     _source_path: Path | None = PrivateAttr(default=None)
 
@@ -208,6 +209,16 @@ class Profile(_Section):
     @classmethod
     def _outputs_tuple(cls, value: Any) -> Any:
         return _tuple_from_list(value)
+
+    @field_validator("outputs")
+    @classmethod
+    def _output_names_unique(cls, value: tuple) -> tuple:
+        names = [o.label for o in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise PydanticCustomError("profile_output_names", "two outputs are called {name}: give each a `name:`",
+                                      {"name": repeated[0]})
+        return value
 
     @property
     def source_path(self) -> Path | None:
