@@ -131,6 +131,10 @@ class Output:
     def tick(self) -> None:
         """Periodic work while idle (heartbeat, polling the peer); raise on a lost link."""
 
+    def describe(self) -> str:
+        """Where this output goes, for people (status, `outputs test`)."""
+        return self.kind
+
     def accepts(self, message: Message) -> bool:
         """Whether this output wants the message at all (not counted when it does not)."""
         if self.config.camera is not None and message.camera not in (self.config.camera, "", "test"):
@@ -304,7 +308,8 @@ class Output:
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         limit = self.config.max_attempts
         if message is not None and limit is not None and self._attempts >= limit:
-            self._done(message, sent=False, error=f"dropped after {self._attempts} attempts: {error}")
+            error = f"dropped after {self._attempts} attempts: {error}"
+            self._done(message, sent=False, error=error)
         self._disconnect()
         self._set_state(OutputState.RECONNECTING, error)
 

@@ -81,8 +81,9 @@ def event_message(method: str, event: Any, line: str = "") -> Message:
     fields = fields if isinstance(fields, dict) else {"value": fields}
     when = fields.get("time") if isinstance(fields.get("time"), (int, float)) and fields.get("time") else time.time()
     name = event_name(method)
-    payload = {"schema": SCHEMA, "type": "event", "event": name, "line": line, "time": iso_time(when), **fields}
-    payload["type"], payload["event"] = "event", name  # an event's own fields never hide what it is
+    payload = {"schema": SCHEMA, "type": "event", "event": name, "line": line, **fields}
+    # an event's own fields never hide what it is; its time is given as text and as epoch seconds
+    payload.update(type="event", event=name, time=iso_time(when), timestamp=when)
     return _make(name, str(fields.get("camera", "")), payload)
 
 

@@ -9,7 +9,7 @@ browse and subscribe but never write.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from asyncua import ua
 from asyncua.crypto.permission_rules import USER_TYPES, PermissionRuleset, User, UserRole
@@ -23,9 +23,17 @@ _EVERYONE = frozenset(ua.NodeId(t) for t in USER_TYPES) - {WRITE}  # sessions, r
 
 
 class EngineerWrites(PermissionRuleset):
+    """`on_refused(user name, body)` hears of every write refused (to audit it)."""
+
+    def __init__(self, on_refused: Callable[[str, Any], None] = lambda user, body: None) -> None:
+        self.on_refused = on_refused
+
     def check_validity(self, user: Any, action_type_id: Any, body: Any) -> bool:
         if action_type_id == WRITE:
-            return user is not None and user.role is UserRole.User
+            allowed = user is not None and user.role is UserRole.User
+            if not allowed:
+                self.on_refused(getattr(user, "name", None) or "anonymous", body)
+            return allowed
         return action_type_id in _EVERYONE
 
 

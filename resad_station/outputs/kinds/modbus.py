@@ -168,6 +168,9 @@ class ModbusOutput(Output):
     def accepts(self, message: Message) -> bool:
         return message.kind in ("verdict", "test", "alarm") and super().accepts(message)
 
+    def describe(self) -> str:
+        return f"modbus {self.config.mode} {self.config.host}:{self.config.port}"
+
     def connect(self) -> None:
         c = self.config
         if c.mode == "server":

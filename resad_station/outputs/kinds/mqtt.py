@@ -97,6 +97,9 @@ class MqttOutput(Output):
         return json.dumps({"state": state, "line": self.context.line, "product": self._product,
                            "alarm": any(self._alarm.values()), "time": iso_time(time.time())}).encode()
 
+    def describe(self) -> str:
+        return f"mqtt{'s' if self.config.tls else ''}://{self.config.host}:{self.config.port}"
+
     def connect(self) -> None:
         import paho.mqtt.client as mqtt
 

@@ -73,6 +73,9 @@ class OpcUaOutput(Output):
 
     # -- server lifecycle (the output's thread drives, the loop thread runs asyncua) ---------------
 
+    def describe(self) -> str:
+        return self.config.endpoint
+
     def connect(self) -> None:
         from resad_station.outputs.credentials import load_users
 
@@ -95,7 +98,8 @@ class OpcUaOutput(Output):
         await server.init()
         server.set_endpoint(self.config.endpoint)
         server.set_server_name(f"ResAD Station {self.context.line}".strip())
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity], permission_ruleset=EngineerWrites())
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity],
+                                   permission_ruleset=EngineerWrites(self._refused))
         server.set_identity_tokens([ua.AnonymousIdentityToken, ua.UserNameIdentityToken])
         self._ns = await server.register_namespace(self.config.namespace)
         self._root = await server.nodes.objects.add_object(ua.NodeId("ResAD", self._ns), "ResAD")
@@ -197,6 +201,20 @@ class OpcUaOutput(Output):
         self._call(self._set(self._cameras[camera], {"Reject": high}))
 
     # -- writes from clients (loop thread) --------------------------------------------------------
+
+    def _refused(self, user: str, body: Any) -> None:
+        from asyncua import ua
+        from asyncua.common.utils import Buffer
+        from asyncua.ua.ua_binary import struct_from_binary
+
+        try:  # the request is still binary here; decode a copy to name the nodes in the audit
+            items = struct_from_binary(ua.WriteParameters, Buffer(bytes(body))).NodesToWrite
+        except Exception:  # noqa: BLE001
+            items = []
+        names = [self._by_node.get(item.NodeId, ("", str(item.NodeId)))[1] for item in items]
+        details = {"output": self.name, "nodes": names, "reason": "writes need an engineer (users_file)"}
+        threading.Thread(target=self.context.audit, args=(f"opcua:{user}", "opcua_write_refused", details),
+                         daemon=True).start()
 
     async def _on_write(self, event: Any, dispatcher: Any) -> None:
         if not event.is_external:

@@ -62,6 +62,9 @@ class WebhookOutput(Output):
         self._conn: http.client.HTTPConnection | None = None
         self._conn_lock = threading.Lock()
 
+    def describe(self) -> str:
+        return self.config.url
+
     def connect(self) -> None:
         secret = secret_from_env(self.config.secret_env, f"outputs {self.name}: secret_env")
         self._secret = secret.encode("utf-8") if secret is not None else None
