@@ -78,6 +78,7 @@ class MqttConfig(OutputConfig):
 class MqttOutput(Output):
     Config = MqttConfig
     config: MqttConfig
+    tick_s = 0.5
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -143,6 +144,10 @@ class MqttOutput(Output):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no acknowledgement for {topic} in {self.config.publish_timeout_s} s")
             info.wait_for_publish(0.05)
+
+    def tick(self) -> None:
+        if not self._connected.is_set():  # the broker went away while nothing was sent: say so now
+            raise ConnectionError(f"lost the broker {self.config.host}:{self.config.port}")
 
     def send(self, message: Message) -> None:
         c = self.config
