@@ -7,7 +7,7 @@ import hmac
 import json
 import threading
 
-from line_peers import Receiver, SilentPeer, frame_result, free_port, wait_for
+from line_peers import Receiver, SilentPeer, frame_result, wait_for
 
 from resad_station.outputs import OutputContext, OutputSet, OutputState
 from resad_station.outputs.kinds.modbus import ModbusConfig

@@ -202,6 +202,8 @@ class Output:
 
     def halt(self) -> None:
         """Tell the thread to stop and unblock it; returns at once."""
+        if self.gate is not None:  # before the link closes: no pulse goes to a closing peer
+            self.gate.halt()
         self._stop.set()
         with self._cond:
             self._cond.notify_all()

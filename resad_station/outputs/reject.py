@@ -46,10 +46,14 @@ class RejectGate:
         self._thread = threading.Thread(target=self._run, name=f"output-{self.name}-reject", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 1.0) -> None:
+    def halt(self) -> None:
+        """Fire nothing more (pulses still scheduled are dropped with the gate); returns at once."""
         with self._cond:
             self._stop = True
             self._cond.notify_all()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        self.halt()
         if self._thread is not None:
             self._thread.join(timeout)
 
