@@ -11,19 +11,16 @@ import os
 import string
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
+
+from resad_station.sections import Section, tuple_from_list
 
 # Error types starting with "profile_" are printed as written (resad_station.profiles.errors).
 ERROR_PREFIX = "profile_output_"
 
 
-class OutputSection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-def as_tuple(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+OutputSection = Section  # strict, frozen, unknown keys forbidden: like every profile section
 
 
 class RejectConfig(OutputSection):
@@ -36,7 +33,7 @@ class RejectConfig(OutputSection):
     @field_validator("verdicts", mode="before")
     @classmethod
     def _verdicts_tuple(cls, value: Any) -> Any:
-        return as_tuple(value)
+        return tuple_from_list(value)
 
 
 class OutputConfig(OutputSection):

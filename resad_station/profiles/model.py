@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from resad_station.capture import source_class, source_kinds
 from resad_station.outputs.registry import config_union
+from resad_station.sections import Section as _Section
+from resad_station.sections import tuple_from_list as _tuple_from_list
 
 VerdictName = Literal["pass", "uncertain", "fail"]
 MethodName = Literal["resad", "knn", "resad+knn"]  # the engine's METHODS (a test keeps them equal)
@@ -24,16 +26,6 @@ METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
 
 # Error types of this module start with this prefix; their messages already say what was given.
 CUSTOM_ERROR_PREFIX = "profile_"
-
-
-class _Section(BaseModel):
-    # strict: YAML already gives typed values; "15" (a quoted string) is not a number.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-def _tuple_from_list(value: Any) -> Any:
-    # YAML gives lists; tuples keep the frozen model hashable.
-    return tuple(value) if isinstance(value, list) else value
 
 
 def _one_of(names) -> str:

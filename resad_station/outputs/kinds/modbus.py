@@ -23,6 +23,7 @@ from resad_station.outputs.base import Output
 from resad_station.outputs.config import OutputConfig, OutputSection, RejectConfig
 from resad_station.outputs.messages import Message
 from resad_station.outputs.registry import register_output
+from resad_station.sections import tuple_from_list
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class ModbusConfig(OutputConfig):
     @field_validator("products", mode="before")
     @classmethod
     def _tuple(cls, value: Any) -> Any:
-        return tuple(value) if isinstance(value, list) else value
+        return tuple_from_list(value)
 
 
 def score_register(score: Any) -> int:

@@ -21,6 +21,7 @@ from resad_station.outputs.base import Output
 from resad_station.outputs.config import OutputConfig, OutputSection, check_template, secret_from_env
 from resad_station.outputs.messages import Message, iso_time
 from resad_station.outputs.registry import register_output
+from resad_station.sections import tuple_from_list
 from resad_station.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class MqttImage(OutputSection):
     @field_validator("verdicts", mode="before")
     @classmethod
     def _tuple(cls, value: Any) -> Any:
-        return tuple(value) if isinstance(value, list) else value
+        return tuple_from_list(value)
 
     @field_validator("topic")
     @classmethod
