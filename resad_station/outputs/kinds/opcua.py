@@ -168,7 +168,7 @@ class OpcUaOutput(Output):
         if message.kind == "verdict":
             verdict = p["verdict"]
             cam.counts[verdict] += 1
-            values = {"Verdict": verdict, "VerdictCode": VERDICT_CODES[verdict], "Score": float(p["score"] or 0.0),
+            values = {"Verdict": verdict, "VerdictCode": VERDICT_CODES[verdict], "Score": float("nan") if p["score"] is None else float(p["score"]),
                       "Product": p["product"], "FrameId": p["frame_id"], "LastUpdate": now,
                       "PassCount": cam.counts["pass"], "UncertainCount": cam.counts["uncertain"],
                       "FailCount": cam.counts["fail"]}
