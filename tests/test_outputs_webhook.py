@@ -91,3 +91,25 @@ def test_peers_that_accept_and_never_answer_do_not_block_stop():
             assert s.state is OutputState.STOPPED and s.sent == 0 and s.offered == s.sent + s.dropped + s.queued
     finally:
         peer.close()
+
+
+def test_outputs_test_command_reports_each_output(tmp_path, capsys):
+    from station_helpers import write_profile
+
+    from resad_station.cli.main import main
+
+    receiver = Receiver()
+    try:
+        camera = {"kind": "folder", "uri": str(tmp_path)}
+        good = write_profile(tmp_path, "hooked", "pcb", camera, outputs=[{"kind": "webhook", "url": receiver.url}])
+        assert main(["outputs", "test", "--profile", str(good)]) == 0
+        assert "ok   webhook" in capsys.readouterr().out
+        doc = json.loads(receiver.requests[0][1])
+        assert doc["type"] == "test" and doc["line"] == "hooked"
+        bad = write_profile(tmp_path, "dead", "pcb", camera, outputs=[
+            {"kind": "webhook", "name": "mes", "url": "http://127.0.0.1:9/x", "backoff_initial_s": 0.05}])
+        assert main(["outputs", "test", "--profile", str(bad), "--timeout", "2"]) == 1
+        out = capsys.readouterr().out
+        assert "FAIL mes" in out and "http://127.0.0.1:9/x" in out and "refused" in out.lower()
+    finally:
+        receiver.close()
