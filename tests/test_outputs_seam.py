@@ -238,7 +238,7 @@ def frame_message(i: int):
 def test_inspect_status_line_shows_the_outputs():
     import io
 
-    from resad_station.cli.inspect_cmd import StatusLine
+    from resad_station.cli.inspect_status import StatusLine
     from resad_station.outputs import OutputStatus
     from resad_station.runtime.events import Metrics
 
