@@ -32,9 +32,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 # below it; packages on one line are peers and do not import each other. A new sub-package gets a
 # place here (and in docs/architecture.md) or the test fails.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("paths",),  # where the data directory is
+    ("paths", "sections", "rate_limit"),  # the data directory; the config-section base; a rate limit
     ("storage",),  # database, migrations, image files, repository
-    ("capture",),  # frame sources, the capture thread, image decoding and listing
+    ("capture", "outputs"),  # frame sources, the capture thread, image decoding and listing; line outputs
     ("profiles",),  # product profiles (camera kinds come from capture's registry)
     ("enrollment", "defects"),  # reference sets; labelling and exporting defects
     ("runtime",),  # the station: pipeline, recorder, alarms, listeners

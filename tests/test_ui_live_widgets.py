@@ -207,3 +207,20 @@ def test_overlay_marks_only_regions_above_t1_and_they_stand_out(board):
     weight = overlay.blend_weight(heat)[0]
     assert (np.diff(weight) >= 0).all() and weight[5] == pytest.approx(1.0)  # full opacity from T2
     assert (overlay.compose_overlay(image, heat, 0.0) == image).all()
+
+
+def test_status_bar_shows_each_output_state_from_the_bridge(qtbot):
+    from resad_station.outputs import OutputState, OutputStatus
+    from ui.status_bar import StationStatusBar
+
+    bar = StationStatusBar()
+    qtbot.addWidget(bar)
+    bridge = RuntimeBridge()
+    bridge.output_state.connect(bar.set_output_state)
+    bridge.on_output_state(OutputStatus("mqtt", "mqtt", OutputState.CONNECTED, 120, 0, 0, 120))
+    bridge.on_output_state(OutputStatus("plc", "modbus", OutputState.RECONNECTING, 7, 3, 2, 12, "connect: refused",
+                                        rejects_late=1))
+    qtbot.waitUntil(lambda: "plc" in bar.outputs.text(), timeout=30_000)
+    text = bar.outputs.text()
+    assert "mqtt 120/0" in text and "plc 7/3 late 1" in text
+    assert "#e07000" in text and "refused" in bar.outputs.toolTip()

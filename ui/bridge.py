@@ -98,6 +98,7 @@ class RuntimeBridge(QObject):
     alarm = Signal(object)  # AlarmEvent
     camera_state = Signal(object)  # CameraState
     metrics = Signal(object)  # Metrics
+    output_state = Signal(object)  # resad_station.outputs.OutputStatus
     raw_frames_ready = Signal(object)  # list[(source_name, full-size RGB)] asked for by capture_raw()
 
     def __init__(self, max_side: int = DISPLAY_MAX_SIDE, parent: QObject | None = None,
@@ -173,6 +174,9 @@ class RuntimeBridge(QObject):
 
     def on_metrics(self, metrics: Metrics) -> None:
         self.metrics.emit(metrics)
+
+    def on_output_state(self, status) -> None:
+        self.output_state.emit(status)
 
     # -- UI side --
     def take_frame(self) -> LiveFrame | None:

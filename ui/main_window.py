@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         b, live = self.bridge, self.live
         b.camera_state.connect(self.status.set_camera_state)
+        b.output_state.connect(self.status.set_output_state)
         b.metrics.connect(self._metrics)
         b.frame_ready.connect(lambda: self.status.set_display_coalesced(b.coalesced))
         b.alarm.connect(self._alarm_changed)

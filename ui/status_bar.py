@@ -1,4 +1,4 @@
-"""Status bar: camera state, fps, p95 latency, dropped frames (runtime + display), role."""
+"""Status bar: camera state, fps, p95 latency, dropped frames (runtime + display), line outputs, role."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ class ElidedLabel(QLabel):
         painter = QPainter(self)
         painter.drawText(self.contentsRect(), int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), self.shown_text())
 
+_OUTPUT_COLOUR = {"connected": "#2bb24c", "connecting": "#c7a400", "reconnecting": "#e07000", "failed": "#d02020"}
+
 
 class StationStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -56,12 +58,14 @@ class StationStatusBar(QStatusBar):
         self.latency = QLabel("p95: -")
         self.dropped = QLabel("dropped: 0")
         self.counts = QLabel("")
+        self.outputs = QLabel("")
         self.role = QLabel("operator")
-        for label in (self.camera, self.behind, self.fps, self.latency, self.dropped, self.counts, self.role):
+        for label in (self.camera, self.behind, self.fps, self.latency, self.dropped, self.counts, self.outputs, self.role):
             label.setStyleSheet("padding: 0 10px; font-size: 11pt;")
             self.addPermanentWidget(label)
         self.display_coalesced = 0
         self._metrics: Metrics | None = None
+        self._outputs: dict[str, str] = {}  # output name -> its rich text
 
     def set_camera_state(self, state: CameraState) -> None:
         colour = _CAMERA_COLOUR.get(state.status, "#888888")
@@ -84,6 +88,16 @@ class StationStatusBar(QStatusBar):
         """Frames the screen skipped because the UI was behind (the runtime still inspected them)."""
         self.display_coalesced = n
         self._paint_dropped()
+
+    def set_output_state(self, status) -> None:
+        """One line output's state and counters (sent / dropped); hover for the last error."""
+        colour = _OUTPUT_COLOUR.get(status.state.value, "#888888")
+        self._outputs[status.name] = (f"<span style='color:{colour}'>●</span> {status.name} "
+                                      f"{status.sent}/{status.dropped}" + (f" late {status.rejects_late}"
+                                                                          if status.rejects_late else ""))
+        self.outputs.setText(" · ".join(self._outputs.values()))
+        if status.last_error:
+            self.outputs.setToolTip(f"{status.name}: {status.state.value}: {status.last_error}")
 
     def set_role(self, role: str) -> None:
         self.role.setText(role)

@@ -37,6 +37,7 @@ class StatusLine:
         self.camera_states: list[dict] = []  # every state the camera went through, for --stats
         self.failed: str = ""  # why the camera failed for good ("" while it has not)
         self.last_metrics = None
+        self.outputs: dict[str, str] = {}  # output name -> "mqtt connected 120/0" (its state, sent/dropped)
         self._lock = threading.Lock()
 
     def progress(self, message: str) -> None:
@@ -52,6 +53,12 @@ class StatusLine:
             if not (self.failed and state.status is CameraStatus.STOPPED):  # the last line keeps why
                 self.camera = f"camera {state.status.value}" + (f": {state.reason}" if state.reason else "")
         if state.status in (CameraStatus.RECONNECTING, CameraStatus.FAILED):
+            self._print_now()
+
+    def on_output_state(self, status) -> None:
+        with self._lock:
+            old, self.outputs[status.name] = self.outputs.get(status.name, ""), status.short()
+        if old.split(" ")[1:2] != status.short().split(" ")[1:2]:  # connected / lost: shown at once
             self._print_now()
 
     def on_alarm(self, event) -> None:
@@ -70,7 +77,10 @@ class StatusLine:
                 f"pass {c.get('pass', 0)}  uncertain {c.get('uncertain', 0)}  fail {c.get('fail', 0)}  "
                 f"rec-skip {m.recorder_skipped}  {head}")
         behind = getattr(m, "falling_behind", "")
-        return f"{text}  {behind}" if behind else text
+        text = f"{text}  {behind}" if behind else text
+        with self._lock:
+            outputs = ", ".join(self.outputs.values())
+        return f"{text}  out {outputs}" if outputs else text
 
     def on_metrics(self, m) -> None:
         self.last_metrics = m

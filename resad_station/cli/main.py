@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "profiles_cmd",
     "db_cmd",
     "defects_cmd",
+    "outputs_cmd",
 ]
 
 NOT_YET_AVAILABLE = 2

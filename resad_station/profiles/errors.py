@@ -68,9 +68,22 @@ def top_level_error(source: str, data: Any, expected_fields: list[str]) -> Profi
     )
 
 
+def _output_loc(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], type[BaseModel] | None]:
+    """`outputs.0.mqtt.qos` -> (`outputs.0.qos`, MqttConfig): pydantic puts the kind in the path."""
+    from resad_station.outputs.registry import output_kinds
+
+    kinds = output_kinds()
+    if len(loc) >= 3 and loc[0] == "outputs" and isinstance(loc[1], int) and loc[2] in kinds:
+        return loc[:2] + loc[3:], kinds[loc[2]].Config
+    return loc, None
+
+
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The section model that owns the field at `loc` (to list its allowed keys)."""
     current: type[BaseModel] | None = model
+    shown, kind_model = _output_loc(loc)
+    if kind_model is not None:  # a field inside one output: walk from its kind's config
+        current, loc = kind_model, shown[2:]
     for part in loc[:-1]:
         if current is None or not isinstance(part, str) or part not in current.model_fields:
             return None
@@ -121,6 +134,7 @@ def validation_error(source: str, exc: ValidationError, model: type[BaseModel], 
     issues = []
     for error in exc.errors(include_url=False):
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        field = ".".join(str(p) for p in loc)
-        issues.append(ProfileIssue(source, field, _describe(error, model), _line_of(root, loc)))
+        shown, _ = _output_loc(loc)
+        field = ".".join(str(p) for p in shown)
+        issues.append(ProfileIssue(source, field, _describe(error, model), _line_of(root, shown)))
     return ProfileError(issues)

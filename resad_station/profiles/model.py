@@ -11,10 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from resad_station.capture import source_class, source_kinds
+from resad_station.outputs.registry import config_union
+from resad_station.sections import Section as _Section
+from resad_station.sections import tuple_from_list as _tuple_from_list
 
 VerdictName = Literal["pass", "uncertain", "fail"]
 MethodName = Literal["resad", "knn", "resad+knn"]  # the engine's METHODS (a test keeps them equal)
@@ -23,16 +26,6 @@ METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
 
 # Error types of this module start with this prefix; their messages already say what was given.
 CUSTOM_ERROR_PREFIX = "profile_"
-
-
-class _Section(BaseModel):
-    # strict: YAML already gives typed values; "15" (a quoted string) is not a number.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-def _tuple_from_list(value: Any) -> Any:
-    # YAML gives lists; tuples keep the frozen model hashable.
-    return tuple(value) if isinstance(value, list) else value
 
 
 def _one_of(names) -> str:
@@ -200,7 +193,7 @@ class Profile(_Section):
     alarm: AlarmConfig = AlarmConfig()
     recording: RecordingConfig = RecordingConfig()
     enrollment: EnrollmentConfig = EnrollmentConfig()
-    outputs: tuple[dict[str, Any], ...] = ()
+    outputs: tuple[config_union(), ...] = ()  # one typed config per kind (resad_station/outputs/kinds)
 
     _source_path: Path | None = PrivateAttr(default=None)
 
@@ -208,6 +201,16 @@ class Profile(_Section):
     @classmethod
     def _outputs_tuple(cls, value: Any) -> Any:
         return _tuple_from_list(value)
+
+    @field_validator("outputs")
+    @classmethod
+    def _output_names_unique(cls, value: tuple) -> tuple:
+        names = [o.label for o in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise PydanticCustomError("profile_output_names", "two outputs are called {name}: give each a `name:`",
+                                      {"name": repeated[0]})
+        return value
 
     @property
     def source_path(self) -> Path | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -102,7 +102,9 @@ class Metrics:
 
 
 class RuntimeListener(Protocol):
-    """Anything that wants runtime events; every method is optional in practice (see Pipeline)."""
+    """Anything that wants runtime events. Every method is optional in practice: a listener
+    implements the ones it wants (ListenerSet checks that it names no other `on_*`), or
+    `on_event(name, payload)` to receive every event it has no method for."""
 
     def on_frame(self, result: FrameResult) -> None: ...
 
@@ -113,3 +115,10 @@ class RuntimeListener(Protocol):
     def on_camera_state(self, state: CameraState) -> None: ...
 
     def on_metrics(self, metrics: Metrics) -> None: ...
+
+    def on_output_state(self, status: Any) -> None: ...  # resad_station.outputs.OutputStatus
+
+
+CATCH_ALL = "on_event"
+# The events a ListenerSet publishes: the protocol's on_* methods.
+EVENT_METHODS = frozenset(name for name in vars(RuntimeListener) if name.startswith("on_"))

@@ -26,8 +26,10 @@ import numpy as np
 
 from engine import EngineError
 from resad_station.capture.imaging import Roi, crop_roi
+from resad_station.rate_limit import RateLimiter
 from resad_station.runtime.alarms import AlarmMachine
-from resad_station.runtime.events import AlarmEvent, CameraState, CameraStatus, FrameResult, Metrics, PreviewFrame
+from resad_station.runtime.events import (AlarmEvent, CameraState, CameraStatus, FrameResult, Metrics, PreviewFrame,
+                                          RuntimeListener)
 from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.metrics import RollingMetrics
 from resad_station.runtime.recorder import Recorder
@@ -47,30 +49,6 @@ class ActiveProduct:
     reference_set_version: int | None = None
 
 
-class RateLimiter:
-    """Lets an event through at most `per_second` times a second (None: always).
-
-    Slots follow a schedule, with a quarter-period of slack for an early frame: a 30 fps camera
-    with jitter stays 30 fps under a 30/s limit instead of halving, and a 60 fps one is halved.
-    """
-
-    def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic) -> None:
-        if per_second is not None and per_second <= 0:
-            raise ValueError(f"a rate must be a positive number per second or None, got {per_second!r}")
-        self.period = 0.0 if per_second is None else 1.0 / per_second
-        self._slack = self.period / 4
-        self._clock = clock
-        self._next: float | None = None
-
-    def allow(self) -> bool:
-        now = self._clock()
-        if self._next is not None and now < self._next - self._slack:
-            return False
-        if self._next is None or now > self._next + self.period:  # first frame, or after a pause: a new schedule
-            self._next = now + self.period
-        else:  # on schedule; a late frame pushes the next slot so two never come closer than period - slack
-            self._next = max(self._next + self.period, now + self.period - self._slack)
-        return True
 
 
 PREVIEW_FPS = 30.0  # what a screen can show; a faster camera's extra frames are not drawn
@@ -123,10 +101,10 @@ class Pipeline:
 
     # -- listeners and setters (any thread) -------------------------------------------------------
 
-    def add_listener(self, listener: Any) -> None:
+    def add_listener(self, listener: RuntimeListener) -> None:
         self.listeners.add(listener)
 
-    def remove_listener(self, listener: Any) -> None:
+    def remove_listener(self, listener: RuntimeListener) -> None:
         self.listeners.remove(listener)
 
     @property
@@ -148,6 +126,12 @@ class Pipeline:
     def configure_alarm(self, debounce_frames: int | None = None, latch: bool | None = None) -> None:
         with self._lock:
             self.alarm.configure(debounce_frames, latch)
+
+    def raise_alarm(self, message: str) -> list[AlarmEvent]:
+        with self._lock:
+            events = self.alarm.raise_for(message)
+        self._emit_alarms(events)
+        return events
 
     def acknowledge_alarm(self, message: str = "") -> list[AlarmEvent]:
         with self._lock:

@@ -32,7 +32,9 @@ from resad_station.enrollment.rebuild import existing_rebuild, rebuild_reference
 from resad_station.enrollment.teach import teach_as_good
 from resad_station.profiles import Profile, find_profile, load_profile
 from resad_station.runtime.alarms import AlarmMachine
+from resad_station.runtime.events import RuntimeListener
 from resad_station.runtime.listeners import ListenerSet
+from resad_station.runtime.output_link import close_outputs, open_outputs, status_dict
 from resad_station.runtime.pipeline import ActiveProduct, Pipeline
 from resad_station.runtime.recorder import Recorder, RecordingPolicy
 from resad_station.runtime.sources import source_for
@@ -40,6 +42,7 @@ from resad_station.runtime.storage_sink import DatabaseSink
 from resad_station.runtime.verdict import Thresholds
 from resad_station.storage import Database, open_station_database
 from resad_station.storage.errors import StorageError
+from resad_station.outputs import OutputSet
 from resad_station.storage import repository as repo
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,7 @@ class Station:
         self.detector = detector or load_detector(profile)
         self._lock = threading.RLock()
         self.pipeline: Pipeline | None = None
+        self.outputs = OutputSet([])  # the profile's line outputs, while running
         self.active = self._active_product(profile)
         self.started_at = 0.0
 
@@ -196,10 +200,10 @@ class Station:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def add_listener(self, listener: Any) -> None:
+    def add_listener(self, listener: RuntimeListener) -> None:
         self.listeners.add(listener)
 
-    def remove_listener(self, listener: Any) -> None:
+    def remove_listener(self, listener: RuntimeListener) -> None:
         self.listeners.remove(listener)
 
     def _capture_factory(self, on_state, on_frame):
@@ -229,6 +233,7 @@ class Station:
                 max_verdict_delay_s=p.alarm.max_verdict_delay_s, alarm_on_falling_behind=p.alarm.on_falling_behind,
             )
             self.started_at = time.time()
+            self.outputs = open_outputs(self)  # before the first frame, so none goes unsent
             self.pipeline.start()
 
     def stop(self, timeout: float = 1.0) -> bool:
@@ -238,6 +243,7 @@ class Station:
         if pipeline is None:
             return True
         joined = pipeline.stop(timeout)
+        joined &= close_outputs(self, self.outputs, max(timeout, 2.0))
         with self._lock:
             self.last_pipeline, self.pipeline = pipeline, None
         return joined
@@ -258,6 +264,11 @@ class Station:
         self.close()
 
     # -- operator and engineer actions (any thread) ------------------------------------------------
+
+    def raise_alarm(self, message: str, camera: str | None = None) -> bool:
+        """An alarm from outside the verdicts (a reject gate missed); False when not running."""
+        pipeline = self.pipeline
+        return bool(pipeline and pipeline.raise_alarm(message))
 
     def acknowledge_alarm(self, role: str = "operator") -> bool:
         pipeline = self.pipeline
@@ -387,5 +398,6 @@ class Station:
             "frames_not_inspected_at_stop": max(0, m.frames_captured - m.frames_dropped - m.frames_inspected
                                                 - m.inspection_errors),
             "alarm_active": m.alarm_active,
+            "outputs": [status_dict(s) for s in self.outputs.statuses()],
         })
         return out
