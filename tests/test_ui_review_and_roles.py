@@ -14,6 +14,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from resad_station.defects.review import DefectReview  # noqa: E402
 from resad_station.storage import repository as repo  # noqa: E402
 from resad_station.storage.models import Defect  # noqa: E402
 from ui.audit_view import AuditView  # noqa: E402
@@ -42,7 +43,7 @@ def fill_defects(db, n: int) -> None:
 @pytest.fixture
 def review(qtbot, station_db, tmp_path):
     runner, thumbs = TaskRunner(), ThumbnailLoader()
-    screen = ReviewScreen(station_db, RoleSession(PinStore(tmp_path), user="rita"), runner, thumbs)
+    screen = ReviewScreen(DefectReview(station_db), RoleSession(PinStore(tmp_path), user="rita"), runner, thumbs)
     qtbot.addWidget(screen)
     yield screen
     runner.wait()

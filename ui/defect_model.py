@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QImage
 
-from resad_station.storage.database import Database
-from resad_station.storage.repository import query_defects
+from resad_station.defects.review import DefectReview, DefectRow
 from ui.thumbnail_loader import ThumbnailLoader
 
 PAGE_SIZE = 100
@@ -40,33 +39,10 @@ def query_filters(defect_filter: DefectFilter) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(defect_filter).items() if v is not None}
 
 
-@dataclass(frozen=True)
-class DefectRow:
-    """A plain copy of a defect row (no ORM session attached; safe to keep and to pass around)."""
-
-    id: int
-    product_id: int
-    camera: str
-    time: datetime
-    verdict: str
-    score: float
-    image_path: str
-    heatmap_path: str | None
-    raw_map_path: str | None
-    label: str
-    reviewer: str | None
-    note: str | None = field(default=None)
-
-    @classmethod
-    def of(cls, d: Any) -> "DefectRow":
-        return cls(d.id, d.product_id, d.camera, d.time, d.verdict, d.score, d.image_path, d.heatmap_path,
-                   d.raw_map_path, d.label, d.reviewer, d.note)
-
-
 class DefectPageModel(QAbstractListModel):
-    def __init__(self, db: Database, thumbnails: ThumbnailLoader, parent=None) -> None:
+    def __init__(self, defects: DefectReview, thumbnails: ThumbnailLoader, parent=None) -> None:
         super().__init__(parent)
-        self.db = db
+        self.defects = defects
         self.thumbnails = thumbnails
         self.filter = DefectFilter()
         self.total = 0
@@ -86,9 +62,8 @@ class DefectPageModel(QAbstractListModel):
         self.beginResetModel()
         self._pages.clear()
         self._rows_by_key.clear()
-        with self.db.read_session() as s:  # the page and its total from one snapshot
-            rows, self.total = query_defects(s, **query_filters(self.filter), limit=PAGE_SIZE)
-        self._keep_page(0, [DefectRow.of(r) for r in rows])
+        rows, self.total = self.defects.page(**query_filters(self.filter), limit=PAGE_SIZE)  # one snapshot
+        self._keep_page(0, rows)
         self.queries += 1
         self.endResetModel()
 
@@ -114,7 +89,7 @@ class DefectPageModel(QAbstractListModel):
             return f"defect {row.id}\n{row.time.astimezone():%Y-%m-%d %H:%M:%S} on {row.camera}\nscore {row.score:.4g}, label {row.label}"
         if role == Qt.ItemDataRole.DecorationRole:
             key = row.heatmap_path or row.image_path
-            image = self.thumbnails.get(key, self.db.images.path(key))
+            image = self.thumbnails.get(key, self.defects.file(key))
             if image is None:
                 self._rows_by_key[key] = QPersistentModelIndex(index)
                 return self._placeholder  # same size as a thumbnail: uniform item sizes stay right
@@ -154,13 +129,11 @@ class DefectPageModel(QAbstractListModel):
     def _fetch_page(self, page_no: int) -> list[DefectRow]:
         above = self._pages.get(page_no - 1)
         args = query_filters(self.filter)
-        with self.db.read_session() as s:
-            if above and len(above) == PAGE_SIZE:  # keyset: cheap at any depth
-                rows, _ = query_defects(s, **args, before=(above[-1].time, above[-1].id), limit=PAGE_SIZE)
-            else:
-                rows, _ = query_defects(s, **args, offset=page_no * PAGE_SIZE, limit=PAGE_SIZE)
+        if above and len(above) == PAGE_SIZE:  # keyset: cheap at any depth
+            page, _ = self.defects.page(**args, before=(above[-1].time, above[-1].id), limit=PAGE_SIZE)
+        else:
+            page, _ = self.defects.page(**args, offset=page_no * PAGE_SIZE, limit=PAGE_SIZE)
         self.queries += 1
-        page = [DefectRow.of(r) for r in rows]
         self._keep_page(page_no, page)
         return page
 

@@ -44,7 +44,7 @@ class MainWindow(QMainWindow):
         self.last_error: BaseException | None = None
 
         self.live = LiveScreen(self.bridge)
-        self.review = ReviewScreen(link.db, self.session, self.runner, self.thumbnails)
+        self.review = ReviewScreen(link.defects, self.session, self.runner, self.thumbnails)
         self.settings_screen = SettingsScreen(self.session, self.audit)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.live, "Live")

@@ -26,10 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resad_station.defects.export import export_csv, export_zip
-from resad_station.storage.database import Database
-from resad_station.storage.repository import add_audit_event, label_defect
-from ui.defect_model import DefectFilter, DefectPageModel, DefectRole, DefectRow, query_filters
+from resad_station.defects.review import DefectReview, DefectRow
+from ui.defect_model import DefectFilter, DefectPageModel, DefectRole, query_filters
 from ui.roles import RoleSession
 from ui.tasks import TaskRunner
 from ui.thumbnail_loader import ThumbnailLoader, read_rgb, rgb_to_qimage
@@ -39,13 +37,6 @@ PERIODS = {"all time": None, "last hour": timedelta(hours=1), "last 24 h": timed
 CUSTOM_PERIOD = "from … to …"  # two date-time editors, in local time
 VERDICT_CHOICES = ("all verdicts", "uncertain", "fail")
 LABEL_CHOICES = {"all labels": None, "not reviewed": "none", "defect": "defect", "false alarm": "false_alarm"}
-
-
-def write_label(db: Database, defect_id: int, label: str, actor: str) -> DefectRow:
-    with db.session() as s:
-        defect = label_defect(s, defect_id, label, reviewer=actor)
-        add_audit_event(s, actor, "label_defect", {"defect": defect_id, "label": label})
-        return DefectRow.of(defect)
 
 
 class _Picture(QLabel):
@@ -76,12 +67,13 @@ class _Picture(QLabel):
 class ReviewScreen(QWidget):
     teach_requested = Signal(object)  # DefectRow; the main window hands it to the runtime
 
-    def __init__(self, db: Database, session: RoleSession, runner: TaskRunner, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
+    def __init__(self, defects: DefectReview, session: RoleSession, runner: TaskRunner, thumbnails: ThumbnailLoader,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.db = db
+        self.defects = defects  # the runtime's defect review, from the station link
         self.session = session
         self.runner = runner
-        self.model = DefectPageModel(db, thumbnails, self)
+        self.model = DefectPageModel(defects, thumbnails, self)
 
         self.product = QComboBox()
         self.period = QComboBox()
@@ -249,8 +241,8 @@ class ReviewScreen(QWidget):
             self.info.setText("no defect selected")
             return
         d = self.current
-        self.image.set_rgb(read_rgb(self.db.images.path(d.image_path)))
-        self.heatmap.set_rgb(read_rgb(self.db.images.path(d.heatmap_path)) if d.heatmap_path else None)
+        self.image.set_rgb(read_rgb(self.defects.file(d.image_path)))
+        self.heatmap.set_rgb(read_rgb(self.defects.file(d.heatmap_path)) if d.heatmap_path else None)
         reviewed = f" by {d.reviewer}" if d.reviewer else ""
         self.info.setText(f"#{d.id}  {d.time.astimezone():%Y-%m-%d %H:%M:%S}  {d.camera}  <b>{d.verdict}</b> score {d.score:.4g}  label: <b>{d.label}</b>{reviewed}")
 
@@ -263,7 +255,7 @@ class ReviewScreen(QWidget):
         row = self.gallery.currentIndex().row()
         if self.current is None:
             return
-        self.runner.submit(write_label, self.db, self.current.id, label, self.session.actor,
+        self.runner.submit(self.defects.label, self.current.id, label, self.session.actor,
                            on_done=lambda new: self._labelled(row, new), on_error=self._failed, name="label")
         self._advance(row)  # the next defect is shown at once; the write lands in the background
 
@@ -292,8 +284,7 @@ class ReviewScreen(QWidget):
         self.start_export(Path(path), csv)
 
     def start_export(self, path: Path, csv: bool) -> None:
-        fn = export_csv if csv else export_zip
         self.status.setText(f"exporting to {path}…")
-        task = partial(fn, self.db, path, **query_filters(self.current_filter()))  # the runtime's export (as the CLI)
+        task = partial(self.defects.export, path, csv, **query_filters(self.current_filter()))  # as the CLI exports
         self.runner.submit(task, name="export",
                            on_done=lambda n: self.status.setText(f"exported {n:,} defects to {path}"), on_error=self._failed)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from resad_station import paths
+from resad_station.defects.review import DefectReview
 from resad_station.enrollment.enroll import EnrollmentDraft
 from resad_station.enrollment.quality import Shot
 from resad_station.profiles import Profile, ProfileEntry, list_profiles, profile_to_yaml, save_profile
@@ -21,6 +22,7 @@ from resad_station.storage import repository as repo
 class StationLink:
     def __init__(self, station: Station) -> None:
         self.station = station
+        self.defects = DefectReview(station.db)  # the Review screen's reads, labels and exports
 
     @classmethod
     def open(cls, profile: str | os.PathLike, data_dir: str | os.PathLike | None = None, db_url: str | None = None,

@@ -1,8 +1,9 @@
-"""`resad-station defects`: list and export logged defects."""
+"""`resad-station defects`: list, label and export logged defects."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import re
 import sys
@@ -10,7 +11,7 @@ import time
 from datetime import datetime, timezone
 
 NAME = "defects"
-HELP = "list and export logged defects"
+HELP = "list, label and export logged defects"
 
 RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -44,6 +45,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _filters(listing)
     listing.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
     listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    label = actions.add_parser("label", help="label a defect as reviewed (audited, as in the Review screen)")
+    label.add_argument("id", type=int, help="defect id (see `defects list`)")
+    label.add_argument("label", choices=("defect", "false_alarm", "none"), help="none clears the review")
+    label.add_argument("--note", help="why (kept on the defect and in the audit row)")
+    label.add_argument("--by", help="reviewer name (default: your login name); recorded as operator:NAME")
     export = actions.add_parser("export", help="export defects as CSV, or a zip with images, heatmaps and a CSV")
     _filters(export)
     export.add_argument("--format", choices=("csv", "zip"), required=True)
@@ -81,6 +87,20 @@ def _list(db, args: argparse.Namespace) -> int:
     return 0
 
 
+def _label(db, args: argparse.Namespace) -> int:
+    from resad_station.defects.review import label_defect
+    from resad_station.storage import NotFoundError
+
+    actor = f"operator:{args.by or getpass.getuser()}"
+    try:
+        row = label_defect(db, args.id, args.label, actor, note=args.note)
+    except NotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"defect {row.id} labelled {row.label} by {actor}")
+    return 0
+
+
 def _export(db, args: argparse.Namespace) -> int:
     from resad_station.defects.export import export_csv, export_zip
 
@@ -101,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        return {"list": _list, "export": _export}[args.defects_action](db, args)
+        return {"list": _list, "label": _label, "export": _export}[args.defects_action](db, args)
     except (StorageError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

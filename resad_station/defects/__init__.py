@@ -1,1 +1,1 @@
-"""Logged defects: export to CSV / zip (listing and labels go through the storage repository)."""
+"""Logged defects: review (pages, labels with their audit row) and export to CSV / zip."""
