@@ -100,7 +100,7 @@ class ImagesPage(QWizardPage):
 
     def _frames_captured(self, frames: list) -> None:
         if self.isVisible():
-            self.frames += [Shot(name, image) for name, image in frames]
+            self.frames += [Shot(name, image, "live") for name, image in frames]
             self._recheck()
 
     def _recheck(self) -> None:

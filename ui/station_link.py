@@ -146,7 +146,7 @@ class WizardEnrollment:
         profile = profile_path or link._profile_of_product(product)  # the product's profile gives the ROI
         if profile is not None and profile == link.profile.source_path:
             profile = None  # the running profile, as loaded
-        live = [s for s in shots if s.name.startswith("live frame")]  # live frames arrive cropped already
+        live = [s for s in shots if s.source == "live"]  # live frames arrive cropped already
         files = [s for s in shots if s not in live]
         return link.station.prepare_enrollment(files, frames=live, product=product, profile=profile)
 

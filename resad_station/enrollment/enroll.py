@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from resad_station.capture.imaging import crop_roi, image_files
 from resad_station.enrollment.calibration import Calibration, CalibrationError, calibrate
 from resad_station.enrollment.quality import QualitySettings, Reject, Shot, check_shots, load_shots
 from resad_station.storage import repository as repo
+
+if TYPE_CHECKING:
+    from engine import ReferenceSet
 
 MIN_SHOTS = 2  # leave-one-out calibration needs at least two shots
 PREDICT_CHUNK = 8
@@ -35,7 +38,7 @@ class EnrollmentResult:
     reference_set_id: int
     version: int
     calibration: Calibration
-    refs: Any  # engine.ReferenceSet
+    refs: ReferenceSet
     shots: list[str] = field(default_factory=list)  # names of the shots used
     rejects: list[Reject] = field(default_factory=list)
     validation_rejects: list[Reject] = field(default_factory=list)
@@ -62,7 +65,7 @@ class EnrollmentDraft:
 
     product: str
     shots: list[Shot]  # the accepted shots the references were built from (ROI applied)
-    refs: Any  # engine.ReferenceSet
+    refs: ReferenceSet
     calibration: Calibration
     method: str  # the engine method that built refs (stored with the calibration)
     sources: list[str]  # where each shot came from: file | live | review
@@ -145,7 +148,7 @@ def prepare(
     k: int | None = None,
     pre_rejects: Sequence[Reject] = (),
     quality: QualitySettings = QualitySettings(),
-    source: str | Sequence[str] = "file",
+    source: str | Sequence[str] | None = None,
     profile_path: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> EnrollmentDraft:
@@ -154,9 +157,12 @@ def prepare(
     `pre_rejects`: files that already failed to decode (from quality.load_shots), reported along.
     `k`: use the first k accepted shots (all when None); accepted good images beyond k are not
     wasted: they are scored as validation images, so the calibration sees more good parts.
-    `source`: one for all shots or one per shot.
+    `source`: one for all shots or one per shot (None: each shot's own `source`).
     """
-    sources = [source] * len(shots) if isinstance(source, str) else list(source)
+    if source is None:
+        sources = [s.source for s in shots]
+    else:
+        sources = [source] * len(shots) if isinstance(source, str) else list(source)
     if len(sources) != len(shots):
         raise ValueError(f"{len(sources)} sources for {len(shots)} shots")
     report = check_shots(shots, quality)
@@ -233,7 +239,7 @@ def shots_from(items: Sequence[str | os.PathLike | np.ndarray | Shot], roi=None)
     out = []
     for shot in arrays + shots:
         try:
-            out.append(Shot(shot.name, crop_roi(shot.image, roi)))
+            out.append(replace(shot, image=crop_roi(shot.image, roi)))
         except (ValueError, AttributeError) as exc:
             rejects.append(Reject(shot.name, str(exc)))
     return out, rejects
@@ -250,11 +256,12 @@ def prepare_items(detector, profile, items=(), *, frames: Sequence[np.ndarray | 
     say = progress or (lambda message: None)
     say(f"enrolling {product or profile.product}: loading and checking the images")
     shots, rejects = shots_from(items, profile.camera.roi)
-    live = [x if isinstance(x, Shot) else Shot(f"live frame {i}", x) for i, x in enumerate(frames)]
+    shots = [replace(s, source=source) for s in shots]
+    live = [replace(x, source="live") if isinstance(x, Shot) else Shot(f"live frame {i}", x, "live")
+            for i, x in enumerate(frames)]
     val_shots, _ = shots_from(validation, profile.camera.roi)
     return prepare(
         detector, product or profile.product, shots + live, validation=val_shots, k=k, pre_rejects=rejects,
-        source=[source] * len(shots) + ["live"] * len(live),
         profile_path=_profile_path_of(profile, product or profile.product), progress=progress,
     )
 

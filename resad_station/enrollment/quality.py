@@ -44,6 +44,7 @@ class Shot:
 
     name: str
     image: np.ndarray  # HxWx3 uint8 RGB
+    source: str = "file"  # where it came from: file | live | review (stored with the reference image)
 
 
 @dataclass(frozen=True)

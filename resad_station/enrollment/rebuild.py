@@ -48,7 +48,8 @@ def active_shots(db, product: str | int) -> tuple[str, int, list[Shot], list[str
         raise EnrollmentError(f"reference set v{version} of {name!r} has no stored images")
     if len(names) != len(paths):
         names = paths
-    return name, version, [Shot(n, as_rgb(db.images.read_image(p))) for n, p in zip(names, paths)], sources
+    shots = [Shot(n, as_rgb(db.images.read_image(p)), src) for n, p, src in zip(names, paths, sources)]
+    return name, version, shots, sources
 
 
 def build_or_explain(detector, shots: list[Shot], what: str):

@@ -19,7 +19,7 @@ def teach_as_good(db, detector, defect_id: int, role: str = "reviewer", note: st
         defect = repo.get_defect(s, defect_id)
         product_id, image_path, previous_label = defect.product_id, defect.image_path, defect.label
     product, old_version, shots, ref_sources = active_shots(db, product_id)
-    shots.append(Shot(f"defect {defect_id}", as_rgb(db.images.read_image(image_path))))
+    shots.append(Shot(f"defect {defect_id}", as_rgb(db.images.read_image(image_path)), "review"))
     refs = build_or_explain(detector, shots, f"defect {defect_id}: rebuilding the references of {product!r}")
     calibration = calibrate_references(detector, refs)
     if previous_label != "false_alarm":
