@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from resad_station.runtime.metrics import RollingMetrics
 from resad_station.runtime.recorder import Recorder
 from resad_station.runtime.verdict import Thresholds, classify
 
+if TYPE_CHECKING:
+    from engine import Detector, ReferenceSet
+
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +46,7 @@ class ActiveProduct:
     """What frames are judged against; replaced as a whole, never mutated."""
 
     name: str
-    refs: Any  # engine.ReferenceSet
+    refs: ReferenceSet
     thresholds: Thresholds
     product_id: int | None = None
     reference_set_version: int | None = None
@@ -59,7 +62,7 @@ class Pipeline:
         self,
         camera: str,
         capture_factory: Callable[..., Any],  # (on_state, on_frame) -> CaptureWorker
-        detector: Any,  # engine.Detector
+        detector: Detector,
         active: ActiveProduct,
         recorder: Recorder,
         alarm: AlarmMachine,

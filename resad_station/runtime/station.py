@@ -329,7 +329,8 @@ class Station:
 
         `images`: files, folders or frames, cut to the profile's ROI; `frames`: live frames the
         pipeline already cut to the ROI. Slow (the engine runs): call it from a worker thread.
-        The line keeps running meanwhile (enrollment has its own detector while it runs).
+        It uses the station's own detector, which serves several threads at once, so the line
+        keeps inspecting meanwhile (more slowly while both run).
         """
         profile = resolve_profile(profile, self.data_dir) if profile is not None else self.profile
         return enrollment.prepare_items(
