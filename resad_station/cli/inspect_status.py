@@ -8,6 +8,7 @@ or SIGUSR1 from anywhere (`kill -USR1 PID`, a service manager, a PLC gateway's s
 
 from __future__ import annotations
 
+import getpass
 import os
 import signal
 import sys
@@ -128,7 +129,7 @@ class AlarmKeys:
             return False
 
     def acknowledge(self, *_: object) -> None:
-        if self.station.acknowledge_alarm("operator"):
+        if self.station.acknowledge_alarm(f"operator:{getpass.getuser()}"):  # as the GUI names its user
             self.acks += 1
 
     def start(self, read_keys: bool | None = None) -> None:

@@ -103,19 +103,20 @@ class AlarmMachine:
         self.state = AlarmState.RAISED
         return [self._event(AlarmStatus.RAISED, message=message)]
 
-    def acknowledge(self, message: str = "") -> list[AlarmEvent]:
+    def acknowledge(self, message: str = "", actor: str = "") -> list[AlarmEvent]:
         if self.state is not AlarmState.RAISED:
             return []
-        events = [self._event(AlarmStatus.ACKNOWLEDGED, message=message or "acknowledged")]
+        events = [self._event(AlarmStatus.ACKNOWLEDGED, message=message or "acknowledged", actor=actor)]
         self.consecutive_fails = 0
         if self._last_verdict is Verdict.PASS:
             self.state = AlarmState.IDLE
-            events.append(self._event(AlarmStatus.CLEARED, message="acknowledged after recovery"))
+            events.append(self._event(AlarmStatus.CLEARED, message="acknowledged after recovery", actor=actor))
         else:
             self.state = AlarmState.ACKNOWLEDGED
         return events
 
-    def _event(self, status: AlarmStatus, score: float = 0.0, frame_index: int = -1, message: str = "") -> AlarmEvent:
+    def _event(self, status: AlarmStatus, score: float = 0.0, frame_index: int = -1, message: str = "",
+               actor: str = "") -> AlarmEvent:
         return AlarmEvent(
             camera=self.camera,
             product=self.product,
@@ -124,4 +125,5 @@ class AlarmMachine:
             score=float(score),
             frame_index=int(frame_index),
             message=message,
+            actor=actor,
         )

@@ -78,6 +78,7 @@ class AlarmEvent:
     score: float = 0.0
     frame_index: int = -1
     message: str = ""
+    actor: str = ""  # who acknowledged (e.g. "operator:rita"); empty for what the station does itself
 
 
 @dataclass(frozen=True)

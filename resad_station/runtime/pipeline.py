@@ -136,9 +136,9 @@ class Pipeline:
         self._emit_alarms(events)
         return events
 
-    def acknowledge_alarm(self, message: str = "") -> list[AlarmEvent]:
+    def acknowledge_alarm(self, message: str = "", actor: str = "") -> list[AlarmEvent]:
         with self._lock:
-            events = self.alarm.acknowledge(message)
+            events = self.alarm.acknowledge(message, actor)
         self._emit_alarms(events)
         return events
 

@@ -272,7 +272,7 @@ class Station:
 
     def acknowledge_alarm(self, role: str = "operator") -> bool:
         pipeline = self.pipeline
-        return bool(pipeline and pipeline.acknowledge_alarm(f"acknowledged by {role}"))
+        return bool(pipeline and pipeline.acknowledge_alarm(f"acknowledged by {role}", actor=role))
 
     def set_thresholds(self, t_uncertain: float, t_fail: float, role: str = "engineer") -> Thresholds:
         thresholds = Thresholds(float(t_uncertain), float(t_fail))

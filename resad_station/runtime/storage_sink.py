@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Sequence
 
-from resad_station.runtime.events import AlarmEvent, AlarmStatus
+from resad_station.runtime.events import AlarmEvent
 from resad_station.runtime.overlay import heatmap_overlay
 from resad_station.runtime.recorder import RecordItem, SkipReport
 from resad_station.storage import repository as repo
@@ -83,7 +83,7 @@ class DatabaseSink:
             repo.add_audit_event(s, self.role, "recorder_skipped", details)
 
     def write_alarm(self, event: AlarmEvent) -> None:
-        role = "operator" if event.status is AlarmStatus.ACKNOWLEDGED else self.role
+        role = event.actor or self.role  # the one who acknowledged, else the station itself
         details = {"camera": event.camera, "product": event.product, "score": event.score,
                    "frame_index": event.frame_index, "message": event.message}
         with self._lock, self.db.session() as s:
