@@ -69,8 +69,7 @@ class DefectPageModel(QAbstractListModel):
 
     def count_now(self) -> int:
         """Rows the current filter matches in the database now (one COUNT, no rows read)."""
-        with self.db.read_session() as s:
-            return query_defects(s, **query_filters(self.filter), limit=0)[1]
+        return self.defects.count(**query_filters(self.filter))
 
     # -- Qt model --
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802

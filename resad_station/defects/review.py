@@ -69,6 +69,10 @@ class DefectReview:
             rows, total = repo.query_defects(s, **filters, before=before, offset=offset, limit=limit)
             return [DefectRow.of(r) for r in rows], total
 
+    def count(self, **filters: Any) -> int:
+        """How many defects match now (one COUNT, no rows read)."""
+        return self.page(**filters, limit=0)[1]
+
     def file(self, stored_path: str) -> Path:
         """Where a row's image / heatmap file is on disk."""
         return self._db.images.path(stored_path)
