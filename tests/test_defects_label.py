@@ -47,7 +47,7 @@ def test_defects_label_writes_the_label_and_its_audit_row(data_dir, capsys):
         with db.read_session() as s:
             [event] = repo.list_audit_events(s, action="label_defect")
             assert event.details == {"defect": newest.id, "label": "false_alarm", "note": "glare on the connector"}
-            assert event.role == "operator:rita"
+            assert event.actor == "operator:rita"
         code, out, _ = cli(capsys, "--data-dir", data_dir, "defects", "list", "--label", "false_alarm")
         assert code == 0 and out.strip().endswith("1 of 1 defect(s)")
     finally:

@@ -132,13 +132,13 @@ def test_prepare_stores_nothing_and_save_stores_the_draft(station_db, detector):
     assert draft.refs.k == 4 and draft.method == "knn" and draft.calibration.t_uncertain < draft.calibration.t_fail
     with station_db.read_session() as s:
         assert repo.list_reference_sets(s, "board") == [] and repo.list_audit_events(s) == []
-    result = save(station_db, draft, role="engineer:eve", note="wizard", details={"from": "test"})
+    result = save(station_db, draft, actor="engineer:eve", note="wizard", details={"from": "test"})
     assert result.version == 1 and result.calibration is draft.calibration
     with station_db.read_session() as s:
         stored = repo.active_reference_set(s, "board")
         assert [i.source for i in stored.images] == ["file"] * 3 + ["live"]
         (audit,) = repo.list_audit_events(s)
-    assert (audit.action, audit.role, audit.details["from"]) == ("reference_set_enrolled", "engineer:eve", "test")
+    assert (audit.action, audit.actor, audit.details["from"]) == ("reference_set_enrolled", "engineer:eve", "test")
 
 
 def test_teach_as_good_adds_the_image_as_a_new_version(station_db, detector):
@@ -157,7 +157,7 @@ def test_teach_as_good_adds_the_image_as_a_new_version(station_db, detector):
     with station_db.session() as s:
         (defect,), _ = repo.query_defects(s, product="board")
 
-    result = teach_as_good(station_db, detector, defect.id, role="reviewer")
+    result = teach_as_good(station_db, detector, defect.id, actor="reviewer")
     assert result.version == 2 and result.refs.k == 4
     assert detector.predict(image, result.refs).score < pred.score  # it now has itself as reference
     with station_db.session() as s:

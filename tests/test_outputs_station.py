@@ -70,7 +70,7 @@ def test_all_outputs_on_a_running_line_survive_a_broker_restart(tmp_path):
             assert station.stop()
             summary = station.summary()
             with station.db.read_session() as s:
-                audit = [(e.role, e.action) for e in repo.list_audit_events(s, limit=200)]
+                audit = [(e.actor, e.action) for e in repo.list_audit_events(s, limit=200)]
     finally:
         sub.close()
         receiver.close()

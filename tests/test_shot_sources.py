@@ -29,6 +29,6 @@ def test_sources_follow_the_shot_not_its_name(tmp_path, station_db, detector):
     assert list(zip(draft.shot_names, draft.sources)) == [
         (str(tricky), "file"), (str(REFERENCE_FILES[3]), "file"), ("cam1 #12", "live"), ("live frame 1", "live")]
     assert [s.source for s in draft.shots] == draft.sources
-    save(station_db, draft, role="engineer:eve")
+    save(station_db, draft, actor="engineer:eve")
     with station_db.read_session() as s:
         assert [i.source for i in repo.active_reference_set(s, "board").images] == ["file", "file", "live", "live"]

@@ -93,7 +93,7 @@ def test_every_table_round_trips(station_db, rgb_texture):
         raw = other.images.read_array(d.raw_map_path)
         assert raw.dtype == np.float32 and raw.shape == (8, 8) and raw[7, 7] == 1.0
         (event,) = repo.list_audit_events(s, action="thresholds.set")
-        assert (event.role, event.details, event.time) == ("engineer", {"t_fail": 0.4, "profile": "demo"}, T0)
+        assert (event.actor, event.details, event.time) == ("engineer", {"t_fail": 0.4, "profile": "demo"}, T0)
         labelled = repo.label_defect(s, d.id, "false_alarm", "qa-anna", note="glare")
     assert (labelled.reviewer, labelled.note) == ("qa-anna", "glare") and labelled.reviewed_at is not None
     assert other.check().ok

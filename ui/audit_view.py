@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 AUDIT_ROWS = 500
-COLUMNS = ("time", "role", "action", "details")
+COLUMNS = ("time", "actor", "action", "details")
 
 
 def _when(value: Any) -> str:
@@ -19,7 +19,7 @@ def _when(value: Any) -> str:
 
 
 class AuditView(QWidget):
-    """`load(limit)` returns the newest events first, each with .time .role .action .details."""
+    """`load(limit)` returns the newest events first, each with .time .actor .action .details."""
 
     def __init__(self, load: Callable[[int], Sequence[Any]] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -42,7 +42,7 @@ class AuditView(QWidget):
         events = list(self.load(AUDIT_ROWS)) if self.load else []
         self.table.setRowCount(len(events))
         for r, e in enumerate(events):
-            cells = (_when(e.time), e.role, e.action, json.dumps(e.details, default=str, ensure_ascii=False))
+            cells = (_when(e.time), e.actor, e.action, json.dumps(e.details, default=str, ensure_ascii=False))
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()

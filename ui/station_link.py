@@ -105,10 +105,10 @@ class StationLink:
         path = self._profile_of_product(product)
         if path is None:
             raise ValueError(f"no profile runs product {product!r}: create one in Settings > Profile")
-        self.station.switch_product(path, role=actor)
+        self.station.switch_product(path, actor=actor)
 
     def set_thresholds(self, t_uncertain: float, t_fail: float, actor: str) -> None:
-        self.station.set_thresholds(t_uncertain, t_fail, role=actor)
+        self.station.set_thresholds(t_uncertain, t_fail, actor=actor)
 
     def save_profile(self, profile: Profile, text: str, actor: str) -> Path:
         """Into the user profiles folder (shipped profiles stay as shipped); the YAML text is kept as typed."""
@@ -120,7 +120,7 @@ class StationLink:
         return target
 
     def teach_as_good(self, defect_id: int, actor: str) -> int:
-        return self.station.teach_as_good(defect_id, role=actor).version
+        return self.station.teach_as_good(defect_id, actor=actor).version
 
     def audit(self, actor: str, action: str, details: dict) -> None:
         with self.db.session() as s:
@@ -152,7 +152,7 @@ class WizardEnrollment:
 
     def save(self, draft: EnrollmentDraft, note: str) -> int:
         link = self.link
-        result = link.station.save_enrollment(draft, role=self.actor, note=note, details={"from": "enroll wizard"})
+        result = link.station.save_enrollment(draft, actor=self.actor, note=note, details={"from": "enroll wizard"})
         if result.product != link.product and draft.profile_path is not None:
-            link.station.switch_product(draft.profile_path, role=self.actor)  # the line inspects it from now on
+            link.station.switch_product(draft.profile_path, actor=self.actor)  # the line inspects it from now on
         return result.version

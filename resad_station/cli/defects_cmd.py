@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import re
 import sys
@@ -88,10 +87,11 @@ def _list(db, args: argparse.Namespace) -> int:
 
 
 def _label(db, args: argparse.Namespace) -> int:
+    from resad_station.cli.actor import cli_actor
     from resad_station.defects.review import label_defect
     from resad_station.storage import NotFoundError
 
-    actor = f"operator:{args.by or getpass.getuser()}"
+    actor = cli_actor("operator", args.by)
     try:
         row = label_defect(db, args.id, args.label, actor, note=args.note)
     except NotFoundError as exc:

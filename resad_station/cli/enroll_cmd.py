@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from resad_station.cli.actor import cli_actor
 from resad_station.profiles.model import METHOD_NAMES
 
 NAME = "enroll"
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             db = open_station_database(data_dir, args.db_url)
             try:
                 if args.activate is not None:
-                    activate_version(db, args.product, args.activate)
+                    activate_version(db, args.product, args.activate, cli_actor("engineer"))
                     print(f"product {args.product}: reference set v{args.activate} is active")
                 return _list(db, args.product)
             finally:
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             validation = [args.validation] if args.validation else []
             result = enroll_items(db, detector, profile, args.images, product=args.product,
-                                  k=args.shots or profile.engine.shots, validation=validation, role="engineer")
+                                  k=args.shots or profile.engine.shots, validation=validation, actor=cli_actor("engineer"))
         finally:
             db.close()
     except (EnrollmentError, ProfileError, StorageError, EngineError) as exc:

@@ -8,7 +8,6 @@ or SIGUSR1 from anywhere (`kill -USR1 PID`, a service manager, a PLC gateway's s
 
 from __future__ import annotations
 
-import getpass
 import os
 import signal
 import sys
@@ -16,6 +15,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
+from resad_station.cli.actor import cli_actor
 from resad_station.runtime.events import CameraStatus
 
 TTY_WIDTH = 140
@@ -129,7 +129,7 @@ class AlarmKeys:
             return False
 
     def acknowledge(self, *_: object) -> None:
-        if self.station.acknowledge_alarm(f"operator:{getpass.getuser()}"):  # as the GUI names its user
+        if self.station.acknowledge_alarm(cli_actor("operator")):
             self.acks += 1
 
     def start(self, read_keys: bool | None = None) -> None:

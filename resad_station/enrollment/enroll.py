@@ -110,7 +110,7 @@ def store_reference_set(
     calibration: Calibration,
     *,
     source: str | Sequence[str],
-    role: str,
+    actor: str,
     action: str,
     note: str = "",
     profile_path: str | None = None,
@@ -131,7 +131,7 @@ def store_reference_set(
             input_size=refs.input_size, shots=refs.k, calibration=cal,
             images=[repo.ReferenceImageSpec(f, src) for f, src in zip(files, sources)], note=note, activate=True,
         )
-        repo.add_audit_event(s, role, action, {
+        repo.add_audit_event(s, actor, action, {
             "product": product, "version": rs.version, "reference_set_id": rs.id, "shots": refs.k,
             "method": method, "t_uncertain": calibration.t_uncertain, "t_fail": calibration.t_fail,
             **(details or {}),
@@ -194,12 +194,12 @@ def prepare(
     )
 
 
-def save(db, draft: EnrollmentDraft, *, role: str = "engineer", note: str = "",
+def save(db, draft: EnrollmentDraft, *, actor: str = "engineer", note: str = "",
          details: dict[str, Any] | None = None) -> EnrollmentResult:
     """Store a prepared draft as the product's new active reference-set version (audited)."""
     ref_id, version = store_reference_set(
         db, draft.method, draft.product, draft.shots, draft.refs, draft.calibration, source=draft.sources,
-        role=role, action="reference_set_enrolled", note=note, profile_path=draft.profile_path,
+        actor=actor, action="reference_set_enrolled", note=note, profile_path=draft.profile_path,
         details={"rejects": [{"image": r.name, "reason": r.reason} for r in draft.rejects],
                  "validation_images": draft.validation_images, **(details or {})},
     )
@@ -221,14 +221,14 @@ def enroll(
     pre_rejects: Sequence[Reject] = (),
     quality: QualitySettings = QualitySettings(),
     source: str = "file",
-    role: str = "engineer",
+    actor: str = "engineer",
     note: str = "",
     profile_path: str | None = None,
 ) -> EnrollmentResult:
     """prepare() then save(): check, build, calibrate and store a new active version of `product`."""
     draft = prepare(detector, product, shots, validation=validation, k=k, pre_rejects=pre_rejects,
                     quality=quality, source=source, profile_path=profile_path)
-    return save(db, draft, role=role, note=note)
+    return save(db, draft, actor=actor, note=note)
 
 
 def shots_from(items: Sequence[str | os.PathLike | np.ndarray | Shot], roi=None) -> tuple[list[Shot], list[Reject]]:
@@ -272,21 +272,21 @@ def _profile_path_of(profile, product: str) -> str | None:
 
 
 def enroll_items(db, detector, profile, items, *, product: str | None = None, k: int | None = None,
-                 validation=(), source: str = "file", role: str = "engineer", note: str = "",
+                 validation=(), source: str = "file", actor: str = "engineer", note: str = "",
                  progress: Callable[[str], None] | None = None) -> EnrollmentResult:
     """enroll() from files, folders or frames, with the profile's ROI and product."""
     draft = prepare_items(detector, profile, items, product=product, k=k, validation=validation, source=source,
                           progress=progress)
-    return save(db, draft, role=role, note=note)
+    return save(db, draft, actor=actor, note=note)
 
 
-def activate_version(db, product: str, version: int, role: str = "engineer") -> int:
+def activate_version(db, product: str, version: int, actor: str = "engineer") -> int:
     """Make an earlier (or later) reference-set version the active one; returns its id."""
     with db.session() as s:
         match = [rs for rs in repo.list_reference_sets(s, product) if rs.version == version]
         if not match:
             raise EnrollmentError(f"product {product!r} has no reference set version {version}")
         rs = repo.activate_reference_set(s, match[0].id)
-        repo.add_audit_event(s, role, "reference_set_activated",
+        repo.add_audit_event(s, actor, "reference_set_activated",
                              {"product": product, "version": version, "reference_set_id": rs.id})
         return rs.id

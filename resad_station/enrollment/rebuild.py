@@ -72,7 +72,7 @@ def existing_rebuild(db, product: str, from_version: int) -> int | None:
     return None
 
 
-def rebuild_references(db, detector, product: str, reason: str, role: str = "system") -> EnrollmentResult:
+def rebuild_references(db, detector, product: str, reason: str, actor: str = "system") -> EnrollmentResult:
     """The active version's shots, re-extracted and recalibrated, stored and activated as a new version.
     Thresholds come from leave-one-out over the stored shots: an enrollment's validation images
     are not stored, so they take no part."""
@@ -80,7 +80,7 @@ def rebuild_references(db, detector, product: str, reason: str, role: str = "sys
     refs = build_or_explain(detector, shots, f"rebuilding v{old_version} of {name!r}")
     calibration = calibrate_references(detector, refs)
     ref_id, version = store_reference_set(
-        db, detector.method, name, shots, refs, calibration, source=sources, role=role,
+        db, detector.method, name, shots, refs, calibration, source=sources, actor=actor,
         action=REBUILT, note=f"rebuilt from v{old_version}: {reason}",
         details={"from_version": old_version, "reason": reason, "preprocess": PREPROCESS_ID,
                  "calibration": "leave-one-out over the stored shots (validation images are not stored)"},

@@ -14,7 +14,7 @@ from resad_station.enrollment.rebuild import as_rgb, active_shots, build_or_expl
 from resad_station.storage import repository as repo
 
 
-def teach_as_good(db, detector, defect_id: int, role: str = "reviewer", note: str = "") -> EnrollmentResult:
+def teach_as_good(db, detector, defect_id: int, actor: str = "reviewer", note: str = "") -> EnrollmentResult:
     with db.session() as s:
         defect = repo.get_defect(s, defect_id)
         product_id, image_path, previous_label = defect.product_id, defect.image_path, defect.label
@@ -24,9 +24,9 @@ def teach_as_good(db, detector, defect_id: int, role: str = "reviewer", note: st
     calibration = calibrate_references(detector, refs)
     if previous_label != "false_alarm":
         with db.session() as s:
-            repo.label_defect(s, defect_id, "false_alarm", reviewer=role, note=note or None)
+            repo.label_defect(s, defect_id, "false_alarm", reviewer=actor, note=note or None)
     ref_id, version = store_reference_set(
-        db, detector.method, product, shots, refs, calibration, source=ref_sources + ["review"], role=role,
+        db, detector.method, product, shots, refs, calibration, source=ref_sources + ["review"], actor=actor,
         action="reference_set_taught", note=note or f"taught defect {defect_id} as good",
         details={"defect_id": defect_id, "from_version": old_version},
     )

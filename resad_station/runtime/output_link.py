@@ -36,7 +36,7 @@ def _select_product(station: "Station", product: str, actor: str) -> None:
         try:
             if path is None:
                 raise ValueError(f"no profile runs product {product!r}")
-            station.switch_product(path, role=actor)
+            station.switch_product(path, actor=actor)
         except Exception as exc:  # noqa: BLE001 - a bad request from the line must not stop it
             log.error("product select by %s refused: %s", actor, exc)
             _audit(station, actor, "product_select_refused", {"product": product, "reason": str(exc)})

@@ -139,7 +139,7 @@ class Station:
             earlier = existing_rebuild(self.db, profile.product, version)
             if earlier is not None:  # rolled back to a version rebuilt before: use that rebuild
                 log.warning("product %s: v%d was rebuilt before as v%d; activating it", profile.product, version, earlier)
-                enrollment.activate_version(self.db, profile.product, earlier, role="system")
+                enrollment.activate_version(self.db, profile.product, earlier, actor="system")
             else:
                 rebuild_references(self.db, self.detector, profile.product, reason)
         except (enrollment.EnrollmentError, StorageError, OSError) as exc:
@@ -181,7 +181,7 @@ class Station:
         log.info("product %s has no reference set: enrolling from %s", profile.product, folder)
         self.progress(f"product {profile.product} has no reference set: enrolling it from {folder} ({len(files)} images)")
         draft = self.prepare_enrollment(files, profile=profile, k=profile.engine.shots, progress=self.progress)
-        result = self.save_enrollment(draft, role="system", note="first run")
+        result = self.save_enrollment(draft, actor="system", note="first run")
         self.progress(f"enrolled {profile.product}: reference set v{result.version}, {len(result.shots)} shots, "
                       f"{draft.validation_images} validation images")
 
@@ -270,11 +270,11 @@ class Station:
         pipeline = self.pipeline
         return bool(pipeline and pipeline.raise_alarm(message))
 
-    def acknowledge_alarm(self, role: str = "operator") -> bool:
+    def acknowledge_alarm(self, actor: str = "operator") -> bool:
         pipeline = self.pipeline
-        return bool(pipeline and pipeline.acknowledge_alarm(f"acknowledged by {role}", actor=role))
+        return bool(pipeline and pipeline.acknowledge_alarm(f"acknowledged by {actor}", actor=actor))
 
-    def set_thresholds(self, t_uncertain: float, t_fail: float, role: str = "engineer") -> Thresholds:
+    def set_thresholds(self, t_uncertain: float, t_fail: float, actor: str = "engineer") -> Thresholds:
         thresholds = Thresholds(float(t_uncertain), float(t_fail))
         with self._lock:
             active = self.active
@@ -286,9 +286,9 @@ class Station:
                 cal = dict(rs.calibration)
                 cal.setdefault("proposed_t_uncertain", cal.get("t_uncertain"))
                 cal.setdefault("proposed_t_fail", cal.get("t_fail"))
-                cal.update(t_uncertain=thresholds.t_uncertain, t_fail=thresholds.t_fail, thresholds_set_by=role)
+                cal.update(t_uncertain=thresholds.t_uncertain, t_fail=thresholds.t_fail, thresholds_set_by=actor)
                 repo.set_calibration(s, rs.id, cal)
-            repo.add_audit_event(s, role, "thresholds_changed", {
+            repo.add_audit_event(s, actor, "thresholds_changed", {
                 "product": active.name, "from": [old.t_uncertain, old.t_fail],
                 "to": [thresholds.t_uncertain, thresholds.t_fail]})
         return thresholds
@@ -298,7 +298,7 @@ class Station:
         if self.pipeline is not None:
             self.pipeline.set_active(active)
 
-    def switch_product(self, profile: Profile | str | os.PathLike, role: str = "operator") -> ActiveProduct:
+    def switch_product(self, profile: Profile | str | os.PathLike, actor: str = "operator") -> ActiveProduct:
         """Inspect another product from the next frame on (same camera; camera settings stay)."""
         new = resolve_profile(profile, self.data_dir)
         ours, theirs = self.profile.engine, new.engine
@@ -316,7 +316,7 @@ class Station:
                 self.pipeline.recorder.set_policy(RecordingPolicy.from_values(
                     new.recording.keep_images, new.recording.pass_sampling))
         with self.db.session() as s:
-            repo.add_audit_event(s, role, "product_switched", {"from": old_product, "to": new.product,
+            repo.add_audit_event(s, actor, "product_switched", {"from": old_product, "to": new.product,
                                                                 "profile": new.name})
         return active
 
@@ -337,28 +337,28 @@ class Station:
             self.detector, profile, images, frames=frames, product=product, k=k,
             validation=validation, source=source, progress=progress)
 
-    def save_enrollment(self, draft: enrollment.EnrollmentDraft, *, role: str = "engineer", note: str = "",
+    def save_enrollment(self, draft: enrollment.EnrollmentDraft, *, actor: str = "engineer", note: str = "",
                         details: dict[str, Any] | None = None) -> enrollment.EnrollmentResult:
         """Store a draft as the product's new active version; the running line switches if it is this product."""
-        result = enrollment.save(self.db, draft, role=role, note=note, details=details)
+        result = enrollment.save(self.db, draft, actor=actor, note=note, details=details)
         self._reload_if_running(result.product)
         return result
 
     def enroll(self, images: Sequence[str | os.PathLike | np.ndarray], *, product: str | None = None,
                profile: Profile | None = None, k: int | None = None,
                validation: Sequence[str | os.PathLike | np.ndarray] = (), source: str = "file",
-               role: str = "engineer", note: str = "") -> enrollment.EnrollmentResult:
+               actor: str = "engineer", note: str = "") -> enrollment.EnrollmentResult:
         """Enroll from files or frames (ROI applied): prepare_enrollment() then save_enrollment()."""
         draft = self.prepare_enrollment(images, product=product, profile=profile, k=k, validation=validation,
                                         source=source)
-        return self.save_enrollment(draft, role=role, note=note)
+        return self.save_enrollment(draft, actor=actor, note=note)
 
-    def activate_version(self, version: int, product: str | None = None, role: str = "engineer") -> None:
-        enrollment.activate_version(self.db, product or self.active.name, version, role)
+    def activate_version(self, version: int, product: str | None = None, actor: str = "engineer") -> None:
+        enrollment.activate_version(self.db, product or self.active.name, version, actor)
         self._reload_if_running(product or self.active.name)
 
-    def teach_as_good(self, defect_id: int, role: str = "reviewer") -> enrollment.EnrollmentResult:
-        result = teach_as_good(self.db, self.detector, defect_id, role)
+    def teach_as_good(self, defect_id: int, actor: str = "reviewer") -> enrollment.EnrollmentResult:
+        result = teach_as_good(self.db, self.detector, defect_id, actor)
         self._reload_if_running(result.product)
         return result
 

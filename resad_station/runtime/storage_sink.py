@@ -24,9 +24,9 @@ MAX_SKIPS_IN_AUDIT = 1000  # frame details per audit row; the count is always co
 
 
 class DatabaseSink:
-    def __init__(self, db, role: str = "system") -> None:
+    def __init__(self, db, actor: str = "system") -> None:
         self.db = db
-        self.role = role
+        self.actor = actor
         self._product_ids: dict[str, int] = {}
         self._lock = threading.Lock()  # alarm rows may come from another thread after stop
 
@@ -80,11 +80,11 @@ class DatabaseSink:
             ],
         }
         with self._lock, self.db.session() as s:
-            repo.add_audit_event(s, self.role, "recorder_skipped", details)
+            repo.add_audit_event(s, self.actor, "recorder_skipped", details)
 
     def write_alarm(self, event: AlarmEvent) -> None:
-        role = event.actor or self.role  # the one who acknowledged, else the station itself
+        actor = event.actor or self.actor  # the one who acknowledged, else the station itself
         details = {"camera": event.camera, "product": event.product, "score": event.score,
                    "frame_index": event.frame_index, "message": event.message}
         with self._lock, self.db.session() as s:
-            repo.add_audit_event(s, role, f"alarm_{event.status.value}", details, time=event.time)
+            repo.add_audit_event(s, actor, f"alarm_{event.status.value}", details, time=event.time)

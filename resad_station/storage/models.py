@@ -173,6 +173,6 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     time: Mapped[datetime] = mapped_column(default=utc_now)
-    role: Mapped[str] = mapped_column(sa.String(50))
+    actor: Mapped[str] = mapped_column(sa.String(50))  # who: "engineer:alice", "system"...
     action: Mapped[str] = mapped_column(sa.String(100))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)

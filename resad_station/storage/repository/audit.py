@@ -13,11 +13,11 @@ from resad_station.storage.repository.common import as_utc
 
 
 def add_audit_event(
-    session: Session, role: str, action: str, details: dict[str, Any] | None = None,
+    session: Session, actor: str, action: str, details: dict[str, Any] | None = None,
     time: datetime | float | None = None,
 ) -> AuditEvent:
-    """Record that `role` did `action`; `details` must be JSON-serialisable."""
-    event = AuditEvent(role=role, action=action, details=dict(details or {}),
+    """Record that `actor` (who: "engineer:alice", "system") did `action`; `details` must be JSON-serialisable."""
+    event = AuditEvent(actor=actor, action=action, details=dict(details or {}),
                        time=as_utc(time) if time is not None else utc_now())
     session.add(event)
     session.flush()
@@ -25,15 +25,15 @@ def add_audit_event(
 
 
 def list_audit_events(
-    session: Session, *, action: str | None = None, role: str | None = None,
+    session: Session, *, action: str | None = None, actor: str | None = None,
     since: datetime | float | None = None, offset: int = 0, limit: int = 100,
 ) -> list[AuditEvent]:
-    """Audit events, newest first, optionally filtered by action, role and start time."""
+    """Audit events, newest first, optionally filtered by action, actor and start time."""
     query = sa.select(AuditEvent)
     if action is not None:
         query = query.where(AuditEvent.action == action)
-    if role is not None:
-        query = query.where(AuditEvent.role == role)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
     if since is not None:
         query = query.where(AuditEvent.time >= as_utc(since))
     query = query.order_by(AuditEvent.time.desc(), AuditEvent.id.desc()).offset(offset).limit(limit)
