@@ -212,8 +212,10 @@ class Station:
         settings = {k: v for k, v in (("exposure", cam.exposure), ("gain", cam.gain), ("trigger", cam.trigger)) if v is not None}
 
         def make_source():
-            return open_source(kind, uri, base_dir=self.profile.base_dir, fps=cam.fps, loop=cam.loop,
-                               name=cam.name, settings=settings)
+            source = open_source(kind, uri, base_dir=self.profile.base_dir, fps=cam.fps, loop=cam.loop,
+                                 name=cam.name, settings=settings)
+            source.max_megapixels = cam.max_megapixels  # refused at decode, before any pixel is allocated
+            return source
 
         return CaptureWorker(make_source, cam.mode, on_state, queue_size=max(8, self.profile.recording.queue_size // 8),
                              camera=cam.name, on_frame=on_frame)
