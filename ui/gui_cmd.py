@@ -36,20 +36,26 @@ def display_available() -> bool:
 
 
 def set_pin(args: argparse.Namespace) -> int:
+    """The first PIN is set here (only here); changing it asks for the current one first."""
     from resad_station import paths
-    from ui.roles import PinError, PinStore
+    from resad_station.access.authorize import audit_pin_change
+    from ui.roles import MIN_PIN_LENGTH, PinError, PinStore
 
-    store = PinStore(paths.resolve_data_dir(args.data_dir))
-    pin = getpass.getpass("new engineer PIN (digits): ")
+    data_dir = paths.resolve_data_dir(args.data_dir)
+    store = PinStore(data_dir)
+    first = not store.is_set()
+    current = None if first else getpass.getpass("current engineer PIN: ")
+    pin = getpass.getpass(f"new engineer PIN (at least {MIN_PIN_LENGTH} digits): ")
     if pin != getpass.getpass("again: "):
         print("the two PINs differ; nothing changed", file=sys.stderr)
         return 1
     try:
-        store.set_pin(pin)
+        store.set_pin(pin, current=current)
     except PinError as exc:
         print(f"{exc}; nothing changed", file=sys.stderr)
         return 1
-    print(f"engineer PIN set ({store.path})")
+    audit_pin_change(data_dir, args.db_url, first)
+    print(f"engineer PIN {'set' if first else 'changed'} ({store.path})")
     return 0
 
 

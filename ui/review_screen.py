@@ -294,6 +294,11 @@ class ReviewScreen(QWidget):
     def start_export(self, path: Path, csv: bool) -> None:
         fn = export_csv if csv else export_zip
         self.status.setText(f"exporting to {path}…")
-        task = partial(fn, self.db, path, **query_filters(self.current_filter()))  # the runtime's export (as the CLI)
-        self.runner.submit(task, name="export",
-                           on_done=lambda n: self.status.setText(f"exported {n:,} defects to {path}"), on_error=self._failed)
+        skipped: list[tuple[int, str]] = []
+        task = partial(fn, self.db, path, skipped=skipped, **query_filters(self.current_filter()))  # as the CLI does
+
+        def done(n: int) -> None:
+            extra = f"; skipped {len(skipped)}: " + ", ".join(f"#{i} ({why})" for i, why in skipped[:5]) if skipped else ""
+            self.status.setText(f"exported {n:,} defects to {path}{extra}")
+
+        self.runner.submit(task, name="export", on_done=done, on_error=self._failed)

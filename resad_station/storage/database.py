@@ -18,11 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from resad_station.storage.errors import SchemaTooNewError, StorageError, describe_db_error
+from resad_station.access.secret import station_secret
+from resad_station.storage.errors import SchemaTooNewError, StorageError, describe_db_error, describe_url_error
 from resad_station.storage.image_store import ImageStore
 from resad_station.storage.schema import alembic_config, head_revision, known_revisions
+from resad_station.storage.sealing import SEAL_INFO
 
 log = logging.getLogger(__name__)
+
+
 class Database:
     """One database plus its image store.
 
@@ -41,10 +45,18 @@ class Database:
     ):
         self.url = url
         self.images = ImageStore(images_root)
-        self.engine = self._create_engine(url, busy_timeout_s)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        try:  # keys the MAC on reference sets (storage/sealing.py); lives beside the PIN file
+            self.seal_key = station_secret(Path(images_root).parent)
+        except (OSError, ValueError) as error:
+            raise StorageError(f"station secret: {error}") from None
+        try:
+            self.engine = self._create_engine(url, busy_timeout_s)
+        except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
+            raise describe_url_error(error, url) from None
+        info = {SEAL_INFO: self.seal_key}
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._read_sessions = sessionmaker(
-            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False, info=info
         )
         self._upgrade_lock = threading.Lock()
         if auto_upgrade:
@@ -60,7 +72,15 @@ class Database:
         if not parsed.drivername.startswith("sqlite"):
             return sa.create_engine(url, pool_pre_ping=True)
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():  # owner-only from the start; SQLite gives -wal/-shm the same mode
+                try:
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                except FileExistsError:
+                    pass
+                except OSError:
+                    pass  # a read-only folder: SQLite's own error (translated) says so
         engine = sa.create_engine(
             url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
         )
