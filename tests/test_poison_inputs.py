@@ -175,3 +175,16 @@ def test_cli_warnings_read_like_every_other_message(tmp_path):
     line = PlainFormatter().format(record)
     assert "Traceback" not in line and line.endswith("ValueError: boom (-vv shows the traceback)")
     assert "Traceback" in PlainFormatter(tracebacks=True).format(record)
+
+
+def test_fps_is_frames_over_wall_clock_time_even_when_a_batch_lands_at_once():
+    from resad_station.runtime.events import Verdict
+    from resad_station.runtime.metrics import RollingMetrics
+
+    metrics = RollingMetrics("cam1", window_s=5.0, started_at=1000.0)
+    for i in range(4):  # one batch of 4, decided within a millisecond, after a 3 s starved stretch
+        metrics.record(1003.0 + i * 1e-4, 3000.0, Verdict.PASS)
+    snap = metrics.snapshot(now=1003.001, frames_captured=4, frames_dropped=0, recorder_skipped=0, alarm_active=False)
+    assert abs(snap.fps - 4 / 3.001) < 1e-6  # was (4 - 1) / 0.0003 s = 10000 fps
+    later = metrics.snapshot(now=1010.0, frames_captured=4, frames_dropped=0, recorder_skipped=0, alarm_active=False)
+    assert later.fps == 0.0  # nothing decided in the last 5 s

@@ -17,13 +17,18 @@ SECRET_BYTES = 32
 
 def station_secret(data_dir: str | os.PathLike) -> bytes:
     """The data directory's secret, created (0600, atomically) when there is none yet."""
+    return load_or_create_secret(data_dir)[0]
+
+
+def load_or_create_secret(data_dir: str | os.PathLike) -> tuple[bytes, bool]:
+    """(secret, created now)."""
     path = Path(data_dir) / SECRET_FILE
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         data = b""
     if len(data) == SECRET_BYTES:
-        return data
+        return data, False
     if data:
         raise ValueError(f"{path}: the station secret is damaged ({len(data)} bytes, expected {SECRET_BYTES}); "
                          "restore it from a backup (sets sealed with it cannot be verified without it)")
@@ -35,10 +40,11 @@ def station_secret(data_dir: str | os.PathLike) -> bytes:
         os.fsync(fd)
     finally:
         os.close(fd)
+    created = True
     try:
         os.link(tmp, path)  # never replaces a secret another process created meanwhile
     except FileExistsError:
-        pass
+        created = False
     finally:
         os.unlink(tmp)
-    return path.read_bytes()
+    return path.read_bytes(), created

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from resad_station.access.secret import station_secret
+from resad_station.access.secret import load_or_create_secret
 from resad_station.storage.errors import SchemaTooNewError, StorageError, describe_db_error, describe_url_error
 from resad_station.storage.image_store import ImageStore
 from resad_station.storage.schema import alembic_config, head_revision, known_revisions
@@ -46,7 +46,7 @@ class Database:
         self.url = url
         self.images = ImageStore(images_root)
         try:  # keys the MAC on reference sets (storage/sealing.py); lives beside the PIN file
-            self.seal_key = station_secret(Path(images_root).parent)
+            self.seal_key, self._secret_created = load_or_create_secret(Path(images_root).parent)
         except (OSError, ValueError) as error:
             raise StorageError(f"station secret: {error}") from None
         try:
@@ -61,6 +61,8 @@ class Database:
         self._upgrade_lock = threading.Lock()
         if auto_upgrade:
             self.upgrade()
+            if self._secret_created:
+                self._seal_legacy_sets()
 
     @property
     def is_sqlite(self) -> bool:
@@ -145,6 +147,25 @@ class Database:
                 except exc.SQLAlchemyError as error:
                     raise describe_db_error(error, self.url) from error
             return head
+
+    def _seal_legacy_sets(self) -> None:
+        """A new secret in a database that has sets from before sealing: seal those (no MAC yet) once, audited.
+
+        From this moment on an unsealed or edited set is refused. Sets that carry a MAC made with
+        another secret are left alone (they do not verify, and the station says so).
+        """
+        from resad_station.storage.models import ReferenceSet
+        from resad_station.storage.repository.audit import add_audit_event
+        from resad_station.storage.sealing import MAC_KEY, seal
+
+        with self.session() as s:
+            legacy = [rs for rs in s.scalars(sa.select(ReferenceSet)) if MAC_KEY not in (rs.calibration or {})]
+            for rs in legacy:
+                seal(self.seal_key, rs)
+            if legacy:
+                add_audit_event(s, "system:station", "reference_sets_sealed", {
+                    "reference_set_ids": [rs.id for rs in legacy],
+                    "why": "station secret created; these sets predate sealing"})
 
     # -- sessions -----------------------------------------------------------------------------
 
