@@ -188,3 +188,49 @@ def test_fps_is_frames_over_wall_clock_time_even_when_a_batch_lands_at_once():
     assert abs(snap.fps - 4 / 3.001) < 1e-6  # was (4 - 1) / 0.0003 s = 10000 fps
     later = metrics.snapshot(now=1010.0, frames_captured=4, frames_dropped=0, recorder_skipped=0, alarm_active=False)
     assert later.fps == 0.0  # nothing decided in the last 5 s
+
+
+def test_a_hot_folder_reports_a_pixel_bomb_once_and_takes_the_next_file(tmp_path):
+    from resad_station.capture import HotFolderSource
+    from resad_station.capture.base import ReadTimeout
+
+    source = HotFolderSource(str(tmp_path), settle_s=0.05, corrupt_after_s=0.3)
+    source.open()
+    try:
+        (tmp_path / "bomb.png").write_bytes(png_claiming(100_000, 100_000))
+        shutil.copy(GOOD[0], tmp_path / "next.png")
+        skipped, frames, end = [], [], time.monotonic() + 30
+        while not (frames and skipped):  # the good file does not wait for the bad one
+            assert time.monotonic() < end, f"nothing delivered; skipped {skipped}"
+            try:
+                frame = source.read(timeout=0.2)
+            except ReadTimeout:
+                continue
+            except Exception as exc:  # noqa: BLE001 (the test collects what the worker would skip)
+                skipped.append(exc)
+                continue
+            frames.append(frame)
+        assert [f.source_name for f in frames] == ["next.png"]
+        with pytest.raises(ReadTimeout):
+            source.read(timeout=1.0)  # the bomb is not retried
+    finally:
+        source.close()
+    assert [type(e).__name__ for e in skipped] == ["CorruptFrameError"]
+    assert "bomb.png" in str(skipped[0]) and "too large" in str(skipped[0])
+
+
+def test_a_camera_frame_over_the_limit_is_skipped_by_the_capture_worker(tmp_path):
+    from resad_station.capture import open_source
+    from station_helpers import write_line_video
+
+    video = write_line_video(tmp_path / "line.avi", GOOD[:3])
+
+    def small_limit_video():
+        source = open_source("video", str(video))
+        source.max_megapixels = 0.01  # the demo frames are ~0.07 MP
+        return source
+
+    skipped = []
+    worker = CaptureWorker(small_limit_video, "triggered", lambda s: None, on_skip=skipped.append)
+    worker.start()
+    assert drain(worker) == [] and len(skipped) == 3 and "the limit is 0.01 MP" in str(skipped[0])
