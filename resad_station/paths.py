@@ -7,8 +7,6 @@ from pathlib import Path
 
 import platformdirs
 
-from resad_station.storage.errors import StorageError
-
 APP_NAME = "resad-station"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_PROFILES_DIR = REPO_ROOT / "profiles"
@@ -20,8 +18,10 @@ def default_data_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-class DataDirError(StorageError):
-    """The data directory cannot be created or written; the message says which and why."""
+class DataDirError(OSError):
+    """The data directory cannot be created or written; the message says which and why.
+
+    storage turns it into a StorageError; the CLI prints it as one line for every command."""
 
 
 def resolve_data_dir(override: str | os.PathLike | None = None) -> Path:

@@ -38,7 +38,6 @@ def display_available() -> bool:
 def set_pin(args: argparse.Namespace) -> int:
     """The first PIN is set here (only here); changing it asks for the current one first."""
     from resad_station import paths
-    from resad_station.access.authorize import audit_pin_change
     from ui.roles import MIN_PIN_LENGTH, PinError, PinStore
 
     data_dir = paths.resolve_data_dir(args.data_dir)
@@ -57,6 +56,26 @@ def set_pin(args: argparse.Namespace) -> int:
     audit_pin_change(data_dir, args.db_url, first)
     print(f"engineer PIN {'set' if first else 'changed'} ({store.path})")
     return 0
+
+
+def audit_pin_change(data_dir: str | os.PathLike, db_url: str | None, first: bool) -> None:
+    """Record that the PIN was set or changed from the terminal (best effort: the PIN file is what counts)."""
+    from resad_station.access.authorize import os_user
+    from resad_station.storage import StorageError, open_station_database
+    from resad_station.storage import repository as repo
+
+    try:
+        db = open_station_database(data_dir, db_url)
+    except StorageError as exc:
+        print(f"warning: the PIN change could not be audited: {exc}", file=sys.stderr)
+        return
+    try:
+        with db.session() as s:
+            repo.add_audit_event(s, f"engineer:{os_user()} via cli --set-pin", "pin_set" if first else "pin_changed", {})
+    except StorageError as exc:
+        print(f"warning: the PIN change could not be audited: {exc}", file=sys.stderr)
+    finally:
+        db.close()
 
 
 NO_DISPLAY = "resad-station gui: no display available (DISPLAY/WAYLAND_DISPLAY unset); running the line headless instead"

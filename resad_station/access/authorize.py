@@ -57,22 +57,3 @@ def engineer_actor(data_dir: str | os.PathLike, pin_file: str | None, action: st
     if not ok:
         raise AccessDenied(f"{action}: wrong engineer PIN (after {FREE_ATTEMPTS} wrong PINs in a row each try waits longer)")
     return f"engineer:{os_user()} via {how}"
-
-
-def audit_pin_change(data_dir: str | os.PathLike, db_url: str | None, first: bool) -> None:
-    """Record that the PIN was set or changed from the terminal (best effort: the PIN file is what counts)."""
-    from resad_station.storage import StorageError, open_station_database
-    from resad_station.storage import repository as repo
-
-    try:
-        db = open_station_database(data_dir, db_url)
-    except StorageError as exc:
-        print(f"warning: the PIN change could not be audited: {exc}", file=sys.stderr)
-        return
-    try:
-        with db.session() as s:
-            repo.add_audit_event(s, f"engineer:{os_user()} via cli --set-pin", "pin_set" if first else "pin_changed", {})
-    except StorageError as exc:
-        print(f"warning: the PIN change could not be audited: {exc}", file=sys.stderr)
-    finally:
-        db.close()

@@ -14,6 +14,8 @@ import sys
 from types import ModuleType
 from typing import Sequence
 
+from resad_station.paths import DataDirError
+
 # Modules under resad_station.cli, in the order --help lists them.
 COMMAND_MODULES = [
     "inspect_cmd",
@@ -91,3 +93,6 @@ def main(argv: Sequence[str] | None = None, extra_commands: Sequence[ModuleType]
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except DataDirError as exc:  # --data-dir cannot be created or is read-only: one line, any command
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
