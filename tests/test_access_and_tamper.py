@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
-from station_helpers import REPO
+from station_helpers import REFERENCE_FILES, REPO
 
 from engine import EngineError, ReferenceSet
 from resad_station.access.authorize import AccessDenied, engineer_actor
@@ -91,7 +91,8 @@ def test_cli_enroll_and_activate_need_the_engineer_pin(tmp_path, capsys):
     code, _, err = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "--activate", "1",
                        "--pin-file", wrong)
     assert code == 1 and "wrong engineer PIN" in err
-    code, _, err = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "images/", "--pin-file", wrong)
+    code, _, err = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", *REFERENCE_FILES[:2],
+                       "--pin-file", wrong)
     assert code == 1 and "wrong engineer PIN" in err  # refused before the engine even loads
     right = tmp_path / "pin"
     right.write_text(PIN + "\n")
@@ -298,3 +299,24 @@ def test_a_read_only_data_directory_says_read_only(tmp_path):
             subprocess.run(["umount", str(ro)], capture_output=True)
         else:
             ro.chmod(0o755)
+
+
+def test_sets_from_before_sealing_are_sealed_once_when_the_secret_is_created(tmp_path):
+    db = open_station_database(tmp_path)
+    ref_id = add_set(db)
+    with db.engine.begin() as conn:  # as a database from before sealing: no MAC
+        conn.execute(sa.text("UPDATE reference_set SET calibration = json_remove(calibration, '$.mac')"))
+    with db.read_session() as s:
+        assert "carries no MAC" in seal_problem(db.seal_key, repo.get_reference_set(s, ref_id))
+    db.close()
+    reopened = open_station_database(tmp_path)  # the secret exists: an unsealed set stays refused
+    with reopened.read_session() as s:
+        assert "carries no MAC" in seal_problem(reopened.seal_key, repo.get_reference_set(s, ref_id))
+    reopened.close()
+    (tmp_path / SECRET_FILE).unlink()  # an upgraded station: no secret yet, sets without a MAC
+    upgraded = open_station_database(tmp_path, auto_upgrade=False)  # even `db check` seals them first
+    with upgraded.read_session() as s:
+        assert seal_problem(upgraded.seal_key, repo.get_reference_set(s, ref_id)) is None
+        (event,) = repo.list_audit_events(s, action="reference_sets_sealed")
+    upgraded.close()
+    assert event.details["reference_set_ids"] == [ref_id]

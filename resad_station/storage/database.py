@@ -61,8 +61,8 @@ class Database:
         self._upgrade_lock = threading.Lock()
         if auto_upgrade:
             self.upgrade()
-            if self._secret_created:
-                self._seal_legacy_sets()
+        if self._secret_created and self.current_revision() is not None:
+            self._seal_legacy_sets()  # also on `db check`: otherwise its first run would orphan them
 
     @property
     def is_sqlite(self) -> bool:
