@@ -114,8 +114,11 @@ class ReferenceSet:
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "ReferenceSet":
-        if not isinstance(blob, (bytes, bytearray, memoryview)) or len(blob) < 8:
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
             raise ReferenceSetError(f"reference set: expected safetensors bytes, got {type(blob).__name__}")
+        if len(blob) < 8:
+            raise ReferenceSetError(f"reference set: expected safetensors bytes, got {len(blob)} byte(s)"
+                                    f"{' (an empty blob)' if not len(blob) else ''}")
         blob = bytes(blob)
         try:
             header_len = int.from_bytes(blob[:8], "little")
@@ -127,8 +130,17 @@ class ReferenceSet:
             raise ReferenceSetError("reference set: the blob is safetensors but not a ResAD Station reference set")
         if _content_hash(tensors) != meta.get("sha256"):
             raise ReferenceSetError("reference set: content hash does not match its metadata (corrupted or modified)")
-        k, levels = int(meta["k"]), int(meta["levels"])
-        maps = [[tensors[f"shot{i:03d}.level{l}"] for l in range(levels)] for i in range(k)]
-        stats = {name: tensors[f"stats.{name}"] for name in json.loads(meta.get("stats", "[]"))}
-        return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats,
-                   meta.get("preprocess", LEGACY_PREPROCESS_ID))
+        try:
+            k, levels = int(meta["k"]), int(meta["levels"])
+            maps = [[tensors[f"shot{i:03d}.level{l}"] for l in range(levels)] for i in range(k)]
+            stats = {name: tensors[f"stats.{name}"] for name in json.loads(meta.get("stats", "[]"))}
+            extra = set(tensors) - {f"shot{i:03d}.level{l}" for i in range(k) for l in range(levels)} - {
+                f"stats.{name}" for name in stats}
+            if extra or k < 1 or levels < 1:
+                raise KeyError(sorted(extra)[0] if extra else "k/levels")
+            return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats,
+                       meta.get("preprocess", LEGACY_PREPROCESS_ID))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ReferenceSetError(
+                f"reference set: corrupt metadata (k={meta.get('k')!r}, levels={meta.get('levels')!r} do not match "
+                f"its {len(tensors)} tensors: {exc})") from None

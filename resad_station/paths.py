@@ -18,10 +18,26 @@ def default_data_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+class DataDirError(OSError):
+    """The data directory cannot be created or written; the message says which and why.
+
+    storage turns it into a StorageError; the CLI prints it as one line for every command."""
+
+
 def resolve_data_dir(override: str | os.PathLike | None = None) -> Path:
     path = Path(override) if override else default_data_dir()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)  # the station's data: owner only
+    except OSError as exc:
+        raise DataDirError(f"data directory {path} cannot be created: {exc.strerror or exc}") from None
     return path
+
+
+def check_writable(path: Path) -> None:
+    """Raise DataDirError when `path` is read-only (before SQLite says "unable to open database file")."""
+    if not os.access(path, os.W_OK):
+        raise DataDirError(f"data directory {path} is read-only: the station writes its database and images there; "
+                           "make it writable or pass another --data-dir")
 
 
 def default_db_url(data_dir: Path) -> str:

@@ -8,6 +8,7 @@ import zipfile
 
 from station_helpers import LINE_FILES, REFERENCE_FILES, write_profile
 
+from resad_station.access.pins import PinStore
 from resad_station.cli.main import main
 
 
@@ -66,20 +67,24 @@ def test_defects_bad_since_is_a_clear_usage_error(tmp_path, capsys):
 
 def test_enroll_command_reports_rejects_and_versions(tmp_path, capsys):
     data = tmp_path / "data"
+    PinStore(data).set_pin("246813")
+    pin = tmp_path / "pin"
+    pin.write_text("246813\n")
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"not a jpeg at all")
     code, out, err = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "--method", "knn",
-                         "--shots", "3", *REFERENCE_FILES[:4], corrupt)
+                         "--pin-file", pin, "--shots", "3", *REFERENCE_FILES[:4], corrupt)
     assert code == 0, err
     assert "reference set v1 active, 3 shots" in out and f"rejected {corrupt}: does not decode" in out
     code, out, err = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "--method", "knn", "--json",
-                         "--validation", LINE_FILES[0].parent, *REFERENCE_FILES[4:])
+                         "--pin-file", pin, "--validation", LINE_FILES[0].parent, *REFERENCE_FILES[4:])
     result = json.loads(out)
     assert result["version"] == 2 and len(result["good_scores"]["validation"]) > 0
     assert result["good_scores"]["max"] < result["t_uncertain"] < result["t_fail"]
-    code, out, _ = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "--activate", "1")
+    code, out, _ = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "--activate", "1", "--pin-file", pin)
     assert code == 0 and "v1 (active)" in out and "v2  " in out
-    code, _, err = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "--method", "knn", corrupt, corrupt)
+    code, _, err = cli(capsys, "--data-dir", data, "enroll", "--product", "widget", "--method", "knn",
+                       "--pin-file", pin, corrupt, corrupt)
     assert code == 1 and "0 usable image(s)" in err and "corrupt.jpg: does not decode" in err
 
 
@@ -98,14 +103,17 @@ def test_enroll_from_one_image_says_so_before_loading_the_engine(tmp_path, capsy
 def test_enroll_honours_the_profiles_shots_and_says_which_images_validate(tmp_path, capsys):
     profile = write_profile(tmp_path, "seven", "widget", {"kind": "folder", "uri": "."})  # engine.shots: 4
     images = REFERENCE_FILES[:7]
+    PinStore(tmp_path / "data").set_pin("246813")
+    pin = tmp_path / "pin"
+    pin.write_text("246813\n")
     code, out, err = cli(capsys, "--data-dir", tmp_path / "data", "enroll", "--product", "widget", "--profile",
-                         profile, *images)
+                         profile, "--pin-file", pin, *images)
     assert code == 0, err
     assert "reference set v1 active, 4 shots" in out
     assert f"  shots: {', '.join(f.name for f in images[:4])}" in out
     assert f"  validation (3, scored for calibration only): {', '.join(f.name for f in images[4:])}" in out
     code, out, err = cli(capsys, "--data-dir", tmp_path / "data", "enroll", "--product", "widget", "--profile",
-                         profile, "--json", *images)
+                         profile, "--json", "--pin-file", pin, *images)
     result = json.loads(out)
     assert len(result["shots"]) == 4 and len(result["validation"]) == 3
     assert len(result["good_scores"]["validation"]) == 3

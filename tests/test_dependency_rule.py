@@ -32,11 +32,12 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 # below it; packages on one line are peers and do not import each other. A new sub-package gets a
 # place here (and in docs/architecture.md) or the test fails.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("paths", "sections", "rate_limit"),  # the data directory; the config-section base; a rate limit
+    ("paths", "sections", "rate_limit", "access"),  # the data directory; the config-section base; a rate
+    # limit; the engineer PIN and the station secret
     ("storage",),  # database, migrations, image files, repository
     ("capture", "outputs"),  # frame sources, the capture thread, image decoding and listing; line outputs
     ("profiles",),  # product profiles (camera kinds come from capture's registry)
-    ("enrollment", "defects"),  # reference sets; labelling and exporting defects
+    ("enrollment", "defects", "checks"),  # reference sets; exporting defects; fuzz and recovery checks
     ("runtime",),  # the station: pipeline, recorder, alarms, listeners
     ("cli",),  # the headless command line
     ("__main__",),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -129,6 +130,23 @@ def test_a_failing_write_is_counted_and_the_recorder_goes_on(station_db):
     assert rec.write_errors == 1 and rec.written == 1
     with station_db.session() as s:
         assert repo.query_defects(s)[1] == 1
+
+
+def test_one_bad_record_does_not_lose_the_rest_of_its_batch(station_db):
+    sink = GatedSink(station_db)
+    rec = Recorder(sink, "cam1", RecordingPolicy(pass_sampling=1.0), queue_size=8, batch_max=8)
+    rec.start()
+    rec.submit(result(0, Verdict.FAIL, 3.0))
+    assert sink.entered.wait(10)  # the writer holds frame 0; the next four queue up as one batch
+    bad = result(2, Verdict.FAIL, 3.0)
+    bad = dataclasses.replace(bad, image=np.zeros((4, 4, 7), np.uint8))  # 7 channels: cannot be encoded
+    for item in (result(1, Verdict.FAIL, 3.0), bad, result(3, Verdict.FAIL, 3.0), result(4, Verdict.PASS)):
+        assert rec.submit(item)
+    sink.gate.set()
+    rec.stop(timeout=30)
+    assert rec.written == 4 and rec.write_errors == 1  # before: the whole batch of 4 was lost
+    with station_db.session() as s:
+        assert repo.query_defects(s)[1] == 3
 
 
 def test_policy_values_are_checked():

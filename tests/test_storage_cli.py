@@ -10,7 +10,7 @@ from resad_station.storage import head_revision, open_station_database, reposito
 
 def test_db_upgrade_then_check_ok(tmp_path, capsys):
     assert cli_main(["--data-dir", str(tmp_path), "db", "check"]) == 1  # nothing there yet
-    assert "run `db upgrade`" in capsys.readouterr().out
+    assert "no database at" in capsys.readouterr().err and not (tmp_path / "station.db").exists()
     assert cli_main(["--data-dir", str(tmp_path), "db", "upgrade"]) == 0
     assert f"upgraded from empty to schema {head_revision()}" in capsys.readouterr().out
     assert cli_main(["--data-dir", str(tmp_path), "db", "upgrade"]) == 0

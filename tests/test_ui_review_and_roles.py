@@ -80,11 +80,15 @@ def test_pin_is_a_salted_hash(tmp_path):
     pins = PinStore(tmp_path)
     with pytest.raises(PinError):
         pins.set_pin("12")
-    pins.set_pin("2468")
+    with pytest.raises(PinError, match="at least 6 digits"):
+        pins.set_pin("2468")
+    pins.set_pin("246813")
     stored = pins.path.read_text()
-    assert "2468" not in stored and pins.verify("2468") and not pins.verify("2469")
+    assert "246813" not in stored and pins.verify("246813") and not pins.verify("246814")
     first_salt = stored
-    pins.set_pin("2468")
+    with pytest.raises(PinError, match="needs the current PIN"):
+        pins.set_pin("135790")
+    pins.set_pin("246813", current="246813")
     assert pins.path.read_text() != first_salt  # a new salt each time
 
 
@@ -108,7 +112,7 @@ def answer_pin_dialog(qtbot, pin: str | None) -> None:
 
 def test_operator_cannot_change_thresholds_without_pin(qtbot, tmp_path):
     session = RoleSession(PinStore(tmp_path), user="olga")
-    session.pins.set_pin("2468")
+    session.pins.set_pin("246813")
     screen = SettingsScreen(session, AuditView())
     qtbot.addWidget(screen)
     editor = screen.thresholds
@@ -124,7 +128,7 @@ def test_operator_cannot_change_thresholds_without_pin(qtbot, tmp_path):
     assert session.role == "operator"
 
     editor.t2.setValue(0.6)
-    answer_pin_dialog(qtbot, "2468")
+    answer_pin_dialog(qtbot, "246813")
     editor.apply_button.click()
     assert applied == [(0.4, 0.6)] and session.role == "engineer"
 

@@ -66,8 +66,8 @@ def test_live_alarm_acknowledge_and_close_stops_every_thread(qtbot, window):
 
 
 def test_enroll_wizard_from_files_saves_an_active_version(qtbot, window):
-    window.session.pins.set_pin("2468")
-    assert window.session.log_in("2468")
+    window.session.pins.set_pin("246813")
+    assert window.session.log_in("246813")
     wizard = window.open_enroll_wizard()
     assert wizard is not None
     wizard.images.add_files(sorted((DEMO / "reference").glob("*.png"))[:4])
@@ -104,8 +104,8 @@ def test_review_label_and_teach_as_good_persist(qtbot, window):
     window.runner.wait()
     qtbot.waitUntil(lambda: review.model.row_at(0).label == "defect")
 
-    window.session.pins.set_pin("2468")
-    assert window.session.log_in("2468")
+    window.session.pins.set_pin("246813")
+    assert window.session.log_in("246813")
     review.gallery.setCurrentIndex(review.model.index(1))
     taught = review.current
     review.teach_current()

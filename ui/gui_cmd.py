@@ -36,21 +36,46 @@ def display_available() -> bool:
 
 
 def set_pin(args: argparse.Namespace) -> int:
+    """The first PIN is set here (only here); changing it asks for the current one first."""
     from resad_station import paths
-    from ui.roles import PinError, PinStore
+    from ui.roles import MIN_PIN_LENGTH, PinError, PinStore
 
-    store = PinStore(paths.resolve_data_dir(args.data_dir))
-    pin = getpass.getpass("new engineer PIN (digits): ")
+    data_dir = paths.resolve_data_dir(args.data_dir)
+    store = PinStore(data_dir)
+    first = not store.is_set()
+    current = None if first else getpass.getpass("current engineer PIN: ")
+    pin = getpass.getpass(f"new engineer PIN (at least {MIN_PIN_LENGTH} digits): ")
     if pin != getpass.getpass("again: "):
         print("the two PINs differ; nothing changed", file=sys.stderr)
         return 1
     try:
-        store.set_pin(pin)
+        store.set_pin(pin, current=current)
     except PinError as exc:
         print(f"{exc}; nothing changed", file=sys.stderr)
         return 1
-    print(f"engineer PIN set ({store.path})")
+    audit_pin_change(data_dir, args.db_url, first)
+    print(f"engineer PIN {'set' if first else 'changed'} ({store.path})")
     return 0
+
+
+def audit_pin_change(data_dir: str | os.PathLike, db_url: str | None, first: bool) -> None:
+    """Record that the PIN was set or changed from the terminal (best effort: the PIN file is what counts)."""
+    from resad_station.access.authorize import os_user
+    from resad_station.storage import StorageError, open_station_database
+    from resad_station.storage import repository as repo
+
+    try:
+        db = open_station_database(data_dir, db_url)
+    except StorageError as exc:
+        print(f"warning: the PIN change could not be audited: {exc}", file=sys.stderr)
+        return
+    try:
+        with db.session() as s:
+            repo.add_audit_event(s, f"engineer:{os_user()} via cli --set-pin", "pin_set" if first else "pin_changed", {})
+    except StorageError as exc:
+        print(f"warning: the PIN change could not be audited: {exc}", file=sys.stderr)
+    finally:
+        db.close()
 
 
 NO_DISPLAY = "resad-station gui: no display available (DISPLAY/WAYLAND_DISPLAY unset); running the line headless instead"

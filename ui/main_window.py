@@ -12,7 +12,7 @@ import logging
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QTabWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
 
 from ui.audit_view import AuditView
 from ui.bridge import RuntimeBridge
@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.status = StationStatusBar()
         self.setStatusBar(self.status)
+        self.profile_notice = self._profile_notice(getattr(link.station, "profile_change", None))
 
         self._connect()
         self._menus()
@@ -62,6 +63,16 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._tab_changed)
         self._restore_layout()
         link.add_listener(self.bridge)
+
+    def _profile_notice(self, change: dict | None) -> QLabel | None:
+        """The profile differs from the one this station last ran (edited or shadowed): say so, it is audited."""
+        if not change:
+            return None
+        label = QLabel(f"<b style='color:#e0a020'>profile {change['profile']} changed since it last ran</b> "
+                       f"(sha256 {change['sha256'][:12]}, was {change['previous_sha256'][:12]}; see the audit)")
+        label.setToolTip(change.get("path") or "")
+        self.status.addPermanentWidget(label)
+        return label
 
     # -- wiring --
     def _connect(self) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QMessageBox, QWidget
 
-from ui.roles import PinError, RoleSession
+from ui.roles import PinError, PinLockedError, RoleSession
 
 
 def _pin_field() -> QLineEdit:
@@ -45,7 +45,13 @@ class PinDialog(_PinFormDialog):
         super().__init__(session, "Engineer PIN", f"{reason}\nneeds the engineer role.", [("PIN", self.pin)], parent)
 
     def _try(self) -> None:
-        if self.session.log_in(self.pin.text()):
+        try:
+            accepted = self.session.log_in(self.pin.text())
+        except PinLockedError as exc:  # backing off after wrong PINs: the PIN was not even checked
+            self.error.setText(str(exc))
+            self.pin.clear()
+            return
+        if accepted:
             self.accept()
         else:
             self.error.setText("wrong PIN")
@@ -53,20 +59,22 @@ class PinDialog(_PinFormDialog):
 
 
 class SetPinDialog(_PinFormDialog):
-    """First start: no PIN yet. The new PIN is typed twice."""
+    """Change the PIN: the current one, then the new one twice. (The first PIN is set from the terminal.)"""
 
     def __init__(self, session: RoleSession, parent: QWidget | None = None) -> None:
+        self.current = _pin_field()
         self.pin = _pin_field()
         self.again = _pin_field()
-        intro = "No engineer PIN is set on this station yet."
-        super().__init__(session, "Set the engineer PIN", intro, [("New PIN", self.pin), ("Again", self.again)], parent)
+        intro = "Change the engineer PIN."
+        super().__init__(session, "Change the engineer PIN", intro,
+                         [("Current PIN", self.current), ("New PIN", self.pin), ("Again", self.again)], parent)
 
     def _try(self) -> None:
         if self.pin.text() != self.again.text():
             self.error.setText("the two PINs differ")
             return
         try:
-            self.session.pins.set_pin(self.pin.text())
+            self.session.pins.set_pin(self.pin.text(), current=self.current.text())
         except PinError as exc:
             self.error.setText(str(exc))
             return
@@ -75,8 +83,16 @@ class SetPinDialog(_PinFormDialog):
 
 
 def require_engineer(session: RoleSession, reason: str, parent: QWidget | None = None) -> bool:
-    """True when the engineer role is held (asking for the PIN, or setting it first, if needed)."""
+    """True when the engineer role is held (asking for the PIN if needed).
+
+    With no PIN set there is no engineer: the first PIN is set only from the terminal
+    (`resad-station gui --set-pin`), never by whoever happens to be at the window.
+    """
     if session.is_engineer():
         return True
-    dialog = PinDialog(session, reason, parent) if session.pins.is_set() else SetPinDialog(session, parent)
+    if not session.pins.is_set():
+        QMessageBox.information(parent, "Engineer PIN", f"{reason} needs the engineer role, and no engineer PIN is "
+                                "set on this station.\nSet one in a terminal: resad-station gui --set-pin")
+        return False
+    dialog = PinDialog(session, reason, parent)
     return dialog.exec() == QDialog.DialogCode.Accepted and session.is_engineer()

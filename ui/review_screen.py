@@ -285,6 +285,11 @@ class ReviewScreen(QWidget):
 
     def start_export(self, path: Path, csv: bool) -> None:
         self.status.setText(f"exporting to {path}…")
-        task = partial(self.defects.export, path, csv, **query_filters(self.current_filter()))  # as the CLI exports
-        self.runner.submit(task, name="export",
-                           on_done=lambda n: self.status.setText(f"exported {n:,} defects to {path}"), on_error=self._failed)
+        skipped: list[tuple[int, str]] = []
+        task = partial(self.defects.export, path, csv, skipped=skipped, **query_filters(self.current_filter()))  # as the CLI does
+
+        def done(n: int) -> None:
+            extra = f"; skipped {len(skipped)}: " + ", ".join(f"#{i} ({why})" for i, why in skipped[:5]) if skipped else ""
+            self.status.setText(f"exported {n:,} defects to {path}{extra}")
+
+        self.runner.submit(task, name="export", on_done=done, on_error=self._failed)

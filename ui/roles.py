@@ -1,60 +1,19 @@
-"""Roles: operator by default; engineer after the PIN. The PIN is kept as a salted scrypt hash.
+"""Roles: operator by default; engineer after the PIN (resad_station/access/pins.py: hash, back-off).
 
-The hash lives in `<data dir>/engineer_pin.json` (owner-only permissions), never the PIN itself.
 An engineer session ends on "log out" or after ENGINEER_TIMEOUT_S, so a station left
 unattended falls back to operator.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import os
-import secrets
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-PIN_FILE = "engineer_pin.json"
-MIN_PIN_LENGTH = 4
+from resad_station.access.pins import MIN_PIN_LENGTH, PinError, PinLockedError, PinStore  # noqa: F401 (re-exported)
+
 ENGINEER_TIMEOUT_S = 15 * 60
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # ~16 MiB, ~50 ms: slow to brute-force, quick to type
-
-
-class PinError(ValueError):
-    pass
-
-
-def _derive(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
-
-
-class PinStore:
-    def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / PIN_FILE
-
-    def is_set(self) -> bool:
-        return self.path.is_file()
-
-    def set_pin(self, pin: str) -> None:
-        if len(pin) < MIN_PIN_LENGTH or not pin.isdigit():
-            raise PinError(f"the PIN must be at least {MIN_PIN_LENGTH} digits")
-        salt = secrets.token_bytes(16)
-        record = {"algorithm": "scrypt", **_SCRYPT, "salt": salt.hex(), "hash": _derive(pin, salt, **_SCRYPT).hex()}
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)  # atomic: a crash never leaves a half-written PIN file
-
-    def verify(self, pin: str) -> bool:
-        if not self.is_set():
-            return False
-        record = json.loads(self.path.read_text())
-        expected = bytes.fromhex(record["hash"])
-        actual = _derive(pin, bytes.fromhex(record["salt"]), record["n"], record["r"], record["p"])
-        return hmac.compare_digest(expected, actual)
 
 
 class RoleSession(QObject):
@@ -89,6 +48,7 @@ class RoleSession(QObject):
         return True
 
     def log_in(self, pin: str) -> bool:
+        """True for the right PIN; raises PinLockedError while the store backs off."""
         if not self.pins.verify(pin):
             return False
         self._engineer_since = time.monotonic()

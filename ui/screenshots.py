@@ -44,8 +44,8 @@ def main(profile: str = "profiles/demo.yaml", out: str = "ui/doc_images") -> int
     wait_until(app, lambda: window.live.badge.verdict == Verdict.FAIL)
     grab_window(window, out_dir / "live_alarm.png")
 
-    window.session.pins.set_pin("2468")
-    window.session.log_in("2468")
+    window.session.pins.set_pin("246813")
+    window.session.log_in("246813")
     wizard = window.open_enroll_wizard()
     refs = window.link.profile.resolve_path(window.link.profile.enrollment.references or ".")
     wizard.images.add_files(sorted(p for p in refs.iterdir() if p.suffix in (".jpg", ".png")))

@@ -90,7 +90,7 @@ class SettingsScreen(QWidget):
         self.tabs.setCurrentWidget(self.editor)
 
     def _change_pin(self) -> None:
-        if self.session.pins.is_set() and not require_engineer(self.session, "Changing the PIN", self):
+        if not require_engineer(self.session, "Changing the PIN", self):
             return
         if SetPinDialog(self.session, self).exec():
             self.pin_changed.emit()

@@ -75,6 +75,7 @@ class FrameSource(ABC):
 
     kind: ClassVar[str] = ""  # the profile's camera.kind; @register_source files the class under it
     is_live: ClassVar[bool] = False  # a camera that keeps producing: drops are allowed in live mode
+    max_megapixels: float | None = None  # frame size limit (profile camera.max_megapixels; None: decode's default)
     uri_is_path: ClassVar[bool] = False  # a file or folder, resolved against the profile's folder
     uri_required: ClassVar[bool] = True
     uri_hint: ClassVar[str] = "path or URL"  # what an empty uri should have been

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import CorruptFrameError, Frame, FrameSource, SourceOptions
-from .decode import IMAGE_EXTENSIONS, natural_key, read_image_file
+from .decode import IMAGE_EXTENSIONS, ImageDecodeError, natural_key, read_image_file
 from .imaging import image_files
 from .pacing import Pacer
 from .registry import register_source
@@ -36,6 +36,8 @@ class FolderSource(FrameSource):
         self._pos = 0
         self._last_key: list[object] | None = None  # resume point, by name, survives a re-listing
         self._good_this_pass = 0
+        self._tried_this_pass = 0
+        self._reported: dict[str, tuple[int, int]] = {}  # undecodable files, by (size, mtime): reported once
         self._open = False
 
     def _list(self) -> list[str]:
@@ -65,32 +67,47 @@ class FolderSource(FrameSource):
     def close(self) -> None:
         self._open = False
 
+    def _new_pass(self) -> None:
+        self._pos, self._last_key, self._good_this_pass, self._tried_this_pass = 0, None, 0, 0
+
     def read(self, timeout: float | None = None) -> Frame | None:
         if not self._open:
             raise self.error("read before open()")
-        if self._pos >= len(self._files):
-            if not self.loop:
-                return None
-            if self._good_this_pass == 0 and self._last_key is not None:
-                raise self.error("no file in the folder could be decoded")
-            self._files, self._pos, self._last_key, self._good_this_pass = self._list(), 0, None, 0
-            if not self._files:
-                raise self.error("the folder became empty")
-        if self._pacer:
-            self._pacer.wait(timeout)  # may raise ReadTimeout; the position is unchanged then
-        name = self._files[self._pos]
-        path = self.path / name
-        try:
-            image = read_image_file(path)
-        except FileNotFoundError as exc:
-            # the file (or the whole folder, e.g. a network share) went away: a source failure
-            raise self.error(f"file '{name}' disappeared") from exc
-        except OSError as exc:
-            raise self.error(f"cannot read file '{name}' ({exc.strerror or exc})") from exc
-        self._pos += 1
-        self._last_key = natural_key(name)
-        if image is None:
-            raise CorruptFrameError(f"{self.describe()}: file '{name}' is not a readable image (corrupt or truncated)",
-                                    file=str(path))
-        self._good_this_pass += 1
-        return self._frame(image, name)
+        while True:
+            if self._pos >= len(self._files):
+                if not self.loop:
+                    return None
+                if self._good_this_pass == 0 and self._tried_this_pass:
+                    # the next attempt starts a fresh pass: files copied in again are read from the top
+                    self._new_pass()
+                    raise self.error("no file in the folder could be decoded")
+                self._new_pass()
+                self._files = self._list()
+                if not self._files:
+                    raise self.error("the folder became empty")
+            if self._pacer:
+                self._pacer.wait(timeout)  # may raise ReadTimeout; the position is unchanged then
+            name = self._files[self._pos]
+            path = self.path / name
+            problem = ""
+            try:
+                stat = path.stat()
+                image = read_image_file(path, max_megapixels=self.max_megapixels)
+            except FileNotFoundError as exc:
+                # the file (or the whole folder, e.g. a network share) went away: a source failure
+                raise self.error(f"file '{name}' disappeared") from exc
+            except ImageDecodeError as exc:
+                image, problem = None, str(exc)
+            except OSError as exc:
+                raise self.error(f"cannot read file '{name}' ({exc.strerror or exc})") from exc
+            self._pos += 1
+            self._tried_this_pass += 1
+            self._last_key = natural_key(name)
+            if image is not None:
+                self._reported.pop(name, None)
+                self._good_this_pass += 1
+                return self._frame(image, name)
+            seen = (stat.st_size, stat.st_mtime_ns)
+            if self._reported.get(name) != seen:  # reported once; on later passes skipped quietly
+                self._reported[name] = seen
+                raise CorruptFrameError(f"{self.describe()}: file '{name}' skipped: {problem}", file=str(path))

@@ -18,7 +18,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from .base import CorruptFrameError, Frame, FrameSource, ReadTimeout
-from .decode import decode_image_bytes, is_image_file, looks_complete
+from .decode import ImageDecodeError, decode_image_bytes, is_image_file, looks_complete
 from .registry import register_source
 
 POLL_S = 0.05
@@ -172,14 +172,18 @@ class HotFolderSource(FrameSource):
                 self._done_stat[name] = stat  # touched or re-saved unchanged: the same part
                 self._drop(name)
                 continue
-            image = decode_image_bytes(data) if looks_complete(data, name) else None
+            image, problem = None, "truncated (no end marker)"
+            if looks_complete(data, name):
+                try:
+                    image = decode_image_bytes(data, name=name, max_megapixels=self.max_megapixels)
+                except ImageDecodeError as exc:
+                    problem = str(exc)
             if image is None and now - cand.stable_since < self.corrupt_after_s:
                 continue  # the writer may just be slow
             self._done_stat[name], self._done_digest[name] = stat, digest
             self._drop(name)
             if image is None:
-                raise CorruptFrameError(f"{self.describe()}: file '{name}' is not a readable image (corrupt or truncated)",
-                                        file=str(path))
+                raise CorruptFrameError(f"{self.describe()}: file '{name}' skipped: {problem}", file=str(path))
             return self._frame(image, name)
         return None
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from .base import CorruptFrameError, Frame, FrameSource, ReadTimeout, SourceError
+from .decode import ImageDecodeError, check_frame_size
 from .slots import FrameFifo, LatestFrameSlot
 from .state import CameraState, CameraStatus
 
@@ -55,6 +56,7 @@ class CaptureWorker:
         self.captured = 0
         self.corrupt_skipped = 0
         self.last_error = ""
+        self._healthy = False
 
     # ---- consumer side -------------------------------------------------------------------------
     @property
@@ -107,12 +109,15 @@ class CaptureWorker:
         try:
             while not self._stop.is_set():
                 try:
+                    self._healthy = False
                     if self.source is None:
                         self.source = self._factory()
                     self.source.open()
-                    self._state(CameraStatus.CONNECTED)
-                    failures = 0
-                    if self._pump(self.source):
+                    if failures == 0:
+                        self._state(CameraStatus.CONNECTED)
+                    # after a failure, CONNECTED (and a reset backoff) waits for a real read: a source
+                    # that opens and fails at once must back off, not flap eight times a second
+                    if self._pump(self.source, announce=failures > 0):
                         final = CameraStatus.FINISHED
                         break
                 except SourceError as exc:
@@ -125,7 +130,7 @@ class CaptureWorker:
                 self._close_source()
                 if self._stop.is_set():
                     break
-                failures += 1
+                failures = 1 if self._healthy else failures + 1
                 self.last_error = reason
                 if self._give_up_after is not None and failures >= self._give_up_after:
                     final = CameraStatus.FAILED
@@ -138,25 +143,32 @@ class CaptureWorker:
             self._buffer.close()  # wakes consumers: get() returns what is left, then None at once
             self._state(final, self.last_error if final == CameraStatus.FAILED else "")
 
-    def _pump(self, source: FrameSource) -> bool:
+    def _mark_healthy(self, announce: bool) -> None:
+        if not self._healthy:
+            self._healthy = True
+            if announce:
+                self._state(CameraStatus.CONNECTED)
+
+    def _pump(self, source: FrameSource, announce: bool = False) -> bool:
         """Read until stop (False) or a normal end (True); failures propagate as SourceError."""
         while not self._stop.is_set():
             try:
                 frame = source.read(timeout=READ_POLL_S)
             except ReadTimeout:
+                self._mark_healthy(announce)  # waiting for the next part: the source itself is fine
                 continue
             except CorruptFrameError as exc:
-                self.corrupt_skipped += 1
-                self.last_error = str(exc)
-                log.warning("skipped: %s", exc)
-                if self._on_skip is not None:
-                    try:
-                        self._on_skip(exc)
-                    except Exception:
-                        log.exception("skip listener failed")
+                self._skip(exc)
                 continue
+            if frame is not None:
+                try:  # a camera frame over the size limit: that frame only
+                    check_frame_size(frame.image.shape[1], frame.image.shape[0], source.max_megapixels)
+                except ImageDecodeError as exc:
+                    self._skip(CorruptFrameError(f"{source.describe()}: frame '{frame.source_name}' skipped: {exc}"))
+                    continue
             if frame is None:  # a normal end; sources whose end is a failure (streams) raise instead
                 return True
+            self._mark_healthy(announce)
             self.captured += 1
             if self._on_frame is not None:
                 try:
@@ -166,6 +178,16 @@ class CaptureWorker:
             if not self._buffer.put(frame):  # closed by stop() while waiting for room
                 return False
         return False
+
+    def _skip(self, exc: CorruptFrameError) -> None:
+        self.corrupt_skipped += 1
+        self.last_error = str(exc)
+        log.warning("%s", exc)
+        if self._on_skip is not None:
+            try:
+                self._on_skip(exc)
+            except Exception:
+                log.exception("skip listener failed")
 
     def _close_source(self) -> None:
         if self.source is not None:

@@ -30,6 +30,14 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from resad_station.paths import resolve_data_dir
+
+    if args.db_url is None:
+        path = resolve_data_dir(args.data_dir) / "station.db"
+        if not path.exists():  # checking must not create an empty database
+            print(f"error: no database at {path}: nothing to check (the station creates it on first run, "
+                  "or run `resad-station db upgrade`)", file=sys.stderr)
+            return 1
     # No auto-upgrade: check reports what is there, including an out-of-date schema.
     db = open_station_database(args.data_dir, args.db_url, auto_upgrade=False)
     try:

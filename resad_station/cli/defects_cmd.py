@@ -104,12 +104,15 @@ def _label(db, args: argparse.Namespace) -> int:
 def _export(db, args: argparse.Namespace) -> int:
     from resad_station.defects.export import export_csv, export_zip
 
+    skipped: list[tuple[int, str]] = []
     if args.format == "csv":
-        count = export_csv(db, args.out, **_query_args(args))
+        count = export_csv(db, args.out, skipped=skipped, **_query_args(args))
     else:
-        count = export_zip(db, args.out, include_raw_maps=args.raw_maps, **_query_args(args))
+        count = export_zip(db, args.out, include_raw_maps=args.raw_maps, skipped=skipped, **_query_args(args))
     print(f"exported {count} defect(s) to {args.out}")
-    return 0
+    for defect_id, why in skipped:
+        print(f"  skipped defect {defect_id}: {why}", file=sys.stderr)
+    return 1 if skipped else 0
 
 
 def run(args: argparse.Namespace) -> int:

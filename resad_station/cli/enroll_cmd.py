@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from resad_station.cli.actor import cli_actor
+from resad_station.access.authorize import add_pin_option
 from resad_station.profiles.model import METHOD_NAMES
 
 NAME = "enroll"
@@ -25,6 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the product's reference-set versions")
     parser.add_argument("--activate", type=int, metavar="VERSION", help="make an earlier version active again")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_pin_option(parser)  # enrolling and activating change what passes: engineer PIN
 
 
 def _profile(args: argparse.Namespace, data_dir):
@@ -89,6 +90,7 @@ def _count_before_loading(images, product: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine import EngineError
+    from resad_station.access.authorize import AccessDenied, engineer_actor
     from resad_station.enrollment.enroll import EnrollmentError, activate_version, enroll_items
     from resad_station.paths import resolve_data_dir
     from resad_station.profiles import ProfileError
@@ -98,10 +100,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         data_dir = resolve_data_dir(args.data_dir)
         if args.list or args.activate is not None:
+            actor = engineer_actor(data_dir, args.pin_file, "enroll --activate") if args.activate is not None else ""
             db = open_station_database(data_dir, args.db_url)
             try:
                 if args.activate is not None:
-                    activate_version(db, args.product, args.activate, cli_actor("engineer"))
+                    activate_version(db, args.product, args.activate, actor)
                     print(f"product {args.product}: reference set v{args.activate} is active")
                 return _list(db, args.product)
             finally:
@@ -110,16 +113,17 @@ def run(args: argparse.Namespace) -> int:
             print("error: give good images or folders to enroll from (or --list / --activate)", file=sys.stderr)
             return 2
         _count_before_loading(args.images, args.product)
+        actor = engineer_actor(data_dir, args.pin_file, "enroll")  # before the engine loads: a quick refusal
         profile = _profile(args, data_dir)
         detector = load_detector(profile)
         db = open_station_database(data_dir, args.db_url)
         try:
             validation = [args.validation] if args.validation else []
             result = enroll_items(db, detector, profile, args.images, product=args.product,
-                                  k=args.shots or profile.engine.shots, validation=validation, actor=cli_actor("engineer"))
+                                  k=args.shots or profile.engine.shots, validation=validation, actor=actor)
         finally:
             db.close()
-    except (EnrollmentError, ProfileError, StorageError, EngineError) as exc:
+    except (EnrollmentError, ProfileError, StorageError, EngineError, AccessDenied) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:

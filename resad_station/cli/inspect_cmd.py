@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -43,9 +44,13 @@ def _apply_overrides(profile, args: argparse.Namespace):
         "engine": profile.engine.model_copy(update=engine), "camera": profile.camera.model_copy(update=camera)})
 
 
+STOP_GRACE_S = 30.0  # a stop lets the batch being inspected finish (README "Running the line headless")
 
 
 def _interrupt(signum, frame) -> None:
+    # the first SIGTERM / SIGINT stops; more of them while stopping must not break the clean stop
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt  # SIGTERM (a service manager, `kill`) stops as cleanly as Ctrl-C
 
 
@@ -57,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
     from resad_station.storage import StorageError
 
     rss_start = rss_mb()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
     status = StatusLine()
     try:
         data_dir = resolve_data_dir(args.data_dir)
@@ -66,12 +74,13 @@ def run(args: argparse.Namespace) -> int:
     except (ProfileError, StationError, StorageError, EngineError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # stopped while loading or enrolling: nothing was running yet
+        print("stopped before the line started", file=sys.stderr)
+        return 0
     keys = AlarmKeys(station)
     status.ack_hint = keys.hint
     station.add_listener(status)
     interrupted = False
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)
     keys.start()
     try:
         station.start()
@@ -82,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # Ctrl-C: stop cleanly, keep what was recorded, still report
         interrupted = True
     finally:
-        joined = station.stop()
+        joined = station.stop(timeout=STOP_GRACE_S)
         status.close(station.metrics())
     summary = station.summary() | {"stopped_cleanly": joined, "interrupted": interrupted,
                                    "camera_states": status.camera_states, "camera_failed": status.failed or None,
@@ -91,8 +100,15 @@ def run(args: argparse.Namespace) -> int:
     station.close()
     if args.stats:
         print(json.dumps(summary, indent=2))
+    code = 0
     if status.failed:
         print(f"error: {status.failed} (gave up after the reconnect attempts, about 9 s; check the camera and "
               f"the profile's camera.kind and camera.uri)", file=sys.stderr)
-        return CAMERA_FAILED
-    return 0
+        code = CAMERA_FAILED
+    if not joined:
+        # a thread is still inside the engine: leaving through the interpreter's teardown would
+        # abort ("terminate called without an active exception", exit 134); what was recorded is saved
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -14,6 +14,8 @@ import sys
 from types import ModuleType
 from typing import Sequence
 
+from resad_station.paths import DataDirError
+
 # Modules under resad_station.cli, in the order --help lists them.
 COMMAND_MODULES = [
     "inspect_cmd",
@@ -28,6 +30,23 @@ COMMAND_MODULES = [
 ]
 
 NOT_YET_AVAILABLE = 2
+
+
+class PlainFormatter(logging.Formatter):
+    """Log lines read like every other message ("warning: ..."): no timestamps, tracebacks only at -vv."""
+
+    def __init__(self, tracebacks: bool = False) -> None:
+        super().__init__()
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            if self.tracebacks:
+                return line + "\n" + self.formatException(record.exc_info)
+            exc = record.exc_info[1]
+            return f"{line}: {type(exc).__name__}: {exc} (-vv shows the traceback)"
+        return line
 
 
 def _load_commands(extra_commands: Sequence[ModuleType]) -> list[ModuleType]:
@@ -66,12 +85,14 @@ def main(argv: Sequence[str] | None = None, extra_commands: Sequence[ModuleType]
             parser.print_help()
             return NOT_YET_AVAILABLE
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(PlainFormatter(tracebacks=args.verbose >= 2))
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), handlers=[handler])
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except DataDirError as exc:  # --data-dir cannot be created or is read-only: one line, any command
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -5,13 +5,21 @@ is read on its own read-only session, so an export never blocks the recorder's w
 zip, files keep their content-addressed names (images/ab/abcd....png), so a frame shared by
 several rows is stored once, and the CSV's image/heatmap columns are paths inside the zip.
 A row whose file is missing on disk is still exported (its column is empty, `missing` says why).
+
+Hardening: a file reached through a link that leaves the image store is never read (it counts
+as missing: "outside the store"); a row that cannot be exported is skipped and listed in
+`skipped`, the rest is written; the output is written under a temporary name and renamed, so
+an export that fails leaves no partial file; text cells that a spreadsheet would run as a
+formula (=, +, -, @, tab, CR) are prefixed with an apostrophe.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -37,58 +45,116 @@ def iter_defects(db, **filters: Any) -> Iterator[tuple[Any, str]]:
         before = (rows[-1].time, rows[-1].id)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet would evaluate (a camera file name "=HYPERLINK(...)") gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        try:
+            float(value)
+            return value  # a negative number is a number
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def _stored_file(db, rel: str) -> tuple[Path | None, str]:
+    """The file of a row inside the image store, or (None, why not): missing, or outside via a link."""
+    path = db.images.path(rel)
+    root = db.images.root.resolve()
+    if not path.resolve().is_relative_to(root):
+        return None, "outside the store"
+    if not path.is_file():
+        return None, "missing"
+    return path, ""
+
+
+@contextmanager
+def _replaced_at_end(out: str | Path):
+    """Yield a temp path beside `out`; rename it to `out` only when the block succeeded."""
+    out = Path(out)
+    temp = out.with_name(f".{out.name}.partial")
+    try:
+        yield temp
+        os.replace(temp, out)
+    finally:
+        if temp.exists():
+            temp.unlink()
+
+
 def _row(defect, product: str, files: dict[str, str], missing: list[str]) -> list[Any]:
-    return [
+    return [_cell(v) for v in [
         defect.id, defect.time.isoformat(), product, defect.camera, defect.verdict, f"{defect.score:.6g}",
         defect.label, defect.reviewer or "", defect.reviewed_at.isoformat() if defect.reviewed_at else "",
         defect.note or "", files.get("image", ""), files.get("heatmap", ""), files.get("raw_map", ""),
         ";".join(missing),
-    ]
+    ]]
 
 
 def _files_of(defect) -> dict[str, str | None]:
     return {"image": defect.image_path, "heatmap": defect.heatmap_path, "raw_map": defect.raw_map_path}
 
 
-def export_csv(db, out: str | Path, **filters: Any) -> int:
-    """Write the CSV (paths relative to the image store); returns the number of rows."""
+def export_csv(db, out: str | Path, skipped: list[tuple[int, str]] | None = None, **filters: Any) -> int:
+    """Write the CSV (paths relative to the image store); returns the number of rows.
+
+    Rows that cannot be exported are left out and appended to `skipped` as (defect id, why).
+    """
     count = 0
-    with open(out, "w", newline="", encoding="utf-8") as handle:
+    skipped = [] if skipped is None else skipped
+    with _replaced_at_end(out) as temp, open(temp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for defect, product in iter_defects(db, **filters):
-            files = {k: v for k, v in _files_of(defect).items() if v}
-            missing = [k for k, v in files.items() if not db.images.path(v).is_file()]
-            writer.writerow(_row(defect, product, files, missing))
+            try:
+                files = {k: v for k, v in _files_of(defect).items() if v}
+                missing = [f"{k} {why}" if why != "missing" else k
+                           for k, v in files.items() for _, why in [_stored_file(db, v)] if why]
+                row = _row(defect, product, files, missing)
+            except Exception as exc:  # noqa: BLE001 (one bad row must not lose the export)
+                skipped.append((defect.id, f"{type(exc).__name__}: {exc}"))
+                continue
+            writer.writerow(row)
             count += 1
     return count
 
 
-def export_zip(db, out: str | Path, include_raw_maps: bool = False, **filters: Any) -> int:
-    """Write defects.csv + images/ + heatmaps/ (+ raw_maps/) into a zip; returns the number of rows."""
+def export_zip(db, out: str | Path, include_raw_maps: bool = False, skipped: list[tuple[int, str]] | None = None,
+               **filters: Any) -> int:
+    """Write defects.csv + images/ + heatmaps/ (+ raw_maps/) into a zip; returns the number of rows.
+
+    Rows that cannot be exported are left out and appended to `skipped` as (defect id, why).
+    """
+    skipped = [] if skipped is None else skipped
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow(COLUMNS)
     stored: set[str] = set()
     count = 0
     folders = {"image": "images", "heatmap": "heatmaps", "raw_map": "raw_maps"}
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:  # PNG/JPEG are compressed
-        for defect, product in iter_defects(db, **filters):
-            files: dict[str, str] = {}
-            missing: list[str] = []
-            for kind, rel in _files_of(defect).items():
-                if not rel or (kind == "raw_map" and not include_raw_maps):
-                    continue
-                source = db.images.path(rel)
-                if not source.is_file():
-                    missing.append(kind)
-                    continue
-                inside = f"{folders[kind]}/{rel}"
-                if inside not in stored:
-                    archive.write(source, inside)
-                    stored.add(inside)
-                files[kind] = inside
-            writer.writerow(_row(defect, product, files, missing))
+    with _replaced_at_end(out) as temp, zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_STORED) as archive:
+        for defect, product in iter_defects(db, **filters):  # (PNG/JPEG are compressed already)
+            try:
+                files: dict[str, str] = {}
+                missing: list[str] = []
+                for kind, rel in _files_of(defect).items():
+                    if not rel or (kind == "raw_map" and not include_raw_maps):
+                        continue
+                    source, why = _stored_file(db, rel)
+                    if source is None:
+                        missing.append(kind if why == "missing" else f"{kind} {why}")
+                        continue
+                    inside = f"{folders[kind]}/{rel}"
+                    if inside not in stored:
+                        archive.writestr(inside, source.read_bytes())  # read first: a failed read adds nothing
+                        stored.add(inside)
+                    files[kind] = inside
+                row = _row(defect, product, files, missing)
+            except Exception as exc:  # noqa: BLE001 (one bad row must not lose the export)
+                skipped.append((defect.id, f"{type(exc).__name__}: {exc}"))
+                continue
+            writer.writerow(row)
             count += 1
         archive.writestr("defects.csv", table.getvalue())
     return count

@@ -80,6 +80,8 @@ class DefectReview:
     def label(self, defect_id: int, label: str, actor: str, note: str | None = None) -> DefectRow:
         return label_defect(self._db, defect_id, label, actor, note)
 
-    def export(self, path: str | Path, csv: bool, **filters: Any) -> int:
-        """CSV, or a zip with images and heatmaps; returns how many defects were exported."""
-        return export_csv(self._db, path, **filters) if csv else export_zip(self._db, path, **filters)
+    def export(self, path: str | Path, csv: bool, skipped: list[tuple[int, str]] | None = None, **filters: Any) -> int:
+        """CSV, or a zip with images and heatmaps; returns how many defects were exported (rows that
+        could not be are appended to `skipped` as (defect id, why))."""
+        export = export_csv if csv else export_zip
+        return export(self._db, path, skipped=skipped, **filters)

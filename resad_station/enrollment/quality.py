@@ -24,8 +24,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from engine.data import load_rgb
-from engine.errors import InputImageError
+from resad_station.capture.decode import ImageDecodeError, read_image_file
 
 SHARPNESS_WIDTH = 512  # common width for the blur measure, so image size does not bias it
 THUMB_SIZE = 32
@@ -60,14 +59,19 @@ class QualityReport:
     sharpness: dict[str, float] = field(default_factory=dict)  # name -> sharpness (see above)
 
 
-def load_shots(paths: Sequence[str | Path]) -> tuple[list[Shot], list[Reject]]:
-    """Decode files; those that do not decode become rejects naming the file and why."""
+def load_shots(paths: Sequence[str | Path], max_megapixels: float | None = None) -> tuple[list[Shot], list[Reject]]:
+    """Decode files (with the same size guard as the cameras); the others become rejects saying why."""
     shots, rejects = [], []
     for path in paths:
         try:
-            shots.append(Shot(str(path), load_rgb(path)))
-        except (InputImageError, FileNotFoundError, OSError) as exc:
-            rejects.append(Reject(str(path), f"does not decode: {exc}"))
+            shots.append(Shot(str(path), read_image_file(path, max_megapixels=max_megapixels)))
+        except FileNotFoundError:
+            rejects.append(Reject(str(path), "does not exist"))
+        except ImageDecodeError as exc:
+            reason = str(exc)
+            rejects.append(Reject(str(path), reason if reason.startswith("empty file") else f"does not decode: {reason}"))
+        except OSError as exc:
+            rejects.append(Reject(str(path), f"cannot be read: {exc.strerror or exc}"))
     return shots, rejects
 
 

@@ -106,7 +106,9 @@ def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
         message = message[len("Value error, "):]
     if kind in _SELF_DESCRIBING or kind.startswith(CUSTOM_ERROR_PREFIX):
         return message
-    return f"{message[:1].lower()}{message[1:]} (got {error['input']!r})"
+    got = repr(error["input"])
+    got = got if len(got) <= 80 else got[:77] + "..."  # a hostile value must not make a megabyte message
+    return f"{message[:1].lower()}{message[1:]} (got {got})"
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
@@ -128,8 +130,8 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 def validation_error(source: str, exc: ValidationError, model: type[BaseModel], text: str) -> ProfileError:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)  # only after the limited load succeeded
+    except (yaml.YAMLError, RecursionError):
         root = None
     issues = []
     for error in exc.errors(include_url=False):

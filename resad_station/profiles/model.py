@@ -36,14 +36,16 @@ def _one_of(names) -> str:
 class CameraConfig(_Section):
     kind: str  # a registered camera kind (capture's registry: one file per kind)
     uri: str
-    name: str = Field(default="cam1", min_length=1)
-    fps: float | None = Field(default=None, gt=0)
+    name: str = Field(default="cam1", min_length=1, max_length=100)
+    fps: float | None = Field(default=None, gt=0, le=1000)
     loop: bool = False
     mode: Literal["live", "triggered"] = "live"
-    exposure: float | None = None
-    gain: float | None = None
+    exposure: float | None = Field(default=None, ge=0, le=1e8)  # the camera's own unit (often microseconds)
+    gain: float | None = Field(default=None, ge=-1000, le=1000)
     trigger: Literal["software", "hardware"] | None = Field(default=None, validate_default=True)
     roi: tuple[int, int, int, int] | None = None
+    # frames larger than this are refused (files: from the header, before decoding); see README "Limits"
+    max_megapixels: float = Field(default=50.0, gt=0, le=500)
 
     @field_validator("kind")
     @classmethod
@@ -73,9 +75,9 @@ class CameraConfig(_Section):
     def _roi_positive(cls, value: tuple[int, int, int, int] | None) -> tuple[int, int, int, int] | None:
         if value is not None:
             x, y, w, h = value
-            if x < 0 or y < 0 or w <= 0 or h <= 0:
+            if x < 0 or y < 0 or w <= 0 or h <= 0 or max(value) > 100_000:
                 raise PydanticCustomError(
-                    "profile_roi", "expected [x, y, w, h] with x, y >= 0 and w, h > 0 (got {roi})", {"roi": list(value)}
+                    "profile_roi", "expected [x, y, w, h] with x, y >= 0, w, h > 0, all at most 100000 (got {roi})", {"roi": list(value)}
                 )
         return value
 
@@ -93,7 +95,7 @@ class CameraConfig(_Section):
 
 
 class EngineConfig(_Section):
-    input_size: int = Field(default=256, ge=64)
+    input_size: int = Field(default=256, ge=64, le=1024)
     shots: int = Field(default=4, ge=1, le=32)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     method: MethodName = "resad"
@@ -123,9 +125,9 @@ class EngineConfig(_Section):
 
 class ThresholdsConfig(_Section):
     mode: Literal["auto", "manual"] = "auto"
-    t_uncertain: float | None = Field(default=None, validate_default=True)
-    t_fail: float | None = Field(default=None, validate_default=True)
-    debounce_frames: int = Field(default=2, ge=1)
+    t_uncertain: float | None = Field(default=None, validate_default=True, ge=-1e6, le=1e6)
+    t_fail: float | None = Field(default=None, validate_default=True, ge=-1e6, le=1e6)
+    debounce_frames: int = Field(default=2, ge=1, le=1000)
 
     @field_validator("t_uncertain")
     @classmethod
@@ -161,8 +163,8 @@ class AlarmConfig(_Section):
 class RecordingConfig(_Section):
     keep_images: tuple[VerdictName, ...] = ("uncertain", "fail")
     pass_sampling: float = Field(default=0.1, ge=0.0, le=1.0)
-    retention_days: int = Field(default=30, ge=1)
-    queue_size: int = Field(default=256, ge=1)
+    retention_days: int = Field(default=30, ge=1, le=36500)
+    queue_size: int = Field(default=256, ge=1, le=100_000)
 
     @field_validator("keep_images", mode="before")
     @classmethod
@@ -185,8 +187,8 @@ class EnrollmentConfig(_Section):
 class Profile(_Section):
     """One product profile. Frozen; `source_path` is the YAML file it came from (None if none)."""
 
-    name: str = Field(min_length=1)
-    product: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
+    product: str = Field(min_length=1, max_length=200)
     camera: CameraConfig
     engine: EngineConfig = EngineConfig()
     thresholds: ThresholdsConfig = ThresholdsConfig()

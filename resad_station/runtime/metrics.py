@@ -2,6 +2,8 @@
 
 Counts (captured, inspected, dropped, per verdict, recorder skips) are totals since start; fps
 and latency percentiles look only at the last `window_s` seconds, so a stall shows quickly.
+fps is the frames decided in that window over the window's wall-clock length (shorter only just
+after start): a batch of 4 decided within a millisecond is 4 frames, not 3000 fps.
 Thread-safe: the inspection thread records, any thread may take a snapshot.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 
 import numpy as np
@@ -17,9 +20,11 @@ from resad_station.runtime.events import Metrics, Verdict
 
 
 class RollingMetrics:
-    def __init__(self, camera: str, window_s: float = 5.0, max_samples: int = 4096) -> None:
+    def __init__(self, camera: str, window_s: float = 5.0, max_samples: int = 4096,
+                 started_at: float | None = None) -> None:
         self.camera = camera
         self.window_s = float(window_s)
+        self.started_at = time.time() if started_at is None else float(started_at)
         self._lock = threading.Lock()
         self._samples: deque[tuple[float, float]] = deque(maxlen=max_samples)  # (decided_at, latency_ms)
         self._all_latencies: list[float] = []  # whole-run percentiles for the final summary
@@ -46,11 +51,8 @@ class RollingMetrics:
             recent = [(t, lat) for t, lat in self._samples if now - t <= self.window_s]
             counts = dict(self.counts)
             inspected = self.frames_inspected
-        if len(recent) >= 2:
-            span = max(recent[-1][0] - recent[0][0], 1e-6)
-            fps = (len(recent) - 1) / span
-        else:
-            fps = 0.0
+        span = min(self.window_s, now - self.started_at)
+        fps = len(recent) / span if span >= 0.5 else 0.0  # under half a second of history says nothing yet
         lats = np.array([lat for _, lat in recent], dtype=np.float64)
         p50, p95 = (float(np.percentile(lats, 50)), float(np.percentile(lats, 95))) if lats.size else (0.0, 0.0)
         return Metrics(

@@ -205,9 +205,16 @@ class Recorder:
         try:
             self.sink.write(batch)
             self.written += len(batch)
-        except Exception:  # a failed write must not kill the recorder; the rows are counted lost
-            self.write_errors += len(batch)
-            log.exception("recorder %s: writing %d record(s) failed", self.camera, len(batch))
+        except Exception as exc:  # a failed write must not kill the recorder; the rows are counted lost
+            if len(batch) > 1:
+                # one bad record (an unencodable frame, a file that cannot be written) must not take the
+                # innocent ones of its batch with it: the batch was one transaction, so retry them one by one
+                for item in batch:
+                    self._write([item])
+                return
+            self.write_errors += 1
+            log.error("recorder %s: writing the record of frame %s failed: %s: %s", self.camera,
+                      getattr(batch[0], "frame_index", "?"), type(exc).__name__, exc)
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Block until everything queued so far is written (tests, enrollment switch)."""

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from engine import Detector, ReferenceSet
+from engine import Detector, EngineError, ReferenceSet
 from engine.preprocess import PREPROCESS_ID
 from resad_station import paths
 from resad_station.capture import CaptureWorker, open_source
@@ -36,6 +36,7 @@ from resad_station.runtime.events import RuntimeListener
 from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.output_link import close_outputs, open_outputs, status_dict
 from resad_station.runtime.pipeline import ActiveProduct, Pipeline
+from resad_station.runtime.profile_audit import profile_sha256, record_profile
 from resad_station.runtime.recorder import Recorder, RecordingPolicy
 from resad_station.runtime.sources import source_for
 from resad_station.runtime.storage_sink import DatabaseSink
@@ -43,6 +44,7 @@ from resad_station.runtime.verdict import Thresholds
 from resad_station.storage import Database, open_station_database
 from resad_station.storage.errors import StorageError
 from resad_station.outputs import OutputSet
+from resad_station.storage.sealing import seal_problem
 from resad_station.storage import repository as repo
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,7 @@ class Station:
         self._lock = threading.RLock()
         self.pipeline: Pipeline | None = None
         self.outputs = OutputSet([])  # the profile's line outputs, while running
+        self.profile_change = record_profile(db, profile)  # edited or shadowed since it last ran: audited
         self.active = self._active_product(profile)
         self.started_at = 0.0
 
@@ -115,7 +118,7 @@ class Station:
             self._first_run_enroll(profile)
             with self.db.read_session() as s:
                 rs = repo.active_reference_set(s, profile.product)
-        refs = ReferenceSet.from_bytes(rs.features)
+        refs = self._verified_references(profile.product, rs)
         if refs.preprocess != PREPROCESS_ID:  # built by an engine that resized frames differently
             rs, refs = self._rebuild(profile, rs.version, refs.preprocess)
         calibration = dict(rs.calibration)
@@ -128,6 +131,19 @@ class Station:
         if calibration.get("score_id") != self.detector.score_id:  # another method, model or set of levels
             calibration = self._recalibrate(profile, rs.id, refs, calibration)
         return ActiveProduct(profile.product, refs, self._thresholds(profile, calibration), rs.product_id, rs.version)
+
+    def _verified_references(self, product: str, rs) -> ReferenceSet:
+        """The set's features, only when its MAC verifies and its blob loads; else a StationError."""
+        problem = seal_problem(self.db.seal_key, rs)
+        if problem:
+            raise StationError(f"product {product!r}: reference set v{rs.version} {problem}; refusing to inspect "
+                               f"with it (enroll again, or activate another version: resad-station enroll "
+                               f"--product {product} --list)")
+        try:
+            return ReferenceSet.from_bytes(rs.features)
+        except EngineError as exc:
+            raise StationError(f"product {product!r}: reference set v{rs.version} is corrupt ({exc}); enroll "
+                               "again or activate another version") from None
 
     def _rebuild(self, profile: Profile, version: int, old_preprocess: str):
         # The stored features no longer match this engine's frames; the shots they came from are
@@ -147,7 +163,7 @@ class Station:
                                f"and could not be: {exc}; enroll it again") from exc
         with self.db.read_session() as s:
             rs = repo.active_reference_set(s, profile.product)
-        return rs, ReferenceSet.from_bytes(rs.features)
+        return rs, self._verified_references(profile.product, rs)
 
     def _recalibrate(self, profile: Profile, ref_id: int, refs: ReferenceSet, old: dict) -> dict:
         # Scores of another method, model or set of levels live on another scale: redo leave-one-out.
@@ -180,8 +196,12 @@ class Station:
             raise StationError(f"enrollment.references {profile.resolve_path(folder)}: no image files found")
         log.info("product %s has no reference set: enrolling from %s", profile.product, folder)
         self.progress(f"product {profile.product} has no reference set: enrolling it from {folder} ({len(files)} images)")
+        # The station's own act, allowed only while the product has no reference set at all, and
+        # only from the folder its profile names; audited with that profile's hash (README "Who may change what").
         draft = self.prepare_enrollment(files, profile=profile, k=profile.engine.shots, progress=self.progress)
-        result = self.save_enrollment(draft, actor="system", note="first run")
+        result = self.save_enrollment(draft, actor="system:first-run", note="first run", details={
+            "authorised_as": "first run: the product had no reference set", "references": str(
+                profile.resolve_path(folder)), "profile": profile.name, "profile_sha256": profile_sha256(profile)})
         self.progress(f"enrolled {profile.product}: reference set v{result.version}, {len(result.shots)} shots, "
                       f"{draft.validation_images} validation images")
 
@@ -212,8 +232,10 @@ class Station:
         settings = {k: v for k, v in (("exposure", cam.exposure), ("gain", cam.gain), ("trigger", cam.trigger)) if v is not None}
 
         def make_source():
-            return open_source(kind, uri, base_dir=self.profile.base_dir, fps=cam.fps, loop=cam.loop,
-                               name=cam.name, settings=settings)
+            source = open_source(kind, uri, base_dir=self.profile.base_dir, fps=cam.fps, loop=cam.loop,
+                                 name=cam.name, settings=settings)
+            source.max_megapixels = cam.max_megapixels  # refused at decode, before any pixel is allocated
+            return source
 
         return CaptureWorker(make_source, cam.mode, on_state, queue_size=max(8, self.profile.recording.queue_size // 8),
                              camera=cam.name, on_frame=on_frame)
@@ -306,6 +328,8 @@ class Station:
                 ours.input_size, ours.method, ours.score_levels, ours.search):
             raise StationError(f"profile {new.name!r} needs another engine set-up ({theirs.method} @ {theirs.input_size}, "
                                f"levels {theirs.score_levels}, search {theirs.search}): stop and open it instead")
+        change = record_profile(self.db, new)
+        self.profile_change = change or self.profile_change
         active = self._active_product(new)
         old_product = self.active.name
         with self._lock:

@@ -30,9 +30,14 @@ def open_station_database(
     data_dir: str | os.PathLike | None = None, db_url: str | None = None, *, auto_upgrade: bool = True
 ) -> Database:
     """The station's database as the CLI flags pick it (--data-dir, --db-url), upgraded on open."""
-    from resad_station.paths import default_db_url, images_dir, resolve_data_dir
+    from resad_station.paths import DataDirError, check_writable, default_db_url, images_dir, resolve_data_dir
 
-    folder = resolve_data_dir(data_dir)
+    try:
+        folder = resolve_data_dir(data_dir)
+        if db_url is None:
+            check_writable(folder)  # "read-only", not SQLite's "unable to open database file"
+    except DataDirError as exc:
+        raise StorageError(str(exc)) from None
     return Database(db_url or default_db_url(folder), images_dir(Path(folder)), auto_upgrade=auto_upgrade)
 
 

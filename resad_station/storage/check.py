@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from resad_station.storage.image_store import ImageStore
-from resad_station.storage.models import Defect, ReferenceImage
+from resad_station.storage.models import Defect, ReferenceImage, ReferenceSet
 from resad_station.storage.schema import head_revision
+from resad_station.storage.sealing import seal_problem
 
 
 class Checked(Protocol):
@@ -20,10 +21,13 @@ class Checked(Protocol):
     engine: sa.Engine
     images: ImageStore
     is_sqlite: bool
+    seal_key: bytes | None
 
     def ensure_not_newer(self) -> str | None: ...
 
     def session(self) -> AbstractContextManager[Session]: ...
+
+    def read_session(self) -> AbstractContextManager[Session]: ...
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class CheckReport:
     integrity: list[str] = field(default_factory=list)  # SQLite integrity/foreign-key findings
     files: list[FileProblem] = field(default_factory=list)
     files_checked: int = 0
+    reference_sets: list[str] = field(default_factory=list)  # blobs that do not load, MACs that do not verify
+    reference_sets_checked: int = 0
     stale_temp_files: int = 0  # left by a crash mid-write; harmless, not a problem
 
     @property
@@ -58,18 +64,19 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return not self.integrity and not self.files and self.revision == self.head
+        return not self.integrity and not self.files and not self.reference_sets and self.revision == self.head
 
     def problems(self) -> list[str]:
         lines = list(self.integrity)
         if self.revision != self.head:
             lines.append(f"schema revision {self.revision!r} is not the app's {self.head!r}: run `db upgrade`")
-        return lines + [str(p) for p in self.files]
+        return lines + self.reference_sets + [str(p) for p in self.files]
 
     def summary(self) -> str:
         state = "ok" if self.ok else f"{len(self.problems())} problem(s)"
         return (f"database check: {state}; schema {self.revision}; {self.files_checked} file(s) verified; "
-                f"{len(self.missing)} missing, {len(self.mismatched)} mismatched")
+                f"{len(self.missing)} missing, {len(self.mismatched)} mismatched; {self.reference_sets_checked} "
+                f"reference set(s) verified, {len(self.reference_sets)} bad")
 
 
 def _sqlite_integrity(db: Checked) -> list[str]:
@@ -92,6 +99,27 @@ def _file_columns() -> list[tuple[str, type, str, str]]:
     ]
 
 
+def _check_reference_sets(db: Checked) -> tuple[list[str], int]:
+    """Every reference set: its features blob loads (engine format and hash) and its MAC verifies."""
+    from engine import EngineError, ReferenceSet as EngineReferences
+
+    problems, checked = [], 0
+    with db.read_session() as session:
+        query = sa.select(ReferenceSet).order_by(ReferenceSet.id).execution_options(yield_per=20)
+        for rs in session.scalars(query):
+            checked += 1
+            name = f"reference_set {rs.id} (product id {rs.product_id}, v{rs.version})"
+            try:
+                EngineReferences.from_bytes(rs.features)
+            except (EngineError, ValueError) as exc:
+                problems.append(f"{name}: features do not load: {exc}")
+            problem = seal_problem(db.seal_key, rs)
+            if problem:
+                problems.append(f"{name}: {problem}")
+            session.expunge(rs)  # blobs are large: keep one in memory at a time
+    return problems, checked
+
+
 def check_database(db: Checked) -> CheckReport:
     report = CheckReport(revision=db.ensure_not_newer(), head=head_revision())
     if db.is_sqlite:
@@ -110,5 +138,6 @@ def check_database(db: Checked) -> CheckReport:
                 if verified[key] is not None:
                     report.files.append(FileProblem(table, row_id, path_col, path, verified[key]))
     report.files_checked = len(verified)
+    report.reference_sets, report.reference_sets_checked = _check_reference_sets(db)
     report.stale_temp_files = len(db.images.stale_temp_files())
     return report

@@ -18,11 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from resad_station.storage.errors import SchemaTooNewError, StorageError, describe_db_error
+from resad_station.access.secret import load_or_create_secret
+from resad_station.storage.errors import SchemaTooNewError, StorageError, describe_db_error, describe_url_error
 from resad_station.storage.image_store import ImageStore
 from resad_station.storage.schema import alembic_config, head_revision, known_revisions
+from resad_station.storage.sealing import SEAL_INFO
 
 log = logging.getLogger(__name__)
+
+
 class Database:
     """One database plus its image store.
 
@@ -41,14 +45,24 @@ class Database:
     ):
         self.url = url
         self.images = ImageStore(images_root)
-        self.engine = self._create_engine(url, busy_timeout_s)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        try:  # keys the MAC on reference sets (storage/sealing.py); lives beside the PIN file
+            self.seal_key, self._secret_created = load_or_create_secret(Path(images_root).parent)
+        except (OSError, ValueError) as error:
+            raise StorageError(f"station secret: {error}") from None
+        try:
+            self.engine = self._create_engine(url, busy_timeout_s)
+        except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
+            raise describe_url_error(error, url) from None
+        info = {SEAL_INFO: self.seal_key}
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._read_sessions = sessionmaker(
-            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False, info=info
         )
         self._upgrade_lock = threading.Lock()
         if auto_upgrade:
             self.upgrade()
+        if self._secret_created and self.current_revision() is not None:
+            self._seal_legacy_sets()  # also on `db check`: otherwise its first run would orphan them
 
     @property
     def is_sqlite(self) -> bool:
@@ -60,7 +74,15 @@ class Database:
         if not parsed.drivername.startswith("sqlite"):
             return sa.create_engine(url, pool_pre_ping=True)
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():  # owner-only from the start; SQLite gives -wal/-shm the same mode
+                try:
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                except FileExistsError:
+                    pass
+                except OSError:
+                    pass  # a read-only folder: SQLite's own error (translated) says so
         engine = sa.create_engine(
             url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
         )
@@ -125,6 +147,25 @@ class Database:
                 except exc.SQLAlchemyError as error:
                     raise describe_db_error(error, self.url) from error
             return head
+
+    def _seal_legacy_sets(self) -> None:
+        """A new secret in a database that has sets from before sealing: seal those (no MAC yet) once, audited.
+
+        From this moment on an unsealed or edited set is refused. Sets that carry a MAC made with
+        another secret are left alone (they do not verify, and the station says so).
+        """
+        from resad_station.storage.models import ReferenceSet
+        from resad_station.storage.repository.audit import add_audit_event
+        from resad_station.storage.sealing import MAC_KEY, seal
+
+        with self.session() as s:
+            legacy = [rs for rs in s.scalars(sa.select(ReferenceSet)) if MAC_KEY not in (rs.calibration or {})]
+            for rs in legacy:
+                seal(self.seal_key, rs)
+            if legacy:
+                add_audit_event(s, "system:station", "reference_sets_sealed", {
+                    "reference_set_ids": [rs.id for rs in legacy],
+                    "why": "station secret created; these sets predate sealing"})
 
     # -- sessions -----------------------------------------------------------------------------
 

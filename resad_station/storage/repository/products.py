@@ -13,6 +13,7 @@ from resad_station.storage.errors import NotFoundError
 from resad_station.storage.image_store import StoredFile
 from resad_station.storage.models import IMAGE_SOURCES, Product, ReferenceImage, ReferenceSet
 from resad_station.storage.repository.common import product_id_of, require_one_of
+from resad_station.storage.sealing import SEAL_INFO, seal
 
 
 def get_product(session: Session, name: str) -> Product | None:
@@ -77,6 +78,7 @@ def add_reference_set(
         engine_version=engine_version, input_size=input_size, shots=shots, calibration=dict(calibration), note=note,
         images=[ReferenceImage(path=s.file.path, sha256=s.file.sha256, source=s.source) for s in images],
     )
+    seal(session.info.get(SEAL_INFO), reference_set)
     session.add(reference_set)
     session.flush()
     return reference_set
@@ -132,5 +134,6 @@ def set_calibration(session: Session, reference_set_id: int, calibration: dict[s
     """Replace a reference set's calibration (e.g. thresholds re-derived from more good images)."""
     reference_set = get_reference_set(session, reference_set_id)
     reference_set.calibration = dict(calibration)  # a new object, so the JSON change is detected
+    seal(session.info.get(SEAL_INFO), reference_set)
     session.flush()
     return reference_set
