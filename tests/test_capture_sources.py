@@ -115,12 +115,16 @@ def test_folder_corrupt_file_is_an_error_naming_the_file_and_the_folder_goes_on(
 def test_replay_is_paced_in_order_and_a_timeout_loses_no_frame(tmp_path):
     for f in demo_images(6):
         shutil.copy(f, tmp_path / f.name)
+    slow = open_source("replay", str(tmp_path), fps=0.2)  # a part every 5 s: a loaded machine never reaches it
+    slow.open()
+    assert slow.read().index == 0
+    with pytest.raises(ReadTimeout):
+        slow.read(timeout=0.01)  # the next part is not due yet
+    slow.close()
     src = open_source("replay", str(tmp_path), fps=4)
     assert src.is_live
     src.open()
     got = [src.read()]
-    with pytest.raises(ReadTimeout):
-        src.read(timeout=0.01)  # the next part is not due yet
     got += read_all(src)
     assert [f.source_name for f in got] == [f.name for f in demo_images(6)]
     assert [f.index for f in got] == list(range(6))
