@@ -48,6 +48,8 @@ class FrameResult:
     anomaly_map: np.ndarray  # float32 HxW, same size as image
     timings: dict[str, float] = field(default_factory=dict)
     source_name: str = ""  # file name or URI of the frame, when known
+    nearest: Any = None  # engine NearestShots: where each part matched in the references (the "why" view)
+    reference_version: int | None = None  # the product's reference-set version it was judged against
 
     @property
     def latency_ms(self) -> float:
