@@ -5,17 +5,19 @@ a defect, not evidence about the good parts) and raises a warning, not an alarm,
 moved up from where good parts scored at enrollment, before false FAILs start.
 
     baseline  the first `baseline_frames` non-failing frames after start or after a new reference
-              set: their median m and robust spread 1.4826 * MAD. The anchor is min(m, calibration
+              set: their median m and their spread (the larger of the standard deviation and
+              1.4826 * MAD, so a short baseline does not underestimate it). The anchor is min(m, calibration
               mean): live frames are scored against all K shots and usually sit below the
               leave-one-out calibration, and a line that starts already drifted is still measured
-              against its enrollment. sigma = max(robust spread, calibration spread), so a line whose
+              against its enrollment. sigma = max(that spread, calibration spread), so a line whose
               frames vary more than the few enrollment shots did (pose, part-to-part) does not warn
               on that variation.
     z         (score - anchor) / sigma, clipped to +-clip so one odd frame moves nothing far.
     CUSUM     S = max(0, S + z - slack): sums evidence of a sustained upward shift.
     EWMA      e = lam * z + (1 - lam) * e: the smoothed level (shown on the trend plot).
     warning   raised when S > limit and e > slack (sustained AND the recent level is up: a short
-              burst of high frames lifts S, not e); cleared when S is back at 0 (non-latched).
+              burst of high frames lifts S, not e); cleared by itself (non-latched) when e is back
+              within slack / 2 of the baseline, and S starts again from 0.
 
 The shift it reports is the CUSUM's own estimate, slack + S / n over the n frames since S last
 left 0, and the time since then: "x sigma over the last N minutes".
@@ -47,9 +49,9 @@ class DriftSettings:
     """The profile's `drift:` section (defaults there); validated by the profile model."""
 
     enabled: bool = True
-    baseline_frames: int = 30
-    slack: float = 0.5
-    limit: float = 8.0
+    baseline_frames: int = 50
+    slack: float = 0.75
+    limit: float = 10.0
     ewma_lambda: float = 0.1
     clip: float = 4.0
 
@@ -121,6 +123,7 @@ class DriftMonitor:
         self.warning = False
         self._run_frames = 0  # frames since the CUSUM last left 0
         self._run_since = 0.0
+        self._last_at: float | None = None  # time of the last frame observed
         self.trace: deque[tuple[float, float]] = deque(maxlen=2000)  # (time, EWMA in score units)
         return events
 
@@ -136,6 +139,7 @@ class DriftMonitor:
         if verdict is Verdict.FAIL or not math.isfinite(score):
             return []
         at = self._clock() if at is None else at
+        self._last_at = at
         s = self.settings
         if self.anchor is None:
             self._baseline.append(float(score))
@@ -152,8 +156,9 @@ class DriftMonitor:
         if not self.warning and self.cusum > s.limit and self.ewma > s.slack:
             self.warning = True
             return [self._event(DriftStatus.RAISED)]
-        if self.warning and self.cusum == 0.0:
+        if self.warning and self.ewma <= s.slack / 2:
             self.warning = False
+            self.cusum = 0.0  # the evidence is spent: a new warning needs new evidence
             return [self._event(DriftStatus.CLEARED, "good scores back at their baseline")]
         return []
 
@@ -164,11 +169,14 @@ class DriftMonitor:
         values = np.asarray(self._baseline, dtype=np.float64)
         median = float(np.median(values))
         robust = MAD_TO_SIGMA * float(np.median(np.abs(values - median)))
+        # the larger of the robust and the plain spread: a baseline of a few dozen frames
+        # underestimates either now and then, and an underestimate would warn on plain noise
+        spread = float(values.std(ddof=1)) if values.size > 1 else 0.0
         self.anchor = min(median, self.calibration_mean)
-        self.sigma = max(robust, self.calibration_sigma)
+        self.sigma = max(robust, spread, self.calibration_sigma)
 
     def _event(self, status: DriftStatus, why: str = "") -> DriftEvent:
-        now = self._clock()
+        now = self._last_at if self._last_at is not None else self._clock()
         shift = self.shift_sigma() if status is DriftStatus.RAISED else 0.0
         since = self._run_since if status is DriftStatus.RAISED else now
         message = drift_message(shift, now - since) if status is DriftStatus.RAISED else f"drift warning cleared: {why}"

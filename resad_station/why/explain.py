@@ -29,12 +29,16 @@ class Why:
     shot_name: str = ""
 
     def caption(self) -> str:
-        name = f" ({self.shot_name})" if self.shot_name else ""
-        return f"this region, against this part of reference shot {self.shot + 1}{name}"
+        return why_caption(self.shot, self.shot_name)
 
     def to_dict(self) -> dict[str, Any]:
         return {"shot": self.shot, "shot_name": self.shot_name, "region": list(self.region),
                 "ref_region": list(self.ref_region), "point": list(self.point), "ref_point": list(self.ref_point)}
+
+
+def why_caption(shot: int, shot_name: str = "") -> str:
+    name = f" ({shot_name})" if shot_name else ""
+    return f"this region, against this part of reference shot {shot + 1}{name}"
 
 
 def hottest_point(anomaly_map: np.ndarray) -> tuple[int, int]:
