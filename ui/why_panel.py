@@ -17,6 +17,8 @@ class WhyPanel(QWidget):
         super().__init__(parent)
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
+        self.caption.setFixedWidth(2 * SIDE + 12)
+        self.caption.setMinimumHeight(40)
         self.region, self.reference = QLabel(), QLabel()
         for label, title in ((self.region, "this region"), (self.reference, "reference")):
             label.setFixedSize(SIDE, SIDE)

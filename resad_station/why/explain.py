@@ -37,7 +37,7 @@ class Why:
 
 
 def why_caption(shot: int, shot_name: str = "") -> str:
-    name = f" ({shot_name})" if shot_name else ""
+    name = f" ({shot_name.replace(chr(92), '/').rsplit('/', 1)[-1]})" if shot_name else ""  # the file's name, not its folder
     return f"this region, against this part of reference shot {shot + 1}{name}"
 
 
