@@ -35,7 +35,8 @@ def shift_db(station_db, rgb_texture):
         p = repo.get_or_create_product(s, "widget")
         repo.add_reference_set(s, p, features=b"-", backbone="b", engine_version="e", input_size=256, shots=4,
                                calibration={"mean": 2.0, "std": 0.5, "max": 3.0, "t_uncertain": 3.5, "t_fail": 5.0,
-                                            "shot_scores": [1.5, 2.0, 2.5, 3.0], "validation_scores": [2.2]})
+                                            "shot_scores": [1.5, 2.0, 2.5, 3.0], "validation_scores": [2.2],
+                                            "self_test": {"synthetic_defects": {"found": 9, "of": 10}, "auroc": 0.975}})
         records = []
         # 90 passes, 6 uncertain, 4 fails over the last 100 minutes, one a minute
         verdicts = ["pass"] * 90 + ["uncertain"] * 6 + ["fail"] * 4
@@ -118,3 +119,15 @@ def test_report_cli(shift_db, tmp_path, capsys):
     assert "100 recorded inspections, 4 fails, 1 alarms" in capsys.readouterr().out
     assert main(["--db-url", url, "report", "--since", "8h", "--product", "nope", "--pdf", str(tmp_path / "x.pdf")]) == 2
     assert "no such product" in capsys.readouterr().err and not (tmp_path / "x.pdf").exists()
+
+
+def test_station_record_per_product(shift_db):
+    from resad_station.reports.honesty import flatten, product_honesty
+
+    (h,) = product_honesty(shift_db)
+    assert h.product == "widget" and h.version == 1
+    assert h.reviewed == 3 and h.false_alarms == 2 and abs(h.false_alarm_rate - 2 / 3) < 1e-12
+    assert h.reviewed_recent == 3 and abs(h.false_alarm_rate_recent - 2 / 3) < 1e-12
+    # whatever self-test the calibration holds is shown, the thresholds' own inputs are not
+    assert dict(flatten(h.self_test)) == {"self_test.synthetic_defects.found": "9", "self_test.synthetic_defects.of": "10",
+                                          "self_test.auroc": "0.975"}

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ui.thumbnail_loader import rgb_to_qimage
 
-SIDE = 150
+SIDE = 120
 
 
 class WhyPanel(QWidget):
