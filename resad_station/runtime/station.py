@@ -257,6 +257,8 @@ class Station:
                 max_verdict_delay_s=p.alarm.max_verdict_delay_s, alarm_on_falling_behind=p.alarm.on_falling_behind,
             )
             self._start_drift(recorder)
+            # the why view reads the reference shots once; on the recorder thread, before the first defect
+            recorder.submit_task(lambda a=self.active: self.sink.why.shots.get(a.name, a.reference_set_version))
             self.started_at = time.time()
             self.outputs = open_outputs(self)  # before the first frame, so none goes unsent
             self.pipeline.start()
