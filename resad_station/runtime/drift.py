@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from resad_station.enrollment.calibration import RELATIVE_SPREAD_FLOOR
 from resad_station.runtime.events import FrameResult, Verdict
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
@@ -90,7 +91,7 @@ def calibration_spread(calibration: dict[str, Any]) -> float:
     """The calibration's spread, as its thresholds use it (see enrollment/calibration.py)."""
     std = float(calibration.get("std", 0.0))
     top = float(calibration.get("max", 0.0))
-    return max(std, 0.05 * abs(top), 1e-6)
+    return max(std, RELATIVE_SPREAD_FLOOR * abs(top), 1e-6)
 
 
 def drift_message(shift_sigma: float, seconds: float) -> str:

@@ -121,6 +121,8 @@ class RuntimeListener(Protocol):
 
     def on_output_state(self, status: Any) -> None: ...  # resad_station.outputs.OutputStatus
 
+    def on_drift(self, event: Any) -> None: ...  # resad_station.runtime.drift.DriftEvent (raised / cleared)
+
 
 CATCH_ALL = "on_event"
 # The events a ListenerSet publishes: the protocol's on_* methods.
