@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -131,8 +132,31 @@ def test_a_slowly_brightening_replay_warns_before_the_first_false_fail(tmp_path)
 
 
 def test_a_steady_replay_never_warns(tmp_path):
-    # the demo line as it is, four times: good boards at their poses, defective ones now and then
-    frames = [load_rgb(p) for p in LINE_FILES] * 4
+    # the demo line as it is, twice: good boards at their poses, defective ones now and then
+    frames = [load_rgb(p) for p in LINE_FILES] * 2
     items, audit = replay(tmp_path, frames, "steady")
     assert [x for x in items if x[0] == "drift"] == [] and audit == []
     assert any(kind == "frame" and v is Verdict.FAIL for kind, _, v in (x for x in items if x[0] == "frame"))
+
+
+def test_drift_events_reach_outputs_through_the_listener_seam():
+    """Published like alarms: a listener with only on_event (as the outputs are) gets every drift event."""
+    from resad_station.outputs.messages import event_message
+    from resad_station.runtime.drift import DriftWatch
+    from resad_station.runtime.listeners import ListenerSet
+
+    class CatchAll:
+        def __init__(self):
+            self.got = []
+
+        def on_event(self, method, payload):
+            self.got.append((method, payload))
+
+    listeners, outputs, stored = ListenerSet(), CatchAll(), []
+    listeners.add(outputs)
+    watch = DriftWatch(DriftMonitor(DriftSettings(baseline_frames=5), "cam1", "p", CAL), listeners, store=stored.append)
+    for i, score in enumerate([4.0, 4.2, 3.9, 4.1, 4.0] + [9.0] * 10):  # what on_frame reads of a FrameResult
+        watch.on_frame(SimpleNamespace(product="p", score=score, verdict=Verdict.PASS, decided_at=float(i)))
+    assert [m for m, _ in outputs.got] == ["on_drift"] and stored == [outputs.got[0][1]]
+    message = event_message("on_drift", outputs.got[0][1], "line1")
+    assert message.payload["event"] == "drift" and message.payload["status"] == "raised"
