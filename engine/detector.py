@@ -30,6 +30,7 @@ from engine.errors import EngineError, InputImageError, ReferenceSetError
 from engine.heads import ResADHeads
 from engine.methods import (METHOD_TERMS, TERM_REGISTRY, PassOutputs, constrain, needs_heads, terms_need_heads,
                             terms_of)
+from engine.nearest import NearestShots
 from engine.nn_search import SEARCH_MODES, search_levels
 from engine.preprocess import PREPROCESS_ID, Prepared, prepare
 from engine.references import ReferenceSet
@@ -180,14 +181,14 @@ class Detector:
         """The heads' constraintor output per level (residuals scaled first when the model wants it)."""
         return constrain(self.heads, residuals, scale)
 
-    def _residuals(self, feats, pools) -> list[torch.Tensor]:
+    def _residuals(self, feats, pools, found=None) -> list[torch.Tensor]:
         """Per level x - x*, searched the way this detector is set up (radius, search mode)."""
         exhaustive, matches = SEARCH_MODES[self.search]
-        return search_levels(feats, pools, self.radius, exhaustive, matches)
+        return search_levels(feats, pools, self.radius, exhaustive, matches, found)
 
-    def _level_maps(self, feats, pools, terms, clock: _Clock, scale=None) -> dict[str, list[torch.Tensor]]:
+    def _level_maps(self, feats, pools, terms, clock: _Clock, scale=None, found=None) -> dict[str, list[torch.Tensor]]:
         """Raw per-level maps (B, H_l, W_l) of each term (engine/methods.py); larger = more anomalous."""
-        residuals = self._residuals(feats, pools)
+        residuals = self._residuals(feats, pools, found)
         clock.mark("nn_search")
         outputs = PassOutputs(feats, residuals, self.heads, scale)
         out = {t: TERM_REGISTRY[t].compute(outputs) for t in terms}
@@ -284,11 +285,11 @@ class Detector:
         """Per image, a prediction of each method asked for (batched; one backbone pass and one search)."""
         return self._run(images, refs, roi, self._methods(methods))
 
-    def _smoothed_maps(self, feats, pools, refs, methods, clock: _Clock) -> dict[str, np.ndarray]:
+    def _smoothed_maps(self, feats, pools, refs, methods, clock: _Clock, found=None) -> dict[str, np.ndarray]:
         """Per method, the smoothed anomaly maps (B, H_1, W_1) on the finest level's grid."""
         terms = terms_of(methods)
         scale = self._scale(refs) if terms_need_heads(terms) else None
-        maps = self._level_maps(feats, pools, terms, clock, scale)
+        maps = self._level_maps(feats, pools, terms, clock, scale, found)
         return {m: np.stack([smooth(c) for c in self._combined(maps, m, refs)]) for m in methods}
 
     def score_features(self, items: Sequence[Sequence[torch.Tensor]], refs: ReferenceSet, methods=None) -> dict[str, np.ndarray]:
@@ -319,6 +320,7 @@ class Detector:
         methods = self._methods(methods)
         self._ensure_stats(refs, methods)
         outputs: list[dict[str, tuple[float, np.ndarray]]] = [{} for _ in images]  # score, full-size map
+        nearest: list[NearestShots | None] = [None] * len(images)
         with _inference():
             clock = _Clock(self.device)
             prepared = [prepare(img, self.input_size, roi, what=f"frame {i}") for i, img in enumerate(images)]
@@ -327,7 +329,10 @@ class Detector:
             for group in self._batches(prepared):
                 feats = self._features(torch.stack([prepared[i].tensor for i in group]))
                 clock.mark("backbone")
-                maps = self._smoothed_maps(feats, pools, refs, methods, clock)
+                found: list = []  # the finest level's matches, for the "why" view
+                maps = self._smoothed_maps(feats, pools, refs, methods, clock, found)
+                for j, i in enumerate(group):
+                    nearest[i] = NearestShots.of(found[0], j, prepared[i], refs)
                 for m in methods:
                     for j, i in enumerate(group):
                         sm = maps[m][j]
@@ -335,7 +340,8 @@ class Detector:
                 clock.mark("postprocess")
         per_frame = {k: v / len(images) for k, v in clock.ms.items()}  # batch time shared evenly
         per_frame["total"] = sum(per_frame.values())
-        return [{m: Prediction(score, amap, dict(per_frame)) for m, (score, amap) in out.items()} for out in outputs]
+        return [{m: Prediction(score, amap, dict(per_frame), near) for m, (score, amap) in out.items()}
+                for out, near in zip(outputs, nearest)]
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:

@@ -226,13 +226,16 @@ def _row_dots(feats: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
 
 def search_levels(
-    queries: list[torch.Tensor], pools: list[LevelPool], radius: int = 2, exhaustive: int = 1, matches: int = 1
+    queries: list[torch.Tensor], pools: list[LevelPool], radius: int = 2, exhaustive: int = 1, matches: int = 1,
+    found: list[Match] | None = None,
 ) -> list[torch.Tensor]:
     """Residuals x - x* per level for a batch.
 
     queries: per level (B, C, H_l, W_l) of the same images, levels ordered fine to coarse.
     exhaustive: how many of the coarsest levels are searched over every position (SEARCH_MODES).
     matches: how many of the best matches of the finest exhaustive level guide the level below it.
+    found: when given, the finest level's matches (Match of (B, H_1, W_1)) are appended to it:
+    which shot and where each position matched (the "why" view shows that reference patch).
     Returns per level the residual (B, C, H_l, W_l).
     """
     residuals: list[torch.Tensor] = [None] * len(queries)  # type: ignore[list-item]
@@ -252,6 +255,8 @@ def search_levels(
         else:
             idx, near = guided_search(q, pool, parent, radius)
         residuals[lvl] = (q - near).permute(0, 3, 1, 2)
+        if lvl == 0 and found is not None:
+            found.append(Match(*pool.unravel(idx)).best())
         if lvl:  # the finest level guides nothing
             parent = Match(*pool.unravel(idx))
     return residuals

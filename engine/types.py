@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +19,11 @@ class Prediction:
     anomaly_map: float32 array at the ORIGINAL image's height x width.
     timings: milliseconds per stage (see STAGES) plus "total"; batched calls share the
         batch's time evenly between its frames.
+    nearest: engine.nearest.NearestShots, where each position matched in the references (the
+        "why" view), or None.
     """
 
     score: float
     anomaly_map: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    nearest: Any = None

@@ -37,7 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("storage",),  # database, migrations, image files, repository
     ("capture", "outputs"),  # frame sources, the capture thread, image decoding and listing; line outputs
     ("profiles",),  # product profiles (camera kinds come from capture's registry)
-    ("enrollment", "defects", "checks"),  # reference sets; exporting defects; fuzz and recovery checks
+    ("enrollment", "defects", "checks", "why", "reports"),  # reference sets; exporting defects; fuzz and recovery checks; the why view; the shift report
     ("runtime",),  # the station: pipeline, recorder, alarms, listeners
     ("cli",),  # the headless command line
     ("__main__",),

@@ -99,12 +99,12 @@ BAD_PROFILES = {
     "empty_file": (
         "\n# only a comment\n",
         ["demo.yaml: the file is empty; expected a YAML mapping with fields name, product, camera, engine, "
-         "thresholds, alarm, recording, enrollment, outputs"],
+         "thresholds, alarm, drift, recording, enrollment, outputs"],
     ),
     "top_level_list": (
         "- name: demo\n",
         ["demo.yaml: the top level is a list; expected a YAML mapping with fields name, product, camera, engine, "
-         "thresholds, alarm, recording, enrollment, outputs"],
+         "thresholds, alarm, drift, recording, enrollment, outputs"],
     ),
     "manual_without_thresholds": (
         MINIMAL + "thresholds:\n  mode: manual\n",

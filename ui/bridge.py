@@ -45,6 +45,7 @@ class LiveFrame:
     contours: tuple  # outlines of regions above t_fail, display coordinates
     overlay: np.ndarray  # image + heat blended at `opacity`
     opacity: float  # the view's opacity when the bridge blended; the view re-blends if it changed since
+    result: FrameResult | None = None  # the full frame, map and NN matches: the why view on click
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def make_live_frame(result: FrameResult, max_side: int, opacity: float) -> LiveF
         contours=contours,
         overlay=overlay.compose_overlay(image, heat, opacity, contours),
         opacity=opacity,
+        result=result,
     )
 
 
@@ -96,6 +98,7 @@ class RuntimeBridge(QObject):
     frame_ready = Signal()  # a new frame waits: call take_frame() / take_scores()
     preview_ready = Signal()  # a new live camera picture waits: call take_preview()
     alarm = Signal(object)  # AlarmEvent
+    drift = Signal(object)  # DriftEvent (resad_station.runtime.drift)
     camera_state = Signal(object)  # CameraState
     metrics = Signal(object)  # Metrics
     output_state = Signal(object)  # resad_station.outputs.OutputStatus
@@ -168,6 +171,9 @@ class RuntimeBridge(QObject):
 
     def on_alarm(self, event: AlarmEvent) -> None:
         self.alarm.emit(event)
+
+    def on_drift(self, event) -> None:
+        self.drift.emit(event)
 
     def on_camera_state(self, state: CameraState) -> None:
         self.camera_state.emit(state)

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from resad_station.runtime.events import AlarmEvent, CameraState, CameraStatus
 from ui.alarm_banner import AlarmBanner
+from ui.drift_banner import DriftBanner
+from ui.live_why import LiveWhy
 from ui.bridge import LiveFrame, LivePreview, RuntimeBridge
 from ui.live_view import LiveImageView
 from ui.score_histogram import ScoreHistogram
@@ -78,6 +80,7 @@ class LiveScreen(QWidget):
 
         self.banner = AlarmBanner()
         self.banner.acknowledge_requested.connect(self.acknowledge_requested)
+        self.drift_banner = DriftBanner()
         self.view = LiveImageView()
         fit_button.clicked.connect(self.view.fit)
         self.opacity.valueChanged.connect(self._opacity_changed)
@@ -96,6 +99,8 @@ class LiveScreen(QWidget):
         side_layout.addWidget(self.feed, 1)
         side_layout.addWidget(self.badge)
         side_layout.addWidget(self.histogram, 1)
+        self.why = LiveWhy(self)  # click the inspected picture: that region against its reference
+        side_layout.addWidget(self.why.panel)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.view)
         top.addWidget(side)
@@ -111,11 +116,14 @@ class LiveScreen(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.banner)
+        layout.addWidget(self.drift_banner)
         layout.addWidget(self.splitter, 1)
 
         bridge.frame_ready.connect(self._take_frame)
         bridge.preview_ready.connect(self._take_preview)
         bridge.alarm.connect(self.on_alarm)
+        bridge.drift.connect(self.drift_banner.on_drift)
+        bridge.drift.connect(self.trend.drift_marks.on_drift)
         bridge.camera_state.connect(self.on_camera_state)
         self._hist_timer = QTimer(self)
         self._hist_timer.timeout.connect(self._refresh_histogram)

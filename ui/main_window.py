@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
 from ui.audit_view import AuditView
 from ui.bridge import RuntimeBridge
 from ui.enroll_wizard import EnrollWizard
+from resad_station.why import ReferenceShots
+from ui.honesty_view import HonestyView
 from ui.live_screen import LiveScreen
 from ui.pin_dialog import require_engineer
 from ui.review_screen import ReviewScreen
@@ -44,8 +46,11 @@ class MainWindow(QMainWindow):
         self.last_error: BaseException | None = None
 
         self.live = LiveScreen(self.bridge)
+        self.live.why.set_reference_shots(ReferenceShots(link.db))
         self.review = ReviewScreen(link.defects, self.session, self.runner, self.thumbnails)
         self.settings_screen = SettingsScreen(self.session, self.audit)
+        self.honesty = HonestyView(link.db)
+        self.settings_screen.tabs.addTab(self.honesty, "Station record")
         self.tabs = QTabWidget()
         self.tabs.addTab(self.live, "Live")
         self.tabs.addTab(self.review, "Review")
@@ -205,6 +210,7 @@ class MainWindow(QMainWindow):
             self.review.apply_filter()
         if self.tabs.widget(index) is self.settings_screen:
             self.audit.refresh()
+            self.honesty.refresh()
 
     # -- layout persistence and shutdown --
     def _restore_layout(self) -> None:

@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
 
 from resad_station.defects.review import DefectReview, DefectRow
 from ui.defect_model import DefectFilter, DefectPageModel, DefectRole, query_filters
+from ui.review_extras import load_why, write_report
 from ui.roles import RoleSession
 from ui.tasks import TaskRunner
 from ui.thumbnail_loader import ThumbnailLoader, read_rgb, rgb_to_qimage
+from ui.why_panel import WhyPanel
 
 POLL_MS = 2000  # how often the list looks for newly logged defects (one COUNT query)
 PERIODS = {"all time": None, "last hour": timedelta(hours=1), "last 24 h": timedelta(days=1), "last 7 days": timedelta(days=7)}
@@ -96,6 +98,9 @@ class ReviewScreen(QWidget):
         self.export_zip_button = QPushButton("Export zip…")
         self.export_csv_button.clicked.connect(lambda: self._export(csv=True))
         self.export_zip_button.clicked.connect(lambda: self._export(csv=False))
+        self.report_button = QPushButton("Shift report…")
+        self.report_button.setToolTip("A PDF of the filter's product and period (the last 8 h for all time)")
+        self.report_button.clicked.connect(self._report)
         bar = QHBoxLayout()
         for w in (QLabel("Product"), self.product, self.period, self.since_edit, self.until_edit, self.verdict,
                   self.label_filter, self.count):
@@ -111,6 +116,7 @@ class ReviewScreen(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.export_csv_button)
         bar.addWidget(self.export_zip_button)
+        bar.addWidget(self.report_button)
 
         self.gallery = QListView()
         self.gallery.setViewMode(QListView.ViewMode.IconMode)
@@ -139,6 +145,8 @@ class ReviewScreen(QWidget):
         pictures = QHBoxLayout()
         pictures.addWidget(self.image)
         pictures.addWidget(self.heatmap)
+        self.why = WhyPanel()
+        pictures.addWidget(self.why, 0, Qt.AlignmentFlag.AlignTop)
         actions = QHBoxLayout()
         actions.addWidget(self.info, 1)
         for b in (self.defect_button, self.false_button, self.teach_button):
@@ -243,6 +251,11 @@ class ReviewScreen(QWidget):
         d = self.current
         self.image.set_rgb(read_rgb(self.defects.file(d.image_path)))
         self.heatmap.set_rgb(read_rgb(self.defects.file(d.heatmap_path)) if d.heatmap_path else None)
+        why = load_why(self.defects.database, d.id)
+        if why is None:
+            self.why.clear()
+        else:
+            self.why.show_why(*why)
         reviewed = f" by {d.reviewer}" if d.reviewer else ""
         self.info.setText(f"#{d.id}  {d.time.astimezone():%Y-%m-%d %H:%M:%S}  {d.camera}  <b>{d.verdict}</b> score {d.score:.4g}  label: <b>{d.label}</b>{reviewed}")
 
@@ -282,6 +295,17 @@ class ReviewScreen(QWidget):
         if not path:
             return
         self.start_export(Path(path), csv)
+
+    def _report(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Shift report", "shift-report.pdf", "PDF (*.pdf)")
+        if path:
+            self.start_report(Path(path))
+
+    def start_report(self, path: Path) -> None:
+        f = self.current_filter()
+        self.status.setText(f"writing the shift report to {path}…")
+        self.runner.submit(write_report, self.defects.database, path, f.product, f.since, f.until, name="report",
+                           on_done=self.status.setText, on_error=self._failed)
 
     def start_export(self, path: Path, csv: bool) -> None:
         self.status.setText(f"exporting to {path}…")

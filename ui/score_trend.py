@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QWidget
 
 from resad_station.runtime.events import Verdict
 from ui.bridge import ScorePoint
+from ui.drift_marks import DriftMarks
 
 T1_COLOUR = "#f0a030"  # uncertain
 T2_COLOUR = "#e03030"  # fail
@@ -44,6 +45,7 @@ class ScoreTrendPlot(pg.PlotWidget):
         self.setLabel("bottom", "clock time")
         self.addItem(self.t1_line)
         self.addItem(self.t2_line)
+        self.drift_marks = DriftMarks(self)
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._redraw)
@@ -76,6 +78,7 @@ class ScoreTrendPlot(pg.PlotWidget):
         self.curve.setData(t, s)
         fail = np.fromiter((p.verdict == Verdict.FAIL for p in self.points), dtype=bool, count=len(self.points))
         unc = np.fromiter((p.verdict == Verdict.UNCERTAIN for p in self.points), dtype=bool, count=len(self.points))
+        self.drift_marks.redraw(horizon, t[-1] if len(t) else time.time())
         self.fail_marks.setData(t[fail], s[fail])
         self.uncertain_marks.setData(t[unc], s[unc])
         if len(t):

@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "db_cmd",
     "defects_cmd",
     "outputs_cmd",
+    "report_cmd",
 ]
 
 NOT_YET_AVAILABLE = 2

@@ -28,6 +28,7 @@ from resad_station.storage import repository as repo
 PAGE = 500
 COLUMNS = ("id", "time", "product", "camera", "verdict", "score", "label", "reviewer", "reviewed_at",
            "source", "image", "heatmap", "raw_map", "missing")
+WHY_COLUMNS = ("why_shot", "why_shot_name", "why_region", "why_reference")  # zip only: the "why" view's crops
 
 
 def iter_defects(db, **filters: Any) -> Iterator[tuple[Any, str]]:
@@ -120,25 +121,48 @@ def export_csv(db, out: str | Path, skipped: list[tuple[int, str]] | None = None
     return count
 
 
+def _with_whys(db, rows: Iterator[tuple[Any, str]]) -> Iterator[tuple[Any, str, Any]]:
+    """(defect, product, its defect_why row or None), the whys read a page at a time."""
+    from resad_station.storage.repository.why import defect_whys
+
+    page: list[tuple[Any, str]] = []
+    for item in rows:
+        page.append(item)
+        if len(page) == PAGE:
+            yield from _page_whys(db, page, defect_whys)
+            page = []
+    yield from _page_whys(db, page, defect_whys)
+
+
+def _page_whys(db, page, defect_whys):
+    with db.read_session() as s:
+        whys = defect_whys(s, [d.id for d, _ in page])
+    for defect, product in page:
+        yield defect, product, whys.get(defect.id)
+
+
 def export_zip(db, out: str | Path, include_raw_maps: bool = False, skipped: list[tuple[int, str]] | None = None,
                **filters: Any) -> int:
-    """Write defects.csv + images/ + heatmaps/ (+ raw_maps/) into a zip; returns the number of rows.
+    """Write defects.csv + images/ + heatmaps/ (+ raw_maps/) + why/ (the region and reference crops of the
+    "why" view) into a zip; returns the number of rows.
 
     Rows that cannot be exported are left out and appended to `skipped` as (defect id, why).
     """
     skipped = [] if skipped is None else skipped
     table = io.StringIO()
     writer = csv.writer(table)
-    writer.writerow(COLUMNS)
+    writer.writerow(COLUMNS + WHY_COLUMNS)
     stored: set[str] = set()
     count = 0
-    folders = {"image": "images", "heatmap": "heatmaps", "raw_map": "raw_maps"}
+    folders = {"image": "images", "heatmap": "heatmaps", "raw_map": "raw_maps", "why_region": "why", "why_reference": "why"}
     with _replaced_at_end(out) as temp, zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_STORED) as archive:
-        for defect, product in iter_defects(db, **filters):  # (PNG/JPEG are compressed already)
+        for defect, product, explained in _with_whys(db, iter_defects(db, **filters)):  # (PNG/JPEG are compressed already)
             try:
                 files: dict[str, str] = {}
                 missing: list[str] = []
-                for kind, rel in _files_of(defect).items():
+                named = _files_of(defect) | ({"why_region": explained.crop_path, "why_reference": explained.ref_crop_path}
+                                             if explained else {})
+                for kind, rel in named.items():
                     if not rel or (kind == "raw_map" and not include_raw_maps):
                         continue
                     source, why = _stored_file(db, rel)
@@ -150,7 +174,9 @@ def export_zip(db, out: str | Path, include_raw_maps: bool = False, skipped: lis
                         archive.writestr(inside, source.read_bytes())  # read first: a failed read adds nothing
                         stored.add(inside)
                     files[kind] = inside
-                row = _row(defect, product, files, missing)
+                why_cells = ([explained.shot_index + 1, explained.shot_name, files.get("why_region", ""),
+                              files.get("why_reference", "")] if explained else [""] * 4)
+                row = _row(defect, product, files, missing) + why_cells
             except Exception as exc:  # noqa: BLE001 (one bad row must not lose the export)
                 skipped.append((defect.id, f"{type(exc).__name__}: {exc}"))
                 continue

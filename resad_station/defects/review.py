@@ -62,6 +62,11 @@ class DefectReview:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def database(self) -> Database:
+        """The station database (the why view and the shift report read it too)."""
+        return self._db
+
     def page(self, *, before: tuple[datetime, int] | None = None, offset: int = 0, limit: int = 100,
              **filters: Any) -> tuple[list[DefectRow], int]:
         """One page, newest first, and the total matching (query_defects filters; one read snapshot)."""

@@ -12,6 +12,7 @@ from resad_station.profiles.loader import (
 )
 from resad_station.profiles.model import (
     AlarmConfig,
+    DriftConfig,
     CameraConfig,
     EngineConfig,
     EnrollmentConfig,
@@ -22,6 +23,7 @@ from resad_station.profiles.model import (
 
 __all__ = [
     "AlarmConfig",
+    "DriftConfig",
     "CameraConfig",
     "EngineConfig",
     "EnrollmentConfig",

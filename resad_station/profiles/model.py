@@ -160,6 +160,17 @@ class AlarmConfig(_Section):
     max_verdict_delay_s: float = Field(default=1.0, gt=0.0)
 
 
+class DriftConfig(_Section):
+    """The drift warning (resad_station/runtime/drift.py): CUSUM + EWMA of good frames' scores."""
+
+    enabled: bool = True
+    baseline_frames: int = Field(default=50, ge=5, le=10_000)  # good frames that set the baseline
+    slack: float = Field(default=0.75, ge=0.0, le=5.0)  # CUSUM allowance k, in sigma
+    limit: float = Field(default=10.0, gt=0.0, le=1000.0)  # CUSUM decision interval h, in sigma
+    ewma_lambda: float = Field(default=0.1, gt=0.0, le=1.0)
+    clip: float = Field(default=4.0, gt=0.0, le=100.0)  # one frame's |z| counts at most this
+
+
 class RecordingConfig(_Section):
     keep_images: tuple[VerdictName, ...] = ("uncertain", "fail")
     pass_sampling: float = Field(default=0.1, ge=0.0, le=1.0)
@@ -193,6 +204,7 @@ class Profile(_Section):
     engine: EngineConfig = EngineConfig()
     thresholds: ThresholdsConfig = ThresholdsConfig()
     alarm: AlarmConfig = AlarmConfig()
+    drift: DriftConfig = DriftConfig()
     recording: RecordingConfig = RecordingConfig()
     enrollment: EnrollmentConfig = EnrollmentConfig()
     outputs: tuple[config_union(), ...] = ()  # one typed config per kind (resad_station/outputs/kinds)

@@ -48,6 +48,8 @@ class FrameResult:
     anomaly_map: np.ndarray  # float32 HxW, same size as image
     timings: dict[str, float] = field(default_factory=dict)
     source_name: str = ""  # file name or URI of the frame, when known
+    nearest: Any = None  # engine NearestShots: where each part matched in the references (the "why" view)
+    reference_version: int | None = None  # the product's reference-set version it was judged against
 
     @property
     def latency_ms(self) -> float:
@@ -118,6 +120,8 @@ class RuntimeListener(Protocol):
     def on_metrics(self, metrics: Metrics) -> None: ...
 
     def on_output_state(self, status: Any) -> None: ...  # resad_station.outputs.OutputStatus
+
+    def on_drift(self, event: Any) -> None: ...  # resad_station.runtime.drift.DriftEvent (raised / cleared)
 
 
 CATCH_ALL = "on_event"

@@ -288,6 +288,8 @@ class Pipeline:
             anomaly_map=pred.anomaly_map,
             timings=dict(pred.timings),
             source_name=frame.source_name,
+            nearest=getattr(pred, "nearest", None),
+            reference_version=active.reference_set_version,
         )
         self._last_delay_s = max(0.0, decided_at - frame.captured_at)
         self.metrics.record(result.decided_at, result.latency_ms, verdict)

@@ -33,6 +33,7 @@ from resad_station.enrollment.teach import teach_as_good
 from resad_station.profiles import Profile, find_profile, load_profile
 from resad_station.runtime.alarms import AlarmMachine
 from resad_station.runtime.events import RuntimeListener
+from resad_station.runtime.drift import DriftMonitor, DriftSettings, DriftWatch, write_drift_event
 from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.output_link import close_outputs, open_outputs, status_dict
 from resad_station.runtime.pipeline import ActiveProduct, Pipeline
@@ -92,6 +93,7 @@ class Station:
         self.pipeline: Pipeline | None = None
         self.outputs = OutputSet([])  # the profile's line outputs, while running
         self.profile_change = record_profile(db, profile)  # edited or shadowed since it last ran: audited
+        self.drift: DriftWatch | None = None  # while running, when the profile's drift warning is on
         self.active = self._active_product(profile)
         self.started_at = 0.0
 
@@ -254,6 +256,9 @@ class Station:
                 max_frames=self.max_frames, alarm_store=self.sink.write_alarm, listeners=self.listeners,
                 max_verdict_delay_s=p.alarm.max_verdict_delay_s, alarm_on_falling_behind=p.alarm.on_falling_behind,
             )
+            self._start_drift(recorder)
+            # the why view reads the reference shots once; on the recorder thread, before the first defect
+            recorder.submit_task(lambda a=self.active: self.sink.why.shots.get(a.name, a.reference_set_version))
             self.started_at = time.time()
             self.outputs = open_outputs(self)  # before the first frame, so none goes unsent
             self.pipeline.start()
@@ -268,6 +273,9 @@ class Station:
         joined &= close_outputs(self, self.outputs, max(timeout, 2.0))
         with self._lock:
             self.last_pipeline, self.pipeline = pipeline, None
+            if self.drift is not None:
+                self.listeners.remove(self.drift)
+                self.drift = None
         return joined
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -316,9 +324,27 @@ class Station:
         return thresholds
 
     def _set_active(self, active: ActiveProduct) -> None:
-        self.active = active
+        old, self.active = self.active, active
         if self.pipeline is not None:
             self.pipeline.set_active(active)
+        if self.drift is not None and (old.name, old.reference_set_version) != (active.name, active.reference_set_version):
+            self.drift.reset(active.name, self._active_calibration(active.name))
+
+    def _active_calibration(self, product: str) -> dict:
+        with self.db.read_session() as s:
+            rs = repo.active_reference_set(s, product)
+        return dict(rs.calibration) if rs is not None else {}
+
+    def _start_drift(self, recorder: Recorder) -> None:
+        # The drift warning listens to frames like the UI does; its audit rows go through the recorder.
+        settings = DriftSettings.of(self.profile.drift)
+        if not settings.enabled:
+            return
+        monitor = DriftMonitor(settings, self.profile.camera.name, self.active.name,
+                               self._active_calibration(self.active.name))
+        self.drift = DriftWatch(monitor, self.listeners,
+                                store=lambda e: recorder.submit_task(lambda: write_drift_event(self.db, e)))
+        self.listeners.add(self.drift)
 
     def switch_product(self, profile: Profile | str | os.PathLike, actor: str = "operator") -> ActiveProduct:
         """Inspect another product from the next frame on (same camera; camera settings stay)."""

@@ -19,6 +19,7 @@ from resad_station.runtime.events import AlarmEvent
 from resad_station.runtime.overlay import heatmap_overlay
 from resad_station.runtime.recorder import RecordItem, SkipReport
 from resad_station.storage import repository as repo
+from resad_station.why.record import WhyRecorder
 
 MAX_SKIPS_IN_AUDIT = 1000  # frame details per audit row; the count is always complete
 
@@ -29,6 +30,7 @@ class DatabaseSink:
         self.actor = actor
         self._product_ids: dict[str, int] = {}
         self._lock = threading.Lock()  # alarm rows may come from another thread after stop
+        self.why = WhyRecorder(db)
 
     def _product_id(self, session, name: str) -> int:
         if name not in self._product_ids:
@@ -36,10 +38,11 @@ class DatabaseSink:
         return self._product_ids[name]
 
     def write(self, items: Sequence[RecordItem]) -> None:
-        files = {}
+        files, whys = {}, {}
         for i, item in enumerate(items):
             if item.keep_images:
                 files[i] = self._store_files(item)
+                whys[i] = self.why.prepare(item.result)  # its crop files, before the rows
         with self._lock, self.db.session() as s:
             plain = []
             for i, item in enumerate(items):
@@ -53,11 +56,13 @@ class DatabaseSink:
                     continue
                 image, heatmap, raw = files[i]
                 inspection = repo.add_inspection(s, record)
-                repo.add_defect(
+                defect = repo.add_defect(
                     s, product_id=record.product_id, camera=r.camera, time=r.decided_at, verdict=r.verdict.value,
                     score=r.score, image=image, heatmap=heatmap, raw_map=raw, inspection_id=inspection.id,
                     note=r.source_name or None,
                 )
+                if whys.get(i) is not None:
+                    self.why.add(s, defect.id, whys[i])
             repo.add_inspections(s, plain)
 
     def _store_files(self, item: RecordItem):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from resad_station.storage.image_store import ImageStore
-from resad_station.storage.models import Defect, ReferenceImage, ReferenceSet
+from resad_station.storage.models import Defect, DefectWhy, ReferenceImage, ReferenceSet
 from resad_station.storage.schema import head_revision
 from resad_station.storage.sealing import seal_problem
 
@@ -96,6 +96,8 @@ def _file_columns() -> list[tuple[str, type, str, str]]:
         ("defect", Defect, "heatmap_path", "heatmap_sha256"),
         ("defect", Defect, "raw_map_path", "raw_map_sha256"),
         ("reference_image", ReferenceImage, "path", "sha256"),
+        ("defect_why", DefectWhy, "crop_path", "crop_sha256"),
+        ("defect_why", DefectWhy, "ref_crop_path", "ref_crop_sha256"),
     ]
 
 

@@ -176,3 +176,22 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(sa.String(50))  # who: "engineer:alice", "system"...
     action: Mapped[str] = mapped_column(sa.String(100))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DefectWhy(Base):
+    """Why a defect was flagged: its hottest region and the part of reference shot `shot_index`
+    it was compared with there (two small crops; details hold both boxes in pixels)."""
+
+    __tablename__ = "defect_why"
+    __table_args__ = (sa.Index("ix_defect_why_defect_id", "defect_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    defect_id: Mapped[int] = mapped_column(sa.ForeignKey("defect.id", ondelete="CASCADE"))
+    reference_set_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reference_set.id", ondelete="SET NULL"))
+    shot_index: Mapped[int]
+    shot_name: Mapped[str] = mapped_column(sa.String(500), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    crop_path: Mapped[str] = mapped_column(sa.String(500))
+    crop_sha256: Mapped[str] = mapped_column(sa.String(64))
+    ref_crop_path: Mapped[str] = mapped_column(sa.String(500))
+    ref_crop_sha256: Mapped[str] = mapped_column(sa.String(64))

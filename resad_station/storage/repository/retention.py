@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from resad_station.storage.models import Defect, Inspection, ReferenceImage, utc_now
+from resad_station.storage.models import Defect, DefectWhy, Inspection, ReferenceImage, utc_now
 from resad_station.storage.repository.common import as_utc, batches
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class RetentionResult:
 
 
 _DEFECT_FILE_COLUMNS = (Defect.image_path, Defect.heatmap_path, Defect.raw_map_path)
+_WHY_FILE_COLUMNS = (DefectWhy.crop_path, DefectWhy.ref_crop_path)
 
 
 def delete_older_than(
@@ -49,6 +50,8 @@ def delete_older_than(
     candidates: set[str] = set()
     for row in session.execute(sa.select(*_DEFECT_FILE_COLUMNS).where(*where)):
         candidates.update(p for p in row if p is not None)
+    for row in session.execute(sa.select(*_WHY_FILE_COLUMNS).join(Defect, DefectWhy.defect_id == Defect.id).where(*where)):
+        candidates.update(row)  # defect_why rows go with their defect (ON DELETE CASCADE)
     result = RetentionResult()
     result.defects = session.execute(sa.delete(Defect).where(*where)).rowcount or 0
     # defect.inspection_id is ON DELETE SET NULL: kept defects survive their inspection.
@@ -61,7 +64,7 @@ def delete_older_than(
 def _still_referenced(session: Session, paths: list[str]) -> set[str]:
     used: set[str] = set()
     for chunk in batches(paths):
-        for column in (*_DEFECT_FILE_COLUMNS, ReferenceImage.path):
+        for column in (*_DEFECT_FILE_COLUMNS, *_WHY_FILE_COLUMNS, ReferenceImage.path):
             used.update(session.scalars(sa.select(column).where(column.in_(chunk)).distinct()))
     return used
 

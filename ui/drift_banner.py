@@ -1,0 +1,43 @@
+"""The drift warning: a steady violet strip (not the red alarm): good parts score higher than at enrollment.
+
+It is a warning, not an alarm: nothing to acknowledge, no sound, and it goes away by itself when
+the runtime clears it (the good scores are back at their baseline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
+
+from resad_station.runtime.drift import DriftEvent, DriftStatus
+
+DRIFT_COLOUR = "#6a4bc4"  # violet: neither the verdict colours (green / amber / red) nor the alarm
+_STYLE = (f"QFrame#drift {{ background: {DRIFT_COLOUR}; border: 2px solid #d8ccff; }} "
+          "QLabel { color: white; font-size: 14pt; font-weight: bold; }")
+
+
+class DriftBanner(QFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("drift")
+        self.setStyleSheet(_STYLE)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        QHBoxLayout(self).addWidget(self.text, 1)
+        self.event: DriftEvent | None = None
+        self.hide()
+
+    @property
+    def active(self) -> bool:
+        return self.event is not None
+
+    def on_drift(self, event: DriftEvent) -> None:
+        if event.status is DriftStatus.RAISED:
+            self.event = event
+            when = dt.datetime.fromtimestamp(event.time).strftime("%H:%M:%S")
+            self.text.setText(f"DRIFT {when} on {event.product} ({event.camera}): {event.message}")
+            self.show()
+        else:
+            self.event = None
+            self.hide()
