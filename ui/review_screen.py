@@ -37,6 +37,7 @@ PERIODS = {"all time": None, "last hour": timedelta(hours=1), "last 24 h": timed
 CUSTOM_PERIOD = "from … to …"  # two date-time editors, in local time
 VERDICT_CHOICES = ("all verdicts", "uncertain", "fail")
 LABEL_CHOICES = {"all labels": None, "not reviewed": "none", "defect": "defect", "false alarm": "false_alarm"}
+ALL_STATIONS, ALL_CAMERAS = "all stations", "all cameras"
 
 
 class _Picture(QLabel):
@@ -89,8 +90,12 @@ class ReviewScreen(QWidget):
         self.verdict.addItems(VERDICT_CHOICES)
         self.label_filter = QComboBox()
         self.label_filter.addItems(list(LABEL_CHOICES))
+        self.station = QComboBox()  # filled from the stations and cameras that logged defects
+        self.camera = QComboBox()
+        self.station.addItem(ALL_STATIONS)
+        self.camera.addItem(ALL_CAMERAS)
         self.count = QLabel("")
-        for combo in (self.product, self.period, self.verdict, self.label_filter):
+        for combo in (self.product, self.period, self.verdict, self.label_filter, self.station, self.camera):
             combo.currentIndexChanged.connect(self.apply_filter)
         self.export_csv_button = QPushButton("Export CSV…")
         self.export_zip_button = QPushButton("Export zip…")
@@ -98,7 +103,7 @@ class ReviewScreen(QWidget):
         self.export_zip_button.clicked.connect(lambda: self._export(csv=False))
         bar = QHBoxLayout()
         for w in (QLabel("Product"), self.product, self.period, self.since_edit, self.until_edit, self.verdict,
-                  self.label_filter, self.count):
+                  self.label_filter, self.station, self.camera, self.count):
             bar.addWidget(w)
         # New defects: followed while the reviewer is at the top of the list, else offered with a count.
         self.refresh_button = QPushButton("")
@@ -169,6 +174,19 @@ class ReviewScreen(QWidget):
         self.product.clear()
         self.product.addItems(["all products", *names])
         self.product.blockSignals(False)
+        self.refresh_cameras()
+
+    def refresh_cameras(self) -> None:
+        """The station and camera choices: every one that has logged a defect (the choice is kept)."""
+        pairs = self.defects.cameras()
+        for combo, first, values in ((self.station, ALL_STATIONS, sorted({st for st, _ in pairs})),
+                                     (self.camera, ALL_CAMERAS, sorted({cam for _, cam in pairs}))):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems([first, *values])
+            combo.setCurrentIndex(max(0, combo.findText(current)))
+            combo.blockSignals(False)
 
     def current_filter(self) -> DefectFilter:
         custom = self.period.currentText() == CUSTOM_PERIOD
@@ -186,6 +204,8 @@ class ReviewScreen(QWidget):
             until=until,
             verdict=self.verdict.currentText() if self.verdict.currentIndex() > 0 else None,
             label=LABEL_CHOICES[self.label_filter.currentText()],
+            station=self.station.currentText() if self.station.currentIndex() > 0 else None,
+            camera=self.camera.currentText() if self.camera.currentIndex() > 0 else None,
         )
 
     def apply_filter(self) -> None:
@@ -244,7 +264,8 @@ class ReviewScreen(QWidget):
         self.image.set_rgb(read_rgb(self.defects.file(d.image_path)))
         self.heatmap.set_rgb(read_rgb(self.defects.file(d.heatmap_path)) if d.heatmap_path else None)
         reviewed = f" by {d.reviewer}" if d.reviewer else ""
-        self.info.setText(f"#{d.id}  {d.time.astimezone():%Y-%m-%d %H:%M:%S}  {d.camera}  <b>{d.verdict}</b> score {d.score:.4g}  label: <b>{d.label}</b>{reviewed}")
+        where = f"{d.station} / {d.camera}" if d.station else d.camera
+        self.info.setText(f"#{d.id}  {d.time.astimezone():%Y-%m-%d %H:%M:%S}  {where}  <b>{d.verdict}</b> score {d.score:.4g}  label: <b>{d.label}</b>{reviewed}")
 
     def _set_actions_enabled(self, enabled: bool) -> None:
         for b in (self.defect_button, self.false_button, self.teach_button):
