@@ -145,6 +145,7 @@ def test_inspect_runs_a_line_file_of_two_cameras(tmp_path, data_dir, capsys):
     stats = json.loads(out)
     assert stats["stopped_cleanly"] and set(stats["cameras"]) == {"left", "right"}
     assert stats["totals"]["frames_inspected"] == 2 * len(LINE_FILES)
+    assert stats["totals"]["latency_p95_ms_worst_camera"] == max(c["latency_ms"]["p95_ms"] for c in stats["cameras"].values())
     with_source = cli_main(["--data-dir", str(data_dir), "inspect", "--line", str(line_file),
                             "--source", str(DEMO / "line")])
     assert with_source == 1 and "--source replaces one camera's source" in capsys.readouterr().err

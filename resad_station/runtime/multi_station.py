@@ -199,7 +199,7 @@ class MultiStation:
             totals[key] = sum(c.get(key, 0) for c in cameras.values())
         totals["counts"] = {v: sum(c.get("counts", {}).get(v, 0) for c in cameras.values())
                             for v in ("pass", "uncertain", "fail")}
-        p95 = [c["latency_ms"]["p95"] for c in cameras.values() if c.get("latency_ms", {}).get("p95") is not None]
+        p95 = [c["latency_ms"]["p95_ms"] for c in cameras.values() if c.get("latency_ms", {}).get("p95_ms") is not None]
         totals["latency_p95_ms_worst_camera"] = max(p95) if p95 else None
         scheduler = self.scheduler or self.last_scheduler
         if scheduler is not None:
