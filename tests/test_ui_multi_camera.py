@@ -35,7 +35,7 @@ def test_camera_grid_tiles_open_a_full_live_screen_and_review_filters_by_camera(
     qtbot.waitUntil(lambda: line.wait(0), timeout=WAIT_MS)  # both folders inspected to the end
     qtbot.waitUntil(lambda: "2 cameras" in win.summary.text() and "fps inspected" in win.summary.text(),
                     timeout=WAIT_MS)
-    assert all(t.inspected.pixmap_shown is not None for t in tiles.values())
+    assert all(t.inspected.has_picture and t.live.has_picture for t in tiles.values())
 
     qtbot.mouseClick(tiles["side"], Qt.MouseButton.LeftButton)
     assert win.stack.currentWidget() is win.screens["side"] and win.open_camera_name == "side"

@@ -11,39 +11,16 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from resad_station.runtime.events import CameraState, CameraStatus
 from ui.bridge import RuntimeBridge
-from ui.thumbnail_loader import rgb_to_qimage
+from ui.fitted_picture import FittedPicture
 from ui.verdict_badge import VerdictBadge
 
 TILE_MAX_SIDE = 480
 STATE_COLOUR = {CameraStatus.CONNECTED: "#3cb371", CameraStatus.CONNECTING: "#d4a017",
                 CameraStatus.RECONNECTING: "#e07020", CameraStatus.FAILED: "#e04040"}
-
-
-class _Picture(QLabel):
-    def __init__(self, caption: str) -> None:
-        super().__init__(caption)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(160, 120)
-        self.setStyleSheet("background: #202020; color: #aaaaaa;")
-        self.pixmap_shown: QPixmap | None = None
-
-    def show_rgb(self, rgb) -> None:
-        self.pixmap_shown = QPixmap.fromImage(rgb_to_qimage(rgb))
-        self._fit()
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        if self.pixmap_shown is not None:
-            self.setPixmap(self.pixmap_shown.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                                    Qt.TransformationMode.FastTransformation))
 
 
 class CameraTile(QFrame):
@@ -58,8 +35,8 @@ class CameraTile(QFrame):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.title = QLabel(f"<b>{camera}</b>")
         self.state = QLabel("connecting")
-        self.live = _Picture("live")
-        self.inspected = _Picture("inspected")
+        self.live = FittedPicture("live", (160, 120), smooth=False)
+        self.inspected = FittedPicture("inspected", (160, 120), smooth=False)
         self.badge = VerdictBadge()
         self.badge.setMinimumHeight(56)
         top = QHBoxLayout()
@@ -80,14 +57,14 @@ class CameraTile(QFrame):
     def _take_preview(self) -> None:
         preview = self.bridge.take_preview()
         if preview is not None:
-            self.live.show_rgb(preview.image)
+            self.live.set_rgb(preview.image)
 
     def _take_frame(self) -> None:
         frame = self.bridge.take_frame()
         self.bridge.take_scores()  # the tile shows no trend; keep the bridge's backlog empty
         if frame is None:
             return
-        self.inspected.show_rgb(frame.overlay)  # the map blended on the frame it was computed for
+        self.inspected.set_rgb(frame.overlay)  # the map blended on the frame it was computed for
         self.badge.set_verdict(frame.verdict, frame.score)
         self.title.setText(f"<b>{self.camera}</b> · {frame.product}")
         self.frames_shown += 1

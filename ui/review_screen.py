@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QItemSelectionModel, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -28,9 +28,10 @@ from PySide6.QtWidgets import (
 
 from resad_station.defects.review import DefectReview, DefectRow
 from ui.defect_model import DefectFilter, DefectPageModel, DefectRole, query_filters
+from ui.fitted_picture import FittedPicture
 from ui.roles import RoleSession
 from ui.tasks import TaskRunner
-from ui.thumbnail_loader import ThumbnailLoader, read_rgb, rgb_to_qimage
+from ui.thumbnail_loader import ThumbnailLoader, read_rgb
 
 POLL_MS = 2000  # how often the list looks for newly logged defects (one COUNT query)
 PERIODS = {"all time": None, "last hour": timedelta(hours=1), "last 24 h": timedelta(days=1), "last 7 days": timedelta(days=7)}
@@ -40,29 +41,6 @@ LABEL_CHOICES = {"all labels": None, "not reviewed": "none", "defect": "defect",
 ALL_STATIONS, ALL_CAMERAS = "all stations", "all cameras"
 
 
-class _Picture(QLabel):
-    """An image scaled to fit, keeping its aspect ratio, rescaled on resize."""
-
-    def __init__(self, caption: str) -> None:
-        super().__init__(caption)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(240, 240)
-        self.setStyleSheet("background: #202020; color: #aaaaaa;")
-        self._pixmap: QPixmap | None = None
-
-    def set_rgb(self, rgb) -> None:
-        self._pixmap = QPixmap.fromImage(rgb_to_qimage(rgb)) if rgb is not None else None
-        if self._pixmap is None:
-            self.setText("file missing")
-        self._fit()
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        if self._pixmap is not None:
-            self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
 
 
 class ReviewScreen(QWidget):
@@ -127,8 +105,8 @@ class ReviewScreen(QWidget):
         self.gallery.setModel(self.model)
         self.gallery.selectionModel().currentChanged.connect(lambda cur, _prev: self._show(cur.row()))
 
-        self.image = _Picture("image")
-        self.heatmap = _Picture("heatmap")
+        self.image = FittedPicture("image")
+        self.heatmap = FittedPicture("heatmap")
         self.info = QLabel("")
         self.info.setStyleSheet("font-size: 13pt;")
         self.defect_button = QPushButton("Defect (D)")
