@@ -153,7 +153,6 @@ def test_custom_time_range_filters_the_gallery(qtbot, review, station_db):
     assert review.model.total == 120 and review.current_filter().until is None and review.until_edit.isHidden()
 
 
-<<<<<<< HEAD
 def add_newer_defects(db, n: int) -> None:
     """n defects logged now, newer than fill_defects' (the line keeps running while one reviews)."""
     rng = np.random.default_rng(1)
@@ -189,7 +188,8 @@ def test_review_follows_new_defects_at_the_top_and_offers_refresh_further_down(q
     review.refresh_button.click()
     assert review.model.total == 3 * PAGE_SIZE + 8 and not review.refresh_button.isVisible()
     assert review.current.id == looking_at and review.gallery.currentIndex().row() == 45
-=======
+
+
 def test_gallery_filters_by_station_and_camera(qtbot, review, station_db):
     image = station_db.images.put_image(np.zeros((32, 32, 3), np.uint8))
     base = datetime.now(timezone.utc)
@@ -211,4 +211,3 @@ def test_gallery_filters_by_station_and_camera(qtbot, review, station_db):
     assert (review.station.currentText(), review.camera.currentText()) == ("line1", "cam1")
     review.station.setCurrentText("all stations")
     assert review.model.total == 7
->>>>>>> ff247c9 (A plant: PostgreSQL as a tested backend, station.yaml (station name, db_url, shared images_dir), rows tagged with station (migration 0002_plant_station); Review and defects list/export filter by station and camera)
