@@ -34,8 +34,9 @@ def test_inspect_then_list_and_export_defects(tmp_path, capsys):
     code, out, _ = cli(capsys, "--data-dir", data, "defects", "list", "--product", "pcb", "--limit", "1000")
     assert code == 0 and out.strip().endswith(f"{kept} of {kept} defect(s)")
     header, first = out.splitlines()[:2]
-    assert header.split() == ["id", "time", "product", "camera", "verdict", "score", "label", "source"]
+    assert header.split() == ["id", "time", "product", "station", "camera", "verdict", "score", "label", "source"]
     assert first.index(" pcb ") == header.index(" product")  # the columns line up under their names
+    assert first.index(" cam1 ") == header.index(" camera")
     code, out, _ = cli(capsys, "--data-dir", data, "defects", "list", "--verdict", "fail", "--since", "1h", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == stats["counts"]["fail"] and all(r["verdict"] == "fail" and r["product"] == "pcb" for r in rows)

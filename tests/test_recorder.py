@@ -1,4 +1,6 @@
-"""Recorder: bounded queue under a burst, pass sampling, defect files, a failing sink."""
+"""Recorder: bounded queue under a burst, pass sampling, defect files, a failing sink.
+
+The database tests run on SQLite and on PostgreSQL (`any_db`)."""
 
 from __future__ import annotations
 
@@ -40,7 +42,8 @@ class GatedSink(DatabaseSink):
         super().write(items)
 
 
-def test_burst_larger_than_the_queue_skips_passes_first_and_records_what_it_skipped(station_db):
+def test_burst_larger_than_the_queue_skips_passes_first_and_records_what_it_skipped(any_db):
+    station_db = any_db
     sink = GatedSink(station_db)
     rec = Recorder(sink, "cam1", RecordingPolicy(pass_sampling=1.0), queue_size=8, batch_max=4)
     rec.start()
@@ -66,7 +69,8 @@ def test_burst_larger_than_the_queue_skips_passes_first_and_records_what_it_skip
     assert audit.details["count"] == 12 and len(audit.details["frames"]) == 12
 
 
-def test_pass_sampling_is_deterministic_and_defects_get_their_files(station_db):
+def test_pass_sampling_is_deterministic_and_defects_get_their_files(any_db):
+    station_db = any_db
     rec = Recorder(DatabaseSink(station_db), "cam1", RecordingPolicy(pass_sampling=0.25), queue_size=64)
     rec.start()
     for i in range(8):
@@ -98,7 +102,8 @@ def test_pass_sampling_is_deterministic_and_defects_get_their_files(station_db):
             assert store.verify(rel, sha) is None
 
 
-def test_keep_images_decides_which_verdicts_get_a_defect_row(station_db):
+def test_keep_images_decides_which_verdicts_get_a_defect_row(any_db):
+    station_db = any_db
     policy = RecordingPolicy.from_values(["fail"], pass_sampling=1.0)
     rec = Recorder(DatabaseSink(station_db), "cam1", policy)
     rec.start()
@@ -111,7 +116,8 @@ def test_keep_images_decides_which_verdicts_get_a_defect_row(station_db):
     assert total == 1 and defects[0].verdict == "fail"
 
 
-def test_a_failing_write_is_counted_and_the_recorder_goes_on(station_db):
+def test_a_failing_write_is_counted_and_the_recorder_goes_on(any_db):
+    station_db = any_db
     class FlakySink(DatabaseSink):
         calls = 0
 

@@ -1,4 +1,7 @@
-"""Storage: migrations, every table round-trips, image store, check(), locked DB and full disk."""
+"""Storage: migrations, every table round-trips, image store, check(), locked DB and full disk.
+
+Tests taking `db_url` / `any_db` run twice: on a SQLite file and on a real PostgreSQL server.
+"""
 
 from __future__ import annotations
 
@@ -26,32 +29,52 @@ def sqlite_url(path) -> str:
     return f"sqlite:///{path.as_posix()}"
 
 
-def test_migrates_an_empty_file_and_matches_the_models(tmp_path):
+def test_migrates_an_empty_database_and_matches_the_models(db_url, tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    db = Database(sqlite_url(tmp_path / "new.db"), tmp_path / "images")
+    db = Database(db_url, tmp_path / "images")
     assert db.current_revision() == head_revision()
     with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        # The migration creates exactly what the ORM models describe (no drift).
+        if db.is_sqlite:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        # The migrations create exactly what the ORM models describe (no drift).
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     assert db.upgrade() == head_revision()  # idempotent
     db.close()
 
 
-def test_refuses_a_database_from_a_newer_app(tmp_path):
-    path = tmp_path / "future.db"
-    Database(sqlite_url(path), tmp_path / "images").close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+def test_upgrade_from_the_first_schema_keeps_rows_and_tags_them_with_no_station(db_url, tmp_path):
+    from alembic import command
+
+    from resad_station.storage.schema import alembic_config
+
+    db = Database(db_url, tmp_path / "images", auto_upgrade=False)
+    with db.engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001_initial")
+        conn.exec_driver_sql("INSERT INTO product (id, name, created_at) VALUES (1, 'old', '2025-01-01 00:00:00')")
+        conn.exec_driver_sql("INSERT INTO inspection (product_id, camera, time, score, verdict, latency_ms, "
+                             "frame_index) VALUES (1, 'cam1', '2025-01-01 00:00:00', 0.5, 'pass', 3.0, 7)")
+    assert db.current_revision() == "0001_initial"
+    assert db.upgrade() == head_revision()
+    with db.read_session() as s:
+        assert repo.count_inspections(s, "old", station="", camera="cam1")["pass"] == 1
+    db.close()
+
+
+def test_refuses_a_database_from_a_newer_app(db_url, tmp_path):
+    Database(db_url, tmp_path / "images").close()
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0099_from_the_future'")
     with pytest.raises(SchemaTooNewError) as info:
-        Database(sqlite_url(path), tmp_path / "images")
+        Database(db_url, tmp_path / "images")
     message = str(info.value)
     assert "'0099_from_the_future'" in message and f"'{head_revision()}'" in message
-    with sqlite3.connect(path) as conn:  # left untouched
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0099_from_the_future",)
+    with engine.connect() as conn:  # left untouched
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall() == [("0099_from_the_future",)]
+    engine.dispose()
 
 
 def _fill(db: Database, image: np.ndarray) -> dict[str, int]:
@@ -63,9 +86,10 @@ def _fill(db: Database, image: np.ndarray) -> dict[str, int]:
             input_size=256, shots=1, calibration={"mean": 0.2, "std": 0.05, "t_fail": 0.4},
             images=[repo.ReferenceImageSpec(ref_file, "live")], note="first",
         )
-        inspection = repo.add_inspection(s, repo.InspectionRecord(product.id, "cam1", T0, 0.7, "fail", 42.5, 7))
+        inspection = repo.add_inspection(s, repo.InspectionRecord(product.id, "cam1", T0, 0.7, "fail", 42.5, 7,
+                                                                  station="line3"))
         defect = repo.add_defect(
-            s, product_id=product.id, camera="cam1", time=T0, verdict="fail", score=0.7,
+            s, product_id=product.id, station="line3", camera="cam1", time=T0, verdict="fail", score=0.7,
             image=db.images.put_image(image[::-1].copy()), heatmap=db.images.put_image(image[:, ::-1].copy()),
             raw_map=db.images.put_array(np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)),
             inspection_id=inspection.id,
@@ -74,10 +98,10 @@ def _fill(db: Database, image: np.ndarray) -> dict[str, int]:
         return {"product": product.id, "reference_set": rs.id, "inspection": inspection.id, "defect": defect.id}
 
 
-def test_every_table_round_trips(station_db, rgb_texture):
-    ids = _fill(station_db, rgb_texture)
+def test_every_table_round_trips(any_db, rgb_texture):
+    ids = _fill(any_db, rgb_texture)
     # A second Database on the same file: nothing comes from the first one's session cache.
-    other = Database(station_db.url, station_db.images.root)
+    other = Database(any_db.url, any_db.images.root, station="review-pc")
     with other.session() as s:
         (product,) = repo.list_products(s)
         assert (product.name, product.profile_path) == ("pcb-demo", "profiles/demo.yaml")
@@ -88,13 +112,19 @@ def test_every_table_round_trips(station_db, rgb_texture):
         assert [(i.source, len(i.sha256)) for i in rs.images] == [("live", 64)]
         assert np.array_equal(other.images.read_image(rs.images[0].path), rgb_texture)
         assert repo.count_inspections(s, "pcb-demo") == {"pass": 0, "uncertain": 0, "fail": 1}
+        assert repo.count_inspections(s, station="line3", camera="cam1")["fail"] == 1
+        assert repo.count_inspections(s, station="line4")["fail"] == 0
         d = repo.get_defect(s, ids["defect"])
         assert (d.time, d.verdict, d.score, d.label, d.inspection_id) == (T0, "fail", 0.7, "none", ids["inspection"])
+        assert (d.station, d.camera) == ("line3", "cam1")
+        assert repo.list_cameras(s) == [("line3", "cam1")]
         raw = other.images.read_array(d.raw_map_path)
         assert raw.dtype == np.float32 and raw.shape == (8, 8) and raw[7, 7] == 1.0
         (event,) = repo.list_audit_events(s, action="thresholds.set")
         assert (event.actor, event.details, event.time) == ("engineer", {"t_fail": 0.4, "profile": "demo"}, T0)
+        assert event.station == ""  # the first Database was opened without a station name
         labelled = repo.label_defect(s, d.id, "false_alarm", "qa-anna", note="glare")
+        assert repo.add_audit_event(s, "reviewer", "label_defect", {"defect": d.id}).station == "review-pc"
     assert (labelled.reviewer, labelled.note) == ("qa-anna", "glare") and labelled.reviewed_at is not None
     report = other.check()  # sound, except that the test's stand-in features blob is not a reference set
     assert report.integrity == [] and report.files == [] and report.reference_sets_checked == 1
@@ -102,7 +132,8 @@ def test_every_table_round_trips(station_db, rgb_texture):
     other.close()
 
 
-def test_reference_set_versions_one_active(station_db):
+def test_reference_set_versions_one_active(any_db):
+    station_db = any_db
     with station_db.session() as s:
         p = repo.get_or_create_product(s, "gear")
         make = dict(features=b"f", backbone="b", engine_version="1", input_size=256, shots=4, calibration={})
@@ -122,7 +153,8 @@ def test_reference_set_versions_one_active(station_db):
             repo.get_reference_set(s, v2.id).active = True
 
 
-def test_bad_values_are_refused_with_clear_errors(station_db, rgb_texture):
+def test_bad_values_are_refused_with_clear_errors(any_db, rgb_texture):
+    station_db = any_db
     with station_db.session() as s:
         p = repo.get_or_create_product(s, "x")
         with pytest.raises(ValueError, match="verdict must be one of pass, uncertain, fail"):
@@ -156,7 +188,8 @@ def test_image_store_is_content_addressed_and_atomic(tmp_path, rgb_texture):
         store.put_image(rgb_texture.astype(np.float32))
 
 
-def test_check_lists_missing_and_mismatched_files(station_db, rgb_texture):
+def test_check_lists_missing_and_mismatched_files(any_db, rgb_texture):
+    station_db = any_db
     ids = _fill(station_db, rgb_texture)
     with station_db.session() as s:
         d = repo.get_defect(s, ids["defect"])

@@ -1,4 +1,5 @@
-"""Crash safety and concurrency on a real SQLite file: a killed writer process, threads."""
+"""Crash safety and concurrency on a real SQLite file and a real PostgreSQL server: a killed
+writer process, writer threads and a reader thread."""
 
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_writer_killed_mid_stream_keeps_every_committed_row(tmp_path):
-    url, images = f"sqlite:///{(tmp_path / 's.db').as_posix()}", tmp_path / "images"
+def test_writer_killed_mid_stream_keeps_every_committed_row(tmp_path, db_url):
+    url, images = db_url, tmp_path / "images"
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
@@ -73,7 +74,8 @@ def test_writer_killed_mid_stream_keeps_every_committed_row(tmp_path):
     db.close()
 
 
-def test_writer_threads_and_a_reader_thread_at_once(station_db, rgb_texture):
+def test_writer_threads_and_a_reader_thread_at_once(any_db, rgb_texture):
+    station_db = any_db
     image = station_db.images.put_image(rgb_texture)
     n_batches, per_batch = 40, 5
     errors: list[BaseException] = []

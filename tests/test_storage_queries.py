@@ -1,4 +1,8 @@
-"""The review gallery's queries: filters, paging, index use at 100,000 rows; retention."""
+"""The review gallery's queries: filters, paging, index use at 100,000 rows; retention.
+
+Filters, paging and retention run on SQLite and on PostgreSQL (`any_db`); the query-plan test
+reads SQLite's EXPLAIN QUERY PLAN.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,13 @@ from resad_station.storage.models import Defect, Inspection, Product
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 PRODUCTS, CAMERAS, VERDICTS, LABELS = ("pcb", "gear", "cap"), ("cam1", "cam2"), ("uncertain", "fail"), (
     "none", "defect", "false_alarm")
+STATIONS = ("line1", "line2")
 
 
 def _rows(n: int, product_ids: dict[str, int], seed: int) -> list[dict]:
     rng = random.Random(seed)
     return [
-        {"product_id": product_ids[rng.choice(PRODUCTS)], "camera": rng.choice(CAMERAS),
+        {"product_id": product_ids[rng.choice(PRODUCTS)], "station": rng.choice(STATIONS), "camera": rng.choice(CAMERAS),
          # Some rows share a timestamp on purpose: paging must break ties by id.
          "time": T0 + timedelta(minutes=rng.randrange(n // 2)), "verdict": rng.choice(VERDICTS),
          "score": rng.random(), "image_path": "ab/ab.png", "image_sha256": "ab" * 32, "label": rng.choice(LABELS)}
@@ -43,13 +48,15 @@ def big_db(tmp_path_factory):
     db.close()
 
 
-def test_filters_match_a_python_reference(station_db):
+def test_filters_match_a_python_reference(any_db):
+    station_db = any_db
     ids = _populate(station_db, 600)
     with station_db.read_session() as s:
         everything = list(s.scalars(sa.select(Defect)))
         cases = [
             {}, {"product": "pcb"}, {"product": "gear", "verdict": "fail"}, {"product": "cap", "label": "none"},
             {"camera": "cam2", "label": ["defect", "false_alarm"]},
+            {"station": "line2"}, {"station": "line1", "camera": "cam2", "product": "gear"},
             {"product": ids["pcb"], "since": T0 + timedelta(minutes=50), "until": T0 + timedelta(minutes=150)},
         ]
         for filters in cases:
@@ -58,6 +65,7 @@ def test_filters_match_a_python_reference(station_db):
                 labels = f.get("label")
                 return ((product is None or d.product_id == (ids[product] if isinstance(product, str) else product))
                         and f.get("camera", d.camera) == d.camera and f.get("verdict", d.verdict) == d.verdict
+                        and f.get("station", d.station) == d.station
                         and (labels is None or d.label in ([labels] if isinstance(labels, str) else labels))
                         and f.get("since", d.time) <= d.time and (f.get("until") is None or d.time < f["until"]))
             expected = sorted((d for d in everything if keep(d)), key=lambda d: (d.time, d.id), reverse=True)
@@ -65,9 +73,11 @@ def test_filters_match_a_python_reference(station_db):
             assert total == len(expected), filters
             assert [d.id for d in rows] == [d.id for d in expected[5:22]], filters
         assert repo.query_defects(s, product="no-such-product") == ([], 0)
+        assert repo.list_cameras(s) == [(st, cam) for st in STATIONS for cam in CAMERAS]
 
 
-def test_offset_and_keyset_pages_cover_everything_once(station_db):
+def test_offset_and_keyset_pages_cover_everything_once(any_db):
+    station_db = any_db
     _populate(station_db, 500)
     with station_db.read_session() as s:
         by_offset, by_keyset, before = [], [], None
@@ -120,7 +130,8 @@ def test_gallery_queries_use_an_index_at_100k_rows(big_db, filters):
         assert "TEMP B-TREE" not in plan, plan  # the page comes out of the index already ordered
 
 
-def test_retention_deletes_old_rows_and_only_unshared_files(station_db, rgb_texture):
+def test_retention_deletes_old_rows_and_only_unshared_files(any_db, rgb_texture):
+    station_db = any_db
     images = station_db.images
     now = T0 + timedelta(days=100)
     old_only = images.put_image(rgb_texture[:64])
@@ -149,3 +160,25 @@ def test_retention_deletes_old_rows_and_only_unshared_files(station_db, rgb_text
         assert s.scalar(sa.select(sa.func.count()).select_from(Inspection)) == 1
         assert s.get(Defect, gone.id) is None and s.get(Product, p.id) is not None
     assert station_db.check().ok  # the shared file is still there for the recent defect
+
+
+def test_retention_spares_an_orphan_file_another_station_just_reused(any_db, rgb_texture):
+    # Station A's retention finds a file orphaned while station B, sharing the image folder, has
+    # just stored the same content for a row it has not committed yet: the file must stay.
+    import os
+    import time
+
+    images = any_db.images
+    old, reused = images.put_image(rgb_texture[:32]), images.put_image(rgb_texture[32:64])
+    long_ago = time.time() - 2 * 86400
+    for f in (old, reused):
+        os.utime(images.path(f.path), (long_ago, long_ago))
+    with any_db.session() as s:
+        p = repo.get_or_create_product(s, "pcb")
+        for f in (old, reused):
+            repo.add_defect(s, product_id=p.id, camera="cam1", time=T0, verdict="fail", score=0.9, image=f)
+    assert images.put_image(rgb_texture[32:64]) == reused  # station B stores the same bytes again
+    result = repo.apply_retention(any_db, 30)
+    assert result.defects == 2 and sorted(result.orphan_files) == sorted([old.path, reused.path])
+    assert result.files_deleted == 1
+    assert not images.path(old.path).exists() and images.verify(reused.path, reused.sha256) is None

@@ -188,3 +188,26 @@ def test_review_follows_new_defects_at_the_top_and_offers_refresh_further_down(q
     review.refresh_button.click()
     assert review.model.total == 3 * PAGE_SIZE + 8 and not review.refresh_button.isVisible()
     assert review.current.id == looking_at and review.gallery.currentIndex().row() == 45
+
+
+def test_gallery_filters_by_station_and_camera(qtbot, review, station_db):
+    image = station_db.images.put_image(np.zeros((32, 32, 3), np.uint8))
+    base = datetime.now(timezone.utc)
+    with station_db.session() as s:
+        p = repo.get_or_create_product(s, "board")
+        for i, (station, camera) in enumerate([("line1", "cam1")] * 3 + [("line1", "top")] * 2 + [("line2", "cam1")] * 4):
+            repo.add_defect(s, product_id=p.id, station=station, camera=camera, time=base - timedelta(seconds=i),
+                            verdict="fail", score=1.0, image=image)
+    review.set_products(["board"])
+    review.apply_filter()
+    assert review.model.total == 9
+    assert [review.station.itemText(i) for i in range(review.station.count())] == ["all stations", "line1", "line2"]
+    assert [review.camera.itemText(i) for i in range(review.camera.count())] == ["all cameras", "cam1", "top"]
+    review.station.setCurrentText("line1")
+    assert review.model.total == 5 and {review.model.row_at(i).station for i in range(5)} == {"line1"}
+    review.camera.setCurrentText("cam1")
+    assert review.model.total == 3 and "line1 / cam1" in review.info.text()
+    review.set_products(["board"])  # a refresh of the choices keeps what is chosen
+    assert (review.station.currentText(), review.camera.currentText()) == ("line1", "cam1")
+    review.station.setCurrentText("all stations")
+    assert review.model.total == 7

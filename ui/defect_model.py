@@ -32,6 +32,8 @@ class DefectFilter:
     until: datetime | None = None
     verdict: str | None = None
     label: str | None = None
+    station: str | None = None  # a plant's stations share one database
+    camera: str | None = None
 
 
 def query_filters(defect_filter: DefectFilter) -> dict[str, Any]:
@@ -85,7 +87,7 @@ class DefectPageModel(QAbstractListModel):
             mark = {"defect": " ✔ defect", "false_alarm": " ✘ false alarm"}.get(row.label, "")
             return f"#{row.id} {row.verdict} {row.score:.3g}{mark}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"defect {row.id}\n{row.time.astimezone():%Y-%m-%d %H:%M:%S} on {row.camera}\nscore {row.score:.4g}, label {row.label}"
+            return f"defect {row.id}\n{row.time.astimezone():%Y-%m-%d %H:%M:%S} on {row.station + ' / ' if row.station else ''}{row.camera}\nscore {row.score:.4g}, label {row.label}"
         if role == Qt.ItemDataRole.DecorationRole:
             key = row.heatmap_path or row.image_path
             image = self.thumbnails.get(key, self.defects.file(key))

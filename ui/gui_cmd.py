@@ -15,11 +15,14 @@ import os
 import sys
 
 NAME = "gui"
+DEFAULT_PROFILE = "profiles/demo.yaml"
 HELP = "open the desktop application on a product profile"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default="profiles/demo.yaml", help="product profile (file or name)")
+    parser.add_argument("--profile", action="append", help="product profile (file or name; default "
+                        f"{DEFAULT_PROFILE}); repeat it for several cameras: a camera grid")
+    parser.add_argument("--line", help="a line file listing the cameras' profiles, one per line")
     parser.add_argument("--screenshot", help="save a PNG of the whole window after --quit-after seconds, then exit")
     parser.add_argument("--quit-after", type=float, help="close the window after this many seconds")
     parser.add_argument("--bench", action="store_true", help="1920x1080 30 fps live camera: print the live and inspected refresh rates and the event-loop stall p99")
@@ -89,7 +92,7 @@ def run_headless(args: argparse.Namespace, reason: str = NO_DISPLAY) -> int:
     parser = argparse.ArgumentParser(prog="resad-station inspect")
     inspect_cmd.configure(parser)
     known = {a.dest for a in parser._actions}
-    argv = ["--profile", args.profile] if "profile" in known else [args.profile]
+    argv = [a for p in args.profiles for a in ("--profile", p)]
     if args.quit_after and "duration" in known:
         argv += ["--duration", str(args.quit_after)]
     inspect_args = parser.parse_args(argv)
@@ -101,6 +104,20 @@ def run_headless(args: argparse.Namespace, reason: str = NO_DISPLAY) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.set_pin:
         return set_pin(args)
+    from resad_station.runtime.multi_station import read_line_file
+    from resad_station.runtime.station import StationError
+
+    try:
+        args.profiles = list(args.profile or []) + (read_line_file(args.line) if args.line else [])
+    except StationError as exc:
+        print(f"resad-station gui: {exc}", file=sys.stderr)
+        return 1
+    args.profiles = args.profiles or [DEFAULT_PROFILE]
+    args.profile = args.profiles[0]
+    if len(args.profiles) > 1 and display_available():
+        from ui.multi_window import run_multi_app
+
+        return run_multi_app(args, args.profiles)
     if not display_available():
         return run_headless(args)
     from ui.platform_check import missing_for_xcb

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QItemSelectionModel, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
 
 from resad_station.defects.review import DefectReview, DefectRow
 from ui.defect_model import DefectFilter, DefectPageModel, DefectRole, query_filters
+from ui.fitted_picture import FittedPicture
 from ui.review_extras import load_why, write_report
 from ui.roles import RoleSession
 from ui.tasks import TaskRunner
-from ui.thumbnail_loader import ThumbnailLoader, read_rgb, rgb_to_qimage
+from ui.thumbnail_loader import ThumbnailLoader, read_rgb
 from ui.why_panel import WhyPanel
 
 POLL_MS = 2000  # how often the list looks for newly logged defects (one COUNT query)
@@ -39,31 +40,9 @@ PERIODS = {"all time": None, "last hour": timedelta(hours=1), "last 24 h": timed
 CUSTOM_PERIOD = "from … to …"  # two date-time editors, in local time
 VERDICT_CHOICES = ("all verdicts", "uncertain", "fail")
 LABEL_CHOICES = {"all labels": None, "not reviewed": "none", "defect": "defect", "false alarm": "false_alarm"}
+ALL_STATIONS, ALL_CAMERAS = "all stations", "all cameras"
 
 
-class _Picture(QLabel):
-    """An image scaled to fit, keeping its aspect ratio, rescaled on resize."""
-
-    def __init__(self, caption: str) -> None:
-        super().__init__(caption)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(240, 240)
-        self.setStyleSheet("background: #202020; color: #aaaaaa;")
-        self._pixmap: QPixmap | None = None
-
-    def set_rgb(self, rgb) -> None:
-        self._pixmap = QPixmap.fromImage(rgb_to_qimage(rgb)) if rgb is not None else None
-        if self._pixmap is None:
-            self.setText("file missing")
-        self._fit()
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        if self._pixmap is not None:
-            self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
 
 
 class ReviewScreen(QWidget):
@@ -91,8 +70,12 @@ class ReviewScreen(QWidget):
         self.verdict.addItems(VERDICT_CHOICES)
         self.label_filter = QComboBox()
         self.label_filter.addItems(list(LABEL_CHOICES))
+        self.station = QComboBox()  # filled from the stations and cameras that logged defects
+        self.camera = QComboBox()
+        self.station.addItem(ALL_STATIONS)
+        self.camera.addItem(ALL_CAMERAS)
         self.count = QLabel("")
-        for combo in (self.product, self.period, self.verdict, self.label_filter):
+        for combo in (self.product, self.period, self.verdict, self.label_filter, self.station, self.camera):
             combo.currentIndexChanged.connect(self.apply_filter)
         self.export_csv_button = QPushButton("Export CSV…")
         self.export_zip_button = QPushButton("Export zip…")
@@ -103,7 +86,7 @@ class ReviewScreen(QWidget):
         self.report_button.clicked.connect(self._report)
         bar = QHBoxLayout()
         for w in (QLabel("Product"), self.product, self.period, self.since_edit, self.until_edit, self.verdict,
-                  self.label_filter, self.count):
+                  self.label_filter, self.station, self.camera, self.count):
             bar.addWidget(w)
         # New defects: followed while the reviewer is at the top of the list, else offered with a count.
         self.refresh_button = QPushButton("")
@@ -128,8 +111,8 @@ class ReviewScreen(QWidget):
         self.gallery.setModel(self.model)
         self.gallery.selectionModel().currentChanged.connect(lambda cur, _prev: self._show(cur.row()))
 
-        self.image = _Picture("image")
-        self.heatmap = _Picture("heatmap")
+        self.image = FittedPicture("image")
+        self.heatmap = FittedPicture("heatmap")
         self.info = QLabel("")
         self.info.setStyleSheet("font-size: 13pt;")
         self.defect_button = QPushButton("Defect (D)")
@@ -177,6 +160,19 @@ class ReviewScreen(QWidget):
         self.product.clear()
         self.product.addItems(["all products", *names])
         self.product.blockSignals(False)
+        self.refresh_cameras()
+
+    def refresh_cameras(self) -> None:
+        """The station and camera choices: every one that has logged a defect (the choice is kept)."""
+        pairs = self.defects.cameras()
+        for combo, first, values in ((self.station, ALL_STATIONS, sorted({st for st, _ in pairs})),
+                                     (self.camera, ALL_CAMERAS, sorted({cam for _, cam in pairs}))):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems([first, *values])
+            combo.setCurrentIndex(max(0, combo.findText(current)))
+            combo.blockSignals(False)
 
     def current_filter(self) -> DefectFilter:
         custom = self.period.currentText() == CUSTOM_PERIOD
@@ -194,6 +190,8 @@ class ReviewScreen(QWidget):
             until=until,
             verdict=self.verdict.currentText() if self.verdict.currentIndex() > 0 else None,
             label=LABEL_CHOICES[self.label_filter.currentText()],
+            station=self.station.currentText() if self.station.currentIndex() > 0 else None,
+            camera=self.camera.currentText() if self.camera.currentIndex() > 0 else None,
         )
 
     def apply_filter(self) -> None:
@@ -257,7 +255,8 @@ class ReviewScreen(QWidget):
         else:
             self.why.show_why(*why)
         reviewed = f" by {d.reviewer}" if d.reviewer else ""
-        self.info.setText(f"#{d.id}  {d.time.astimezone():%Y-%m-%d %H:%M:%S}  {d.camera}  <b>{d.verdict}</b> score {d.score:.4g}  label: <b>{d.label}</b>{reviewed}")
+        where = f"{d.station} / {d.camera}" if d.station else d.camera
+        self.info.setText(f"#{d.id}  {d.time.astimezone():%Y-%m-%d %H:%M:%S}  {where}  <b>{d.verdict}</b> score {d.score:.4g}  label: <b>{d.label}</b>{reviewed}")
 
     def _set_actions_enabled(self, enabled: bool) -> None:
         for b in (self.defect_button, self.false_button, self.teach_button):

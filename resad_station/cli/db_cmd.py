@@ -44,7 +44,7 @@ def _check(args: argparse.Namespace) -> int:
         report = db.check()
     finally:
         db.close()
-    print(f"{db.url} (images: {db.images.root}, app schema {head_revision()})")
+    print(f"{db.url} (station {db.station}, images: {db.images.root}, app schema {head_revision()})")
     for line in report.problems():
         print(f"  problem: {line}")
     if report.stale_temp_files:

@@ -21,10 +21,12 @@ CAMERA_FAILED = 3  # exit status when the camera failed for good (a profile or e
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", required=True, help="profile file, file stem or profile name (e.g. demo)")
+    parser.add_argument("--profile", action="append", help="profile file, file stem or profile name (e.g. demo); "
+                        "repeat it for several cameras (one profile each)")
+    parser.add_argument("--line", help="a line file listing the cameras' profiles, one per line (# comments)")
     parser.add_argument("--source", help="inspect this instead of the profile's camera: a video file, an image "
                         "folder, a device index or a stream URL")
-    parser.add_argument("--max-frames", type=int, help="stop after inspecting this many frames")
+    parser.add_argument("--max-frames", type=int, help="stop after inspecting this many frames (per camera)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--stats", action="store_true", help="print a JSON summary at the end")
     over = parser.add_argument_group("overrides of the profile (benchmarks, trials)")
@@ -47,6 +49,12 @@ def _apply_overrides(profile, args: argparse.Namespace):
 STOP_GRACE_S = 30.0  # a stop lets the batch being inspected finish (README "Running the line headless")
 
 
+def failed_for_good(station) -> bool:
+    """One camera failed: the end of a one-camera run; with several, only when all of them did."""
+    cameras = getattr(station, "failed_cameras", None)
+    return cameras is None or len(cameras()) == len(station.stations)
+
+
 def _interrupt(signum, frame) -> None:
     # the first SIGTERM / SIGINT stops; more of them while stopping must not break the clean stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -59,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from resad_station.paths import resolve_data_dir
     from resad_station.profiles import ProfileError
     from resad_station.runtime.station import Station, StationError, resolve_profile
+    from resad_station.runtime.multi_station import MultiStation, read_line_file
     from resad_station.storage import StorageError
 
     rss_start = rss_mb()
@@ -68,9 +77,18 @@ def run(args: argparse.Namespace) -> int:
     status = StatusLine()
     try:
         data_dir = resolve_data_dir(args.data_dir)
-        profile = _apply_overrides(resolve_profile(args.profile, data_dir), args)
-        station = Station.open(profile, data_dir, args.db_url, source=args.source, max_frames=args.max_frames,
-                               trial=bool(args.method), progress=status.progress)
+        names = list(args.profile or []) + (read_line_file(args.line) if args.line else [])
+        if not names:
+            raise StationError("name the camera profile(s): --profile P (repeatable) or --line LINE_FILE")
+        profiles = [_apply_overrides(resolve_profile(n, data_dir), args) for n in names]
+        if len(profiles) == 1:
+            station = Station.open(profiles[0], data_dir, args.db_url, source=args.source,
+                                   max_frames=args.max_frames, trial=bool(args.method), progress=status.progress)
+        elif args.source:
+            raise StationError("--source replaces one camera's source; with several profiles set each camera in its profile")
+        else:
+            station = MultiStation.open(profiles, data_dir, args.db_url, max_frames=args.max_frames,
+                                        trial=bool(args.method), progress=status.progress)
     except (ProfileError, StationError, StorageError, EngineError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -79,14 +97,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
     keys = AlarmKeys(station)
     status.ack_hint = keys.hint
-    station.add_listener(status)
+    if isinstance(station, MultiStation):
+        station.add_listener(status, combined_metrics=True)  # one status line summing the cameras
+    else:
+        station.add_listener(status)
     interrupted = False
     keys.start()
+    all_failed = False
     try:
         station.start()
         deadline = time.monotonic() + args.duration if args.duration else None
         while not station.wait(0.2):
-            if status.failed or (deadline is not None and time.monotonic() >= deadline):
+            all_failed = bool(status.failed) and failed_for_good(station)
+            if all_failed or (deadline is not None and time.monotonic() >= deadline):
                 break
     except KeyboardInterrupt:  # Ctrl-C: stop cleanly, keep what was recorded, still report
         interrupted = True
@@ -101,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if args.stats:
         print(json.dumps(summary, indent=2))
     code = 0
-    if status.failed:
+    if status.failed and (all_failed or not isinstance(station, MultiStation)):
         print(f"error: {status.failed} (gave up after the reconnect attempts, about 9 s; check the camera and "
               f"the profile's camera.kind and camera.uri)", file=sys.stderr)
         code = CAMERA_FAILED

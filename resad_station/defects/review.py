@@ -35,11 +35,12 @@ class DefectRow:
     label: str
     reviewer: str | None
     note: str | None = field(default=None)
+    station: str = ""  # a plant's stations share one database
 
     @classmethod
     def of(cls, d: Any) -> DefectRow:
         return cls(d.id, d.product_id, d.camera, d.time, d.verdict, d.score, d.image_path, d.heatmap_path,
-                   d.raw_map_path, d.label, d.reviewer, d.note)
+                   d.raw_map_path, d.label, d.reviewer, d.note, d.station)
 
 
 def label_defect(db: Database, defect_id: int, label: str, actor: str, note: str | None = None) -> DefectRow:
@@ -73,6 +74,11 @@ class DefectReview:
         with self._db.read_session() as s:
             rows, total = repo.query_defects(s, **filters, before=before, offset=offset, limit=limit)
             return [DefectRow.of(r) for r in rows], total
+
+    def cameras(self) -> list[tuple[str, str]]:
+        """Every (station, camera) that has logged a defect: the filter's choices."""
+        with self._db.read_session() as s:
+            return repo.list_cameras(s)
 
     def count(self, **filters: Any) -> int:
         """How many defects match now (one COUNT, no rows read)."""

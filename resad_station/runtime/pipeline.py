@@ -52,6 +52,13 @@ class ActiveProduct:
     reference_set_version: int | None = None
 
 
+@dataclass(frozen=True)
+class PreparedFrames:
+    """Frames of one camera cut to the ROI, with the product snapshot they are judged against."""
+
+    active: ActiveProduct
+    frames: list
+    images: list
 
 
 PREVIEW_FPS = 30.0  # what a screen can show; a faster camera's extra frames are not drawn
@@ -94,6 +101,7 @@ class Pipeline:
         self._active = active
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = False
         self._last_metrics_at = 0.0
         self._preview_gate = RateLimiter(preview_fps)
         self.max_verdict_delay_s = float(max_verdict_delay_s)
@@ -167,12 +175,16 @@ class Pipeline:
         self.listeners.publish("on_preview", PreviewFrame(self.camera, frame.index, frame.captured_at, image,
                                                           frame.source_name))
 
-    def start(self) -> None:
-        if self._thread is not None:
+    def start(self, own_thread: bool = True) -> None:
+        """Start capture, recorder and (own_thread) this camera's inspection thread; without it an
+        InspectionScheduler inspects this pipeline's frames together with other cameras'."""
+        if self._started:
             raise RuntimeError(f"pipeline {self.camera} already started")
+        self._started = True
         self.recorder.start()
-        self._thread = threading.Thread(target=self._run, name=f"inspect-{self.camera}", daemon=True)
-        self._thread.start()
+        if own_thread:
+            self._thread = threading.Thread(target=self._run, name=f"inspect-{self.camera}", daemon=True)
+            self._thread.start()
         self.capture.start()
 
     def stop(self, timeout: float = 1.0) -> bool:
@@ -231,6 +243,13 @@ class Pipeline:
             self.finished.set()
 
     def _inspect(self, frames: Sequence[Any]) -> None:
+        batch = self.prepare(frames)
+        if batch is not None:
+            self.decide(batch, self.predict(batch))
+
+    # The three steps of inspecting a batch, public for the multi-camera scheduler, which scores
+    # several cameras' prepared frames in one predict_batch when they share a reference set.
+    def prepare(self, frames: Sequence[Any]) -> "PreparedFrames | None":
         images, kept = [], []
         for frame in frames:
             try:
@@ -238,15 +257,27 @@ class Pipeline:
                 kept.append(frame)
             except ValueError as exc:
                 self._inspection_error(frame, exc)
+        return PreparedFrames(self.active, kept, images) if images else None
+
+    def predict(self, batch: "PreparedFrames") -> list[Any]:
+        """A prediction per frame; None for a frame the engine could not score (counted, logged)."""
+        return self._score(batch.frames, batch.images, batch.active)
+
+    def decide(self, batch: "PreparedFrames", preds: Sequence[Any]) -> None:
+        kept, images, active = batch.frames, batch.images, batch.active
         while kept:  # normally once; again from the first frame whose references were replaced
-            active = self.active
-            preds = self._score(kept, images, active)
             done = 0
             for frame, image, pred in zip(kept, images, preds):
                 if pred is not None and not self._decide(frame, image, pred, active):
                     break
                 done += 1
             kept, images = kept[done:], images[done:]
+            if kept:
+                active = self.active
+                preds = self._score(kept, images, active)
+
+    def publish_metrics(self, force: bool = False) -> None:
+        self._publish_metrics(force)
 
     def _score(self, kept: Sequence[Any], images: Sequence[np.ndarray], active: ActiveProduct) -> list[Any]:
         try:

@@ -242,7 +242,9 @@ class Station:
         return CaptureWorker(make_source, cam.mode, on_state, queue_size=max(8, self.profile.recording.queue_size // 8),
                              camera=cam.name, on_frame=on_frame)
 
-    def start(self) -> None:
+    def start(self, scheduler: Any = None) -> None:
+        """Start the line; with an InspectionScheduler (several cameras) it inspects this camera's
+        frames on its shared thread instead of a thread of this station's own."""
         with self._lock:
             if self.pipeline is not None:
                 raise StationError("the station is already running")
@@ -250,8 +252,9 @@ class Station:
             recorder = Recorder(self.sink, p.camera.name, RecordingPolicy.from_values(
                 p.recording.keep_images, p.recording.pass_sampling), queue_size=p.recording.queue_size)
             alarm = AlarmMachine(p.camera.name, self.active.name, p.thresholds.debounce_frames, p.alarm.latch)
+            factory = self._capture_factory if scheduler is None else scheduler.capture_factory(self._capture_factory)
             self.pipeline = Pipeline(
-                p.camera.name, self._capture_factory, self.detector, self.active, recorder, alarm,
+                p.camera.name, factory, self.detector, self.active, recorder, alarm,
                 roi=p.camera.roi, batch_max=BATCH_MAX.get(self.detector.device.type, BATCH_MAX["cpu"]),
                 max_frames=self.max_frames, alarm_store=self.sink.write_alarm, listeners=self.listeners,
                 max_verdict_delay_s=p.alarm.max_verdict_delay_s, alarm_on_falling_behind=p.alarm.on_falling_behind,
@@ -261,7 +264,9 @@ class Station:
             recorder.submit_task(lambda a=self.active: self.sink.why.shots.get(a.name, a.reference_set_version))
             self.started_at = time.time()
             self.outputs = open_outputs(self)  # before the first frame, so none goes unsent
-            self.pipeline.start()
+            if scheduler is not None:
+                scheduler.add(self.pipeline)
+            self.pipeline.start(own_thread=scheduler is None)
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Stop capture and inspection, flush the recorder; True when every thread joined in time."""

@@ -50,6 +50,7 @@ class DatabaseSink:
                 record = repo.InspectionRecord(
                     product_id=self._product_id(s, r.product), camera=r.camera, time=r.decided_at,
                     score=r.score, verdict=r.verdict.value, latency_ms=r.latency_ms, frame_index=r.frame_index,
+                    station=self.db.station,
                 )
                 if i not in files:
                     plain.append(record)
@@ -59,7 +60,7 @@ class DatabaseSink:
                 defect = repo.add_defect(
                     s, product_id=record.product_id, camera=r.camera, time=r.decided_at, verdict=r.verdict.value,
                     score=r.score, image=image, heatmap=heatmap, raw_map=raw, inspection_id=inspection.id,
-                    note=r.source_name or None,
+                    note=r.source_name or None, station=self.db.station,
                 )
                 if whys.get(i) is not None:
                     self.why.add(s, defect.id, whys[i])

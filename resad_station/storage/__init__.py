@@ -29,16 +29,19 @@ from resad_station.storage.schema import head_revision
 def open_station_database(
     data_dir: str | os.PathLike | None = None, db_url: str | None = None, *, auto_upgrade: bool = True
 ) -> Database:
-    """The station's database as the CLI flags pick it (--data-dir, --db-url), upgraded on open."""
-    from resad_station.paths import DataDirError, check_writable, default_db_url, images_dir, resolve_data_dir
+    """The station's database as the CLI flags (--data-dir, --db-url) and `<data dir>/station.yaml`
+    pick it (station name, database, image folder), upgraded on open."""
+    from resad_station.paths import DataDirError, check_writable, resolve_data_dir
+    from resad_station.storage.location import storage_location
 
     try:
         folder = resolve_data_dir(data_dir)
-        if db_url is None:
+        where = storage_location(Path(folder), db_url)
+        if where.db_url.startswith("sqlite"):
             check_writable(folder)  # "read-only", not SQLite's "unable to open database file"
     except DataDirError as exc:
         raise StorageError(str(exc)) from None
-    return Database(db_url or default_db_url(folder), images_dir(Path(folder)), auto_upgrade=auto_upgrade)
+    return Database(where.db_url, where.images_dir, auto_upgrade=auto_upgrade, station=where.station)
 
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 SQLite (the default) runs in WAL mode so the review screen can read while the recorder
 writes; busy_timeout makes a second writer wait instead of failing at once; foreign keys are
-enforced. Any other SQLAlchemy URL (PostgreSQL for a plant) works the same way.
+enforced. PostgreSQL (one database for a plant's stations) is tested the same way; there,
+two stations migrating at once take turns on an advisory lock.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from resad_station.storage.schema import alembic_config, head_revision, known_re
 from resad_station.storage.sealing import SEAL_INFO
 
 log = logging.getLogger(__name__)
+UPGRADE_LOCK_KEY = 0x7265_7361_6400  # pg_advisory_xact_lock key: one migrating station at a time
 
 
 class Database:
@@ -42,21 +44,28 @@ class Database:
         *,
         auto_upgrade: bool = True,
         busy_timeout_s: float = 10.0,
+        station: str = "",
     ):
         self.url = url
+        self.station = station  # tags the rows written through this handle (a plant's many stations)
         self.images = ImageStore(images_root)
         try:  # keys the MAC on reference sets (storage/sealing.py); lives beside the PIN file
             self.seal_key, self._secret_created = load_or_create_secret(Path(images_root).parent)
         except (OSError, ValueError) as error:
             raise StorageError(f"station secret: {error}") from None
         try:
-            self.engine = self._create_engine(url, busy_timeout_s)
+            self.engine = self._create_engine(url, busy_timeout_s, station)
         except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
             raise describe_url_error(error, url) from None
-        info = {SEAL_INFO: self.seal_key}
+        info = {SEAL_INFO: self.seal_key, "station": station}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        read_options = {"sqlite_begin": "DEFERRED"}
+        if self.engine.dialect.name == "postgresql":
+            # READ COMMITTED (the default) takes a new snapshot per statement: a page and its total
+            # could disagree while a station writes. REPEATABLE READ keeps one for the session.
+            read_options["isolation_level"] = "REPEATABLE READ"
         self._read_sessions = sessionmaker(
-            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False, info=info
+            self.engine.execution_options(**read_options), expire_on_commit=False, info=info
         )
         self._upgrade_lock = threading.Lock()
         if auto_upgrade:
@@ -69,8 +78,12 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @staticmethod
-    def _create_engine(url: str, busy_timeout_s: float) -> sa.Engine:
+    def _create_engine(url: str, busy_timeout_s: float, station: str = "") -> sa.Engine:
         parsed = sa.make_url(url)
+        if parsed.drivername.startswith("postgresql"):
+            # application_name: pg_stat_activity shows which station holds a connection.
+            return sa.create_engine(url, pool_pre_ping=True, connect_args={
+                "application_name": f"resad-station {station}".strip()[:63]})
         if not parsed.drivername.startswith("sqlite"):
             return sa.create_engine(url, pool_pre_ping=True)
         if parsed.database and parsed.database != ":memory:":
@@ -143,6 +156,11 @@ class Database:
                 log.info("upgrading database %s from %s to %s", self.url, before, head)
                 try:
                     with self.engine.begin() as conn:
+                        if self.engine.dialect.name == "postgresql":
+                            # Another station may be migrating the same database right now: wait for
+                            # it; Alembic then finds the schema at head and does nothing. (SQLite:
+                            # BEGIN IMMEDIATE already serialises.)
+                            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK_KEY})")
                         command.upgrade(alembic_config(conn), "head")
                 except exc.SQLAlchemyError as error:
                     raise describe_db_error(error, self.url) from error
@@ -185,7 +203,8 @@ class Database:
     def read_session(self) -> Iterator[Session]:
         """A read-only session on one consistent snapshot (a page and its total agree).
 
-        Never blocks the writer and is never blocked by it (SQLite WAL); nothing is committed.
+        Never blocks the writer and is never blocked by it (SQLite WAL, PostgreSQL MVCC at
+        REPEATABLE READ); nothing is committed.
         """
         with self._session(self._read_sessions, commit=False) as session:
             yield session

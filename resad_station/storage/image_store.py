@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -61,13 +62,25 @@ class ImageStore:
         digest = sha256_bytes(data)
         rel = f"{digest[:2]}/{digest}{suffix.lower()}"
         target = self.path(rel)
-        # Same name means same bytes: an existing, intact file needs no second write.
-        if not (target.is_file() and target.stat().st_size == len(data)):
-            try:
+        # Same name means same bytes: an existing, intact file needs no second write, only a fresh
+        # mtime, so that retention (which spares recently used files) leaves it to the row about to
+        # point at it. Two processes writing the same new file at once each rename a whole copy.
+        try:
+            if not self._reuse(target, len(data)):
                 atomic_write_bytes(target, data)
-            except OSError as exc:
-                raise describe_os_error(exc, f"image file {target}") from exc
+        except OSError as exc:
+            raise describe_os_error(exc, f"image file {target}") from exc
         return StoredFile(rel, digest)
+
+    @staticmethod
+    def _reuse(target: Path, size: int) -> bool:
+        try:
+            if target.stat().st_size != size:
+                return False
+            os.utime(target)
+            return True
+        except FileNotFoundError:  # not there (or deleted by retention a moment ago): write it
+            return False
 
     def put_image(self, rgb: np.ndarray, suffix: str = ".png") -> StoredFile:
         """Encode an HxWx3 (RGB) or HxW uint8 image with OpenCV and store it."""
@@ -106,10 +119,17 @@ class ImageStore:
             return "missing"
         return None if sha256_file(path) == sha256 else "mismatch"
 
-    def delete(self, rel: str) -> bool:
-        """Remove a file (retention); True when something was removed."""
+    def delete(self, rel: str, unused_for_s: float = 0.0) -> bool:
+        """Remove a file (retention); True when something was removed.
+
+        unused_for_s: keep a file stored or reused (put_*) within that many seconds: in a plant's
+        shared folder another station may be about to commit a row that points at it.
+        """
+        path = self.path(rel)
         try:
-            self.path(rel).unlink()
+            if unused_for_s > 0 and time.time() - path.stat().st_mtime < unused_for_s:
+                return False
+            path.unlink()
             return True
         except FileNotFoundError:
             return False

@@ -38,6 +38,11 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
+def station_column() -> Mapped[str]:
+    """The station that wrote the row: many stations share one database in a plant ("" before 0002)."""
+    return mapped_column(sa.String(100), default="", server_default="")
+
+
 def _one_of(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:
     listed = ", ".join(f"'{v}'" for v in values)
     return sa.CheckConstraint(f"{column} IN ({listed})", name=name)
@@ -120,6 +125,7 @@ class Inspection(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id", ondelete="CASCADE"))
+    station: Mapped[str] = station_column()
     camera: Mapped[str] = mapped_column(sa.String(100))
     time: Mapped[datetime]
     score: Mapped[float]
@@ -140,6 +146,8 @@ class Defect(Base):
         sa.Index("ix_defect_product_verdict_time", "product_id", "verdict", "time", "id"),
         sa.Index("ix_defect_product_label_time", "product_id", "label", "time", "id"),
         sa.Index("ix_defect_time", "time", "id"),
+        # A plant's review filters by station and camera (0003_plant_station).
+        sa.Index("ix_defect_station_camera_time", "station", "camera", "time", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,6 +155,7 @@ class Defect(Base):
         sa.ForeignKey("inspection.id", ondelete="SET NULL"), index=True
     )
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id", ondelete="CASCADE"))
+    station: Mapped[str] = station_column()
     camera: Mapped[str] = mapped_column(sa.String(100))
     time: Mapped[datetime]
     verdict: Mapped[str] = mapped_column(sa.String(16))
@@ -173,6 +182,7 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     time: Mapped[datetime] = mapped_column(default=utc_now)
+    station: Mapped[str] = station_column()
     actor: Mapped[str] = mapped_column(sa.String(50))  # who: "engineer:alice", "system"...
     action: Mapped[str] = mapped_column(sa.String(100))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)

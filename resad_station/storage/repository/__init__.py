@@ -26,6 +26,7 @@ from resad_station.storage.repository.records import (
     count_inspections,
     get_defect,
     label_defect,
+    list_cameras,
     query_defects,
 )
 from resad_station.storage.repository.retention import RetentionResult, apply_retention, delete_older_than
@@ -35,6 +36,6 @@ __all__ = [
     "activate_reference_set", "active_reference_set", "add_audit_event", "add_defect", "add_inspection",
     "add_inspections", "add_reference_set", "apply_retention", "as_utc", "count_inspections",
     "delete_older_than", "get_defect", "get_or_create_product", "get_product", "get_reference_set",
-    "label_defect", "list_audit_events", "list_products", "list_reference_sets", "query_defects",
+    "label_defect", "list_audit_events", "list_cameras", "list_products", "list_reference_sets", "query_defects",
     "set_calibration",
 ]

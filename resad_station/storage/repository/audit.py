@@ -14,10 +14,15 @@ from resad_station.storage.repository.common import as_utc
 
 def add_audit_event(
     session: Session, actor: str, action: str, details: dict[str, Any] | None = None,
-    time: datetime | float | None = None,
+    time: datetime | float | None = None, station: str | None = None,
 ) -> AuditEvent:
-    """Record that `actor` (who: "engineer:alice", "system") did `action`; `details` must be JSON-serialisable."""
-    event = AuditEvent(actor=actor, action=action, details=dict(details or {}),
+    """Record that `actor` (who: "engineer:alice", "system") did `action`; `details` must be JSON-serialisable.
+
+    `station` defaults to the station of the Database the session came from.
+    """
+    if station is None:
+        station = session.info.get("station", "")
+    event = AuditEvent(actor=actor, action=action, details=dict(details or {}), station=station,
                        time=as_utc(time) if time is not None else utc_now())
     session.add(event)
     session.flush()

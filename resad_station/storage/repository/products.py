@@ -30,9 +30,15 @@ def get_or_create_product(session: Session, name: str, profile_path: str | None 
         raise ValueError("product name must not be empty")
     product = get_product(session, name)
     if product is None:
-        product = Product(name=name, profile_path=profile_path)
-        session.add(product)
-        session.flush()
+        try:
+            with session.begin_nested():  # a savepoint: losing the race below keeps the transaction
+                product = Product(name=name, profile_path=profile_path)
+                session.add(product)
+        except sa.exc.IntegrityError:
+            # Another station created it since our SELECT (PostgreSQL: concurrent transactions).
+            product = get_product(session, name)
+            if product is None:
+                raise
     elif profile_path is not None and product.profile_path != profile_path:
         product.profile_path = profile_path
     return product
@@ -70,6 +76,7 @@ def add_reference_set(
         raise NotFoundError(f"no product named {product!r}")
     for spec in images:
         require_one_of("reference image source", spec.source, IMAGE_SOURCES)
+    _lock_product(session, product_id)
     last = session.scalar(sa.select(sa.func.max(ReferenceSet.version)).where(ReferenceSet.product_id == product_id))
     if activate:
         _deactivate_all(session, product_id)
@@ -82,6 +89,12 @@ def add_reference_set(
     session.add(reference_set)
     session.flush()
     return reference_set
+
+
+def _lock_product(session: Session, product_id: int) -> None:
+    # Two stations enrolling or activating one product take turns (PostgreSQL row lock; SQLite's
+    # writer lock already serialises and FOR UPDATE is left out there).
+    session.execute(sa.select(Product.id).where(Product.id == product_id).with_for_update())
 
 
 def _deactivate_all(session: Session, product_id: int) -> None:
@@ -124,6 +137,7 @@ def get_reference_set(session: Session, reference_set_id: int) -> ReferenceSet:
 def activate_reference_set(session: Session, reference_set_id: int) -> ReferenceSet:
     """Make this version the active one of its product (roll back or forward)."""
     reference_set = get_reference_set(session, reference_set_id)
+    _lock_product(session, reference_set.product_id)
     _deactivate_all(session, reference_set.product_id)
     reference_set.active = True
     session.flush()

@@ -26,11 +26,12 @@ class InspectionRecord:
     verdict: str
     latency_ms: float
     frame_index: int
+    station: str = ""  # the station that inspected it (a plant's stations share one database)
 
     def as_row(self) -> dict:
         require_one_of("verdict", self.verdict, VERDICTS)
         return {
-            "product_id": self.product_id, "camera": self.camera, "time": as_utc(self.time),
+            "product_id": self.product_id, "station": self.station, "camera": self.camera, "time": as_utc(self.time),
             "score": float(self.score), "verdict": self.verdict, "latency_ms": float(self.latency_ms),
             "frame_index": int(self.frame_index),
         }
@@ -52,11 +53,16 @@ def add_inspections(session: Session, records: Iterable[InspectionRecord]) -> in
     return len(rows)
 
 
-def count_inspections(session: Session, product: Product | int | str | None = None) -> dict[str, int]:
-    """Inspection counts per verdict, for one product or all."""
+def count_inspections(session: Session, product: Product | int | str | None = None, *,
+                      station: str | None = None, camera: str | None = None) -> dict[str, int]:
+    """Inspection counts per verdict, for one product or all (and one station / camera or all)."""
     query = sa.select(Inspection.verdict, sa.func.count()).group_by(Inspection.verdict)
     if product is not None:
         query = query.where(Inspection.product_id == product_id_of(session, product))
+    if station is not None:
+        query = query.where(Inspection.station == station)
+    if camera is not None:
+        query = query.where(Inspection.camera == camera)
     return {verdict: 0 for verdict in VERDICTS} | dict(session.execute(query).all())
 
 
@@ -73,11 +79,12 @@ def add_defect(
     raw_map: StoredFile | None = None,
     inspection_id: int | None = None,
     note: str | None = None,
+    station: str = "",
 ) -> Defect:
     """Insert a defect row. Store its files (ImageStore.put_*) BEFORE calling this."""
     require_one_of("verdict", verdict, VERDICTS)
     defect = Defect(
-        product_id=product_id, camera=camera, time=as_utc(time), verdict=verdict, score=float(score),
+        product_id=product_id, station=station, camera=camera, time=as_utc(time), verdict=verdict, score=float(score),
         image_path=image.path, image_sha256=image.sha256,
         heatmap_path=heatmap.path if heatmap else None, heatmap_sha256=heatmap.sha256 if heatmap else None,
         raw_map_path=raw_map.path if raw_map else None, raw_map_sha256=raw_map.sha256 if raw_map else None,
@@ -114,6 +121,7 @@ def _defect_filters(
     session: Session,
     product: Product | int | str | None,
     camera: str | None,
+    station: str | None,
     since: datetime | float | None,
     until: datetime | float | None,
     verdict: str | Sequence[str] | None,
@@ -126,6 +134,8 @@ def _defect_filters(
         if product_id is None:
             return None
         clauses.append(Defect.product_id == product_id)
+    if station is not None:
+        clauses.append(Defect.station == station)
     if camera is not None:
         clauses.append(Defect.camera == camera)
     if since is not None:
@@ -147,6 +157,7 @@ def query_defects(
     *,
     product: Product | int | str | None = None,
     camera: str | None = None,
+    station: str | None = None,
     since: datetime | float | None = None,
     until: datetime | float | None = None,
     verdict: str | Sequence[str] | None = None,
@@ -164,7 +175,7 @@ def query_defects(
     """
     if limit < 0 or offset < 0:
         raise ValueError(f"offset and limit must be >= 0 (got offset={offset}, limit={limit})")
-    clauses = _defect_filters(session, product, camera, since, until, verdict, label)
+    clauses = _defect_filters(session, product, camera, station, since, until, verdict, label)
     if clauses is None:
         return [], 0
     total = session.scalar(sa.select(sa.func.count()).select_from(Defect).where(*clauses)) or 0
@@ -176,3 +187,9 @@ def query_defects(
         before_time, before_id = as_utc(before[0]), before[1]
         page = page.where(sa.or_(Defect.time < before_time, sa.and_(Defect.time == before_time, Defect.id < before_id)))
     return list(session.scalars(page)), total
+
+
+def list_cameras(session: Session) -> list[tuple[str, str]]:
+    """Every (station, camera) that has logged a defect, sorted: the review screen's filter choices."""
+    query = sa.select(Defect.station, Defect.camera).distinct().order_by(Defect.station, Defect.camera)
+    return [(station, camera) for station, camera in session.execute(query)]

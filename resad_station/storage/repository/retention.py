@@ -69,9 +69,15 @@ def _still_referenced(session: Session, paths: list[str]) -> set[str]:
     return used
 
 
-def apply_retention(db: "Database", days: float, *, keep_reviewed: bool = True) -> RetentionResult:
-    """delete_older_than in its own transaction, then delete the orphaned files."""
+# An orphaned file stored or reused this recently is kept (deleted by a later run): another
+# station sharing the image folder may have just stored the same content for a row not yet committed.
+FILE_GRACE_S = 3600.0
+
+
+def apply_retention(db: "Database", days: float, *, keep_reviewed: bool = True,
+                    file_grace_s: float = FILE_GRACE_S) -> RetentionResult:
+    """delete_older_than in its own transaction, then delete the orphaned files not used lately."""
     with db.session() as session:
         result = delete_older_than(session, days, keep_reviewed=keep_reviewed)
-    result.files_deleted = sum(db.images.delete(path) for path in result.orphan_files)
+    result.files_deleted = sum(db.images.delete(path, unused_for_s=file_grace_s) for path in result.orphan_files)
     return result

@@ -1,0 +1,204 @@
+"""The window of a station with several cameras: a camera grid, each camera's live screen, Review.
+
+The Cameras tab shows a tile per camera; a click opens that camera's full live screen (the same
+LiveScreen as a one-camera station: heatmap, badge, trend, alarm banner, product choice), and
+"All cameras" goes back. Review lists every camera's defects, with the camera filter. The status
+bar sums the cameras up: how many are connected, frames inspected per second, the worst p95
+latency, drops, verdict counts and alarms. F2 acknowledges the open camera's alarm (on the grid:
+every camera's); F5 / Shift+F5 start / stop the whole station.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+
+from resad_station.runtime.events import CameraStatus, Metrics
+from resad_station.runtime.multi_station import MultiStation
+from ui.bridge import RuntimeBridge
+from ui.camera_grid import TILE_MAX_SIDE, CameraGrid, CameraTile
+from ui.live_screen import LiveScreen
+from ui.review_screen import ReviewScreen
+from ui.roles import PinStore, RoleSession
+from ui.station_link import StationLink
+from ui.tasks import TaskRunner
+from ui.thumbnail_loader import ThumbnailLoader
+
+
+class MultiCameraWindow(QMainWindow):
+    def __init__(self, line: MultiStation) -> None:
+        super().__init__()
+        self.line = line
+        self.setWindowTitle(f"ResAD Station: {len(line.stations)} cameras")
+        self.runner = TaskRunner(self)
+        self.thumbnails = ThumbnailLoader(parent=self)
+        self.session = RoleSession(PinStore(line.stations[0].data_dir), parent=self)
+        self.links = {s.profile.camera.name: StationLink(s) for s in line.stations}
+        self.metrics: dict[str, Metrics] = {}
+        self.states: dict[str, CameraStatus] = {}
+        self.alarms: dict[str, bool] = {}
+
+        tiles, self.screens = [], {}
+        self.stack = QStackedWidget()
+        for camera, link in self.links.items():
+            tile_bridge, full_bridge = RuntimeBridge(max_side=TILE_MAX_SIDE, parent=self), RuntimeBridge(parent=self)
+            tiles.append(CameraTile(camera, tile_bridge))
+            tile_bridge.metrics.connect(self._metrics)
+            tile_bridge.camera_state.connect(self._camera_state)
+            tile_bridge.alarm.connect(self._alarm)
+            screen = LiveScreen(full_bridge)
+            screen.acknowledge_requested.connect(lambda c=camera: self.acknowledge(c))
+            screen.product_selected.connect(lambda name, c=camera: self._switch_product(c, name))
+            screen.start_requested.connect(self.start)
+            screen.stop_requested.connect(self.stop)
+            self.screens[camera] = screen
+            link.add_listener(tile_bridge)
+            link.add_listener(full_bridge)
+        self.grid = CameraGrid(tiles)
+        self.grid.camera_clicked.connect(self.open_camera)
+        self.stack.addWidget(self.grid)
+        for screen in self.screens.values():
+            self.stack.addWidget(screen)
+        self.back = QPushButton("◀ All cameras")
+        self.back.clicked.connect(self.show_grid)
+        self.where = QLabel("")
+        bar = QHBoxLayout()
+        bar.addWidget(self.back)
+        bar.addWidget(self.where, 1)
+        cameras = QWidget()
+        layout = QVBoxLayout(cameras)
+        layout.addLayout(bar)
+        layout.addWidget(self.stack, 1)
+        self.review = ReviewScreen(line.db, self.session, self.runner, self.thumbnails)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(cameras, "Cameras")
+        self.tabs.addTab(self.review, "Review")
+        self.tabs.currentChanged.connect(lambda i: self.review.apply_filter() if self.tabs.widget(i) is self.review else None)
+        self.setCentralWidget(self.tabs)
+        self.summary = QLabel("")
+        self.statusBar().addPermanentWidget(self.summary)
+        self._menus()
+        self._refresh_cameras()
+        self.show_grid()
+
+    def _menus(self) -> None:
+        menu = self.menuBar().addMenu("&Station")
+        for text, keys, slot in (("&Start", "F5", self.start), ("S&top", "Shift+F5", self.stop),
+                                 ("&Acknowledge alarm", "F2", lambda: self.acknowledge(self.open_camera_name)),
+                                 ("&All cameras", "Escape", self.show_grid), ("&Quit", "Ctrl+Q", self.close)):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot)
+            menu.addAction(action)
+            self.addAction(action)
+
+    def _refresh_cameras(self) -> None:
+        for camera, link in self.links.items():
+            screen = self.screens[camera]
+            screen.set_products(link.product_names(), link.product)
+            screen.set_thresholds(*link.thresholds())
+            screen.set_good_scores(link.good_scores())
+        self.review.set_products(sorted({link.product for link in self.links.values()}))
+
+    # -- navigation --
+    @property
+    def open_camera_name(self) -> str | None:
+        for camera, screen in self.screens.items():
+            if self.stack.currentWidget() is screen:
+                return camera
+        return None
+
+    def open_camera(self, camera: str) -> None:
+        self.stack.setCurrentWidget(self.screens[camera])
+        self.back.setVisible(True)
+        self.where.setText(f"<b>{camera}</b> · {self.links[camera].product}")
+
+    def show_grid(self) -> None:
+        self.stack.setCurrentWidget(self.grid)
+        self.back.setVisible(False)
+        self.where.setText(f"{len(self.links)} cameras: click one to open it")
+
+    # -- runtime --
+    def start(self) -> None:
+        if self.line.scheduler is None:
+            self.line.start()
+        for screen in self.screens.values():
+            screen.set_running(True)
+
+    def stop(self) -> None:
+        def stopped(_r) -> None:
+            for screen in self.screens.values():
+                screen.set_running(False)
+
+        self.runner.submit(self.line.stop, name="stop", on_done=stopped)
+
+    def acknowledge(self, camera: str | None) -> None:
+        for name in ([camera] if camera else list(self.links)):
+            self.links[name].acknowledge_alarm(self.session.actor)
+
+    def _switch_product(self, camera: str, product: str) -> None:
+        self.runner.submit(self.links[camera].switch_product, product, self.session.actor, name="switch",
+                           on_done=lambda _r: self._refresh_cameras(),
+                           on_error=lambda e: self.statusBar().showMessage(f"switch failed: {e}", 10000))
+
+    def _metrics(self, m: Metrics) -> None:
+        self.metrics[m.camera] = m
+        self._paint_summary()
+
+    def _camera_state(self, state) -> None:
+        self.states[state.camera] = state.status
+        self._paint_summary()
+
+    def _alarm(self, event) -> None:
+        self.alarms[event.camera] = event.status.value == "raised"
+        self._paint_summary()
+
+    def _paint_summary(self) -> None:
+        ms = list(self.metrics.values())
+        connected = sum(s is CameraStatus.CONNECTED for s in self.states.values())
+        counts = {v: sum(m.counts.get(v, 0) for m in ms) for v in ("pass", "uncertain", "fail")}
+        alarms = [c for c, on in self.alarms.items() if on]
+        text = (f"{len(self.links)} cameras · {connected} connected · {sum(m.fps for m in ms):.1f} fps inspected · "
+                f"worst p95 {max((m.latency_p95_ms for m in ms), default=0):.0f} ms · "
+                f"dropped {sum(m.frames_dropped for m in ms)} · "
+                + " ".join(f"{k}: {v}" for k, v in counts.items()))
+        if alarms:
+            text += f" · <span style='color:#e04040'><b>ALARM: {', '.join(sorted(alarms))}</b></span>"
+        self.summary.setText(text)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.runner.wait()
+        self.line.stop()
+        self.thumbnails.stop()
+        super().closeEvent(event)
+
+
+def run_multi_app(args: argparse.Namespace, profiles: list[str]) -> int:
+    """`gui --profile A --profile B ...` / `gui --line FILE`: the multi-camera window."""
+    from ui.app import grab_window, make_app
+
+    app = make_app()
+    print(f"opening {len(profiles)} cameras (loading the engine, enrolling on first run)…", file=sys.stderr)
+    try:
+        line = MultiStation.open(profiles, args.data_dir, args.db_url)
+    except Exception as exc:  # noqa: BLE001 (a start-up failure is told in one line, not a traceback)
+        print(f"resad-station gui: cannot open the cameras: {exc}", file=sys.stderr)
+        return 1
+    window = MultiCameraWindow(line)
+    window.show()
+    window.start()
+    if args.quit_after or args.screenshot:
+        def finish() -> None:
+            if args.screenshot:
+                grab_window(window, Path(args.screenshot))
+            window.close()
+
+        QTimer.singleShot(int((args.quit_after or 6.0) * 1000), finish)
+    app.exec()
+    line.close()
+    return 0
