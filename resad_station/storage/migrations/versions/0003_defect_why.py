@@ -1,7 +1,7 @@
 """The "why" of a defect: its hottest region beside the part of the reference shot it was compared with.
 
-Revision ID: 0002_defect_why
-Revises: 0001_initial
+Revision ID: 0003_defect_why
+Revises: 0002_audit_actor
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_defect_why"
-down_revision = "0001_initial"
+revision = "0003_defect_why"
+down_revision = "0002_audit_actor"
 branch_labels = None
 depends_on = None
 
