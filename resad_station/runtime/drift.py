@@ -218,9 +218,9 @@ class DriftWatch:
                 self.store(event)
 
 
-def write_drift_event(db: Any, event: DriftEvent, role: str = "system") -> None:
+def write_drift_event(db: Any, event: DriftEvent, actor: str = "system") -> None:
     """The audit row of a drift event (action drift_raised / drift_cleared)."""
     from resad_station.storage import repository as repo
 
     with db.session() as s:
-        repo.add_audit_event(s, role, f"drift_{event.status.value}", event.to_dict(), time=event.time)
+        repo.add_audit_event(s, actor, f"drift_{event.status.value}", event.to_dict(), time=event.time)
