@@ -31,8 +31,11 @@ from engine.heads import ResADHeads
 from engine.methods import (METHOD_TERMS, TERM_REGISTRY, PassOutputs, constrain, needs_heads, terms_need_heads,
                             terms_of)
 from engine.nearest import NearestShots
+from engine.image_score import DEFAULT_RULE, check_rule, image_score
+from engine.local_features import local_average
 from engine.nn_search import SEARCH_MODES, search_levels
 from engine.preprocess import PREPROCESS_ID, Prepared, prepare
+from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
 from engine.residual_scale import leave_one_out_norms, residual_scale
 from engine.scoring import SCORE_SCHEME, combine_levels, level_stats, smooth, to_original
@@ -93,6 +96,9 @@ class Detector:
         radius: int = 2,
         search: str = "guided",
         score_levels: Sequence[int] | None = None,
+        image_score: str = DEFAULT_RULE,
+        local_features: bool = False,
+        augment: str = "none",
     ):
         if method not in TERMS:
             raise EngineError(f"method: expected one of {tuple(TERMS)}, got {method!r}")
@@ -113,6 +119,9 @@ class Detector:
         self.score_levels = None if score_levels is None else tuple(sorted({int(l) for l in score_levels}))
         if self.score_levels is not None and (not self.score_levels or not set(self.score_levels) <= {1, 2, 3}):
             raise EngineError(f"score_levels: expected some of 1, 2, 3, got {list(score_levels)}")
+        self.image_score = check_rule(image_score)  # engine/image_score.py
+        self.local_features = bool(local_features)  # engine/local_features.py
+        self.augment = check_augment(augment)  # engine/reference_augment.py
         self.card = card or {}
         self.backbone = load_backbone().to(self.device)
         self.heads = heads.to(self.device).eval() if heads is not None else None
@@ -143,8 +152,10 @@ class Detector:
         batch = batch.to(self.device, memory_format=torch.channels_last, non_blocking=True)
         if self.device.type == "cuda":
             with torch.autocast("cuda", dtype=torch.float16):
-                return [f.float() for f in self.backbone(batch)]
-        return self.backbone(batch)
+                feats = [f.float() for f in self.backbone(batch)]
+        else:
+            feats = self.backbone(batch)
+        return local_average(feats) if self.local_features else feats
 
     def _batches(self, prepared: list[Prepared]) -> list[list[int]]:
         """Frames of one size that are inspected together. A GPU takes them all; on the CPU
@@ -159,14 +170,23 @@ class Detector:
     def score_id(self) -> str:
         """What this detector's scores are made of (method, weights, search, levels, how maps are combined):
         scores of two detectors with different ids live on different scales."""
-        return f"{self._stats_key(self.method)}/{SCORE_SCHEME}"
+        return f"{self._loo_key(self.method)}/{SCORE_SCHEME}"
 
     def _stats_key(self, method: str) -> str:
         key = f"{method}:{self.weights_id}" if needs_heads(method) else method
         if self.search != "guided":  # other neighbours, other residuals
             key = f"{key}~{self.search}"
+        if self.local_features:
+            key = f"{key}~local"
+        if self.augment != "none":  # other pools
+            key = f"{key}~aug-{self.augment}"
         # the shots' leave-one-out scores depend on the levels summed
         return key if self.score_levels is None else f"{key}@levels{''.join(map(str, self.score_levels))}"
+
+    def _loo_key(self, method: str) -> str:
+        """Key of the shots' leave-one-out image scores: the statistics' key plus the score rule."""
+        key = self._stats_key(method)
+        return key if self.image_score == DEFAULT_RULE else f"{key}#{self.image_score}"
 
     def _scale(self, refs: ReferenceSet) -> torch.Tensor | None:
         """The references' residual scale when the heads were trained with it (else None)."""
@@ -224,9 +244,22 @@ class Detector:
                 feats = self._features(torch.stack([prepared[i].tensor for i in idx_group]))
                 for j, i in enumerate(idx_group):
                     maps[i] = [f[j].float().cpu().contiguous() for f in feats]
-        refs = ReferenceSet(maps, self.input_size, BACKBONE_ID)
+        refs = ReferenceSet(maps, self.input_size, BACKBONE_ID, views=self._views(images, roi))
         self._ensure_stats(refs, METHODS if self.heads is not None else ("knn",))
         return refs
+
+    def _views(self, images, roi) -> list[tuple[int, list[torch.Tensor]]]:
+        """(shot index, per-level maps) of every augmented view of the shots (none by default)."""
+        if self.augment == "none":
+            return []
+        out = []
+        with _inference():
+            for i, img in enumerate(images):
+                for view in extra_views(prepare(img, self.input_size, roi, what=f"reference image {i}").tensor
+                                        .permute(1, 2, 0).numpy(), self.augment):
+                    tensor = torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)
+                    out.append((i, [f[0].float().cpu().contiguous() for f in self._features(tensor[None])]))
+        return out
 
     def _loo_level_maps(self, refs: ReferenceSet, terms) -> list[dict[str, list[torch.Tensor]]]:
         """For each shot, its raw level maps against the pool of the other shots."""
@@ -247,7 +280,7 @@ class Detector:
         """
         key = self._stats_key
         missing = [m for m in methods
-                   if key(m) not in refs.loo_scores or any(key(t) not in refs.stats for t in TERMS[m])]
+                   if self._loo_key(m) not in refs.loo_scores or any(key(t) not in refs.stats for t in TERMS[m])]
         if not missing:
             return
         if refs.k < MIN_SHOTS:
@@ -259,14 +292,15 @@ class Detector:
                 levels = [torch.cat([shot[t][l].reshape(-1) for shot in per_shot]) for l in range(refs.levels)]
                 refs.stats[key(t)] = level_stats(levels)
         for m in missing:
-            refs.loo_scores[key(m)] = [float(smooth(self._combined(shot, m, refs)[0]).max()) for shot in per_shot]
+            refs.loo_scores[self._loo_key(m)] = [image_score(smooth(self._combined(shot, m, refs)[0]), self.image_score)
+                                                 for shot in per_shot]
 
     def leave_one_out_scores(self, refs_or_images, methods=None) -> list[float]:
         """Image score of each shot against the references built from the others."""
         refs = refs_or_images if isinstance(refs_or_images, ReferenceSet) else self.build_references(refs_or_images)
         method = self._methods(methods)[0]
         self._ensure_stats(refs, (method,))
-        return list(refs.loo_scores[self._stats_key(method)])
+        return list(refs.loo_scores[self._loo_key(method)])
 
     # -- prediction ------------------------------------------------------------------------------
     def predict(self, image: np.ndarray, refs: ReferenceSet, roi=None) -> Prediction:
@@ -292,6 +326,27 @@ class Detector:
         maps = self._level_maps(feats, pools, terms, clock, scale, found)
         return {m: np.stack([smooth(c) for c in self._combined(maps, m, refs)]) for m in methods}
 
+    def frame_features(self, images: Sequence[np.ndarray]) -> list[list[torch.Tensor]]:
+        """Per image, its per-level features (C, H_l, W_l) on the CPU, as the frames' search sees them
+        (evaluation computes them once and scores many reference draws with `maps_from_features`)."""
+        prepared = [prepare(img, self.input_size, None, what=f"frame {i}") for i, img in enumerate(images)]
+        out: list[list[torch.Tensor]] = [None] * len(prepared)  # type: ignore[list-item]
+        with _inference():
+            for group in self._batches(prepared):
+                feats = self._features(torch.stack([prepared[i].tensor for i in group]))
+                for j, i in enumerate(group):
+                    out[i] = [f[j].float().cpu().contiguous() for f in feats]
+        return out
+
+    def maps_from_features(self, feats: Sequence[torch.Tensor], refs: ReferenceSet, methods=None) -> dict[str, np.ndarray]:
+        """Per method, smoothed maps (B, H_1, W_1) on the finest grid of frames given by their
+        per-level features (B, C, H_l, W_l), all of one size; scores follow with engine.image_score."""
+        methods = self._methods(methods)
+        self._ensure_stats(refs, methods)
+        with _inference():
+            feats = [f.to(self.device) for f in feats]
+            return self._smoothed_maps(feats, refs.pools(self.device), refs, methods, _Clock(self.device))
+
     def score_features(self, items: Sequence[Sequence[torch.Tensor]], refs: ReferenceSet, methods=None) -> dict[str, np.ndarray]:
         """Image scores of images given by their backbone features (per image, per level (C, H, W)):
         training and evaluation cache the frozen backbone's output and call this."""
@@ -308,7 +363,7 @@ class Detector:
                 feats = [torch.stack([items[i][l] for i in idx]).to(self.device) for l in range(refs.levels)]
                 maps = self._smoothed_maps(feats, pools, refs, methods, clock)
                 for m in methods:
-                    scores[m][idx] = maps[m].reshape(len(idx), -1).max(1)
+                    scores[m][idx] = [image_score(sm, self.image_score) for sm in maps[m]]
         return scores
 
     def _run(self, images, refs: ReferenceSet, roi, methods) -> list[dict[str, Prediction]]:
@@ -336,7 +391,7 @@ class Detector:
                 for m in methods:
                     for j, i in enumerate(group):
                         sm = maps[m][j]
-                        outputs[i][m] = (float(sm.max()), to_original(sm, prepared[i].original_shape, prepared[i].roi))
+                        outputs[i][m] = (image_score(sm, self.image_score), to_original(sm, prepared[i].original_shape, prepared[i].roi))
                 clock.mark("postprocess")
         per_frame = {k: v / len(images) for k, v in clock.ms.items()}  # batch time shared evenly
         per_frame["total"] = sum(per_frame.values())

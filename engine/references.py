@@ -41,6 +41,7 @@ class ReferenceSet:
         engine_version: str = ENGINE_VERSION,
         stats: dict[str, torch.Tensor] | None = None,
         preprocess: str = PREPROCESS_ID,
+        views: list[tuple[int, list[torch.Tensor]]] | None = None,
     ):
         if not maps:
             raise ReferenceSetError("a reference set needs reference images, got none")
@@ -50,6 +51,9 @@ class ReferenceSet:
         self.engine_version = engine_version
         self.preprocess = preprocess
         self.stats: dict[str, torch.Tensor] = dict(stats or {})
+        # augmented views (engine/reference_augment.py): (index of the shot they come from, maps);
+        # they join the pools, and leave-one-out leaves a shot out together with its views
+        self.views: list[tuple[int, list[torch.Tensor]]] = list(views or [])
         # leave-one-out image score of each shot, per stats key (recomputed after loading: cheap)
         self.loo_scores: dict[str, list[float]] = {}
         self._pools: dict[tuple, list[LevelPool]] = {}
@@ -73,6 +77,7 @@ class ReferenceSet:
             shots = [m for i, m in enumerate(self.maps) if i != exclude]
             if not shots:
                 raise ReferenceSetError("leave-one-out needs at least 2 reference images")
+            shots += [m for i, m in self.views if i != exclude]
             self._pools[key] = [
                 LevelPool.from_maps([s[l].to(device) for s in shots]) for l in range(self.levels)
             ]
@@ -99,6 +104,8 @@ class ReferenceSet:
     def to_bytes(self) -> bytes:
         tensors = {f"shot{i:03d}.level{l}": t.contiguous() for i, shot in enumerate(self.maps) for l, t in enumerate(shot)}
         tensors.update({f"stats.{name}": s.contiguous() for name, s in self.stats.items()})
+        tensors.update({f"view{j:03d}.level{l}": t.contiguous() for j, (_, shot) in enumerate(self.views)
+                        for l, t in enumerate(shot)})
         meta = {
             "format": "resad-station/reference-set",
             "backbone": self.backbone,
@@ -108,6 +115,7 @@ class ReferenceSet:
             "k": str(self.k),
             "levels": str(self.levels),
             "stats": json.dumps(sorted(self.stats)),
+            "views_of": json.dumps([i for i, _ in self.views]),
             "sha256": _content_hash(tensors),
         }
         return st_save(tensors, metadata=meta)
@@ -134,12 +142,14 @@ class ReferenceSet:
             k, levels = int(meta["k"]), int(meta["levels"])
             maps = [[tensors[f"shot{i:03d}.level{l}"] for l in range(levels)] for i in range(k)]
             stats = {name: tensors[f"stats.{name}"] for name in json.loads(meta.get("stats", "[]"))}
+            views_of = [int(i) for i in json.loads(meta.get("views_of", "[]"))]
+            views = [(i, [tensors[f"view{j:03d}.level{l}"] for l in range(levels)]) for j, i in enumerate(views_of)]
             extra = set(tensors) - {f"shot{i:03d}.level{l}" for i in range(k) for l in range(levels)} - {
-                f"stats.{name}" for name in stats}
+                f"stats.{name}" for name in stats} - {f"view{j:03d}.level{l}" for j in range(len(views)) for l in range(levels)}
             if extra or k < 1 or levels < 1:
                 raise KeyError(sorted(extra)[0] if extra else "k/levels")
             return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats,
-                       meta.get("preprocess", LEGACY_PREPROCESS_ID))
+                       meta.get("preprocess", LEGACY_PREPROCESS_ID), views)
         except (KeyError, ValueError, TypeError) as exc:
             raise ReferenceSetError(
                 f"reference set: corrupt metadata (k={meta.get('k')!r}, levels={meta.get('levels')!r} do not match "

@@ -53,6 +53,7 @@ from engine.errors import EngineError
 from engine.data.mvtec import Sample, category_dirs, index_root, load_mask, load_rgb
 from engine.evaluation.metrics import (AUPRO_FPR_LIMIT, DEFAULT_MAX_SIDE, aupro, downscale_for_metrics,
                                        image_auroc, pixel_auroc)
+from engine.evaluation.cached_features import CachedFrames, method_keys, run_seed_cached
 from engine.evaluation.summary import METRICS, build_k_entry
 
 log = logging.getLogger(__name__)
@@ -187,8 +188,14 @@ def reference_indices(n_train: int, k: int, seed: int) -> list[int]:
 def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str | Path],
              categories: Iterable[str] | None = None, shots: Sequence[int] = (4,),
              seeds: Sequence[int] = (0, 1, 2), methods: Sequence[str] = DEFAULT_METHODS, progress: bool = True,
-             batch_size: int = 8, max_side: int = DEFAULT_MAX_SIDE) -> dict:
-    """Run the few-shot benchmark; returns the JSON-ready dict described in the module docstring."""
+             batch_size: int = 8, max_side: int = DEFAULT_MAX_SIDE, cache_features: bool = False,
+             score_rules: Sequence[str] | None = None) -> dict:
+    """Run the few-shot benchmark; returns the JSON-ready dict described in the module docstring.
+
+    cache_features: compute each test image's backbone features once for all K and seeds
+    (engine/evaluation/cached_features.py; same numbers, a fraction of the time). score_rules
+    (needs cache_features): image-score rules read off the same maps, the first being the
+    detector's; each other one adds results under "METHOD@RULE"."""
     t0 = time.perf_counter()
     roots = [Path(roots)] if isinstance(roots, (str, Path)) else [Path(r) for r in roots]
     methods = list(dict.fromkeys(methods))
@@ -200,9 +207,13 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
         raise ValueError(f"shots {shots} and seeds {seeds}: need at least one of each, shots >= 1")
     cats = _collect_categories(roots, categories)
     det = _resolve_detector(detector)
+    rules = list(score_rules or [getattr(det, "image_score", "max")])
+    if not cache_features and len(rules) > 1:
+        raise ValueError("several score rules need cache_features=True")
+    keys = method_keys(methods, rules) if cache_features else methods
 
-    raw = {m: {f"K={k}": {} for k in shots} for m in methods}  # method -> K -> cat -> metric -> [seed]
-    extras = {m: {f"K={k}": {} for k in shots} for m in methods}
+    raw = {m: {f"K={k}": {} for k in shots} for m in keys}  # method -> K -> cat -> metric -> [seed]
+    extras = {m: {f"K={k}": {} for k in shots} for m in keys}
     skipped: dict[str, dict[str, str]] = {f"K={k}": {} for k in shots}
     references: dict[str, dict] = {c.key: {} for c in cats}
     runnable = [(c, k) for c in cats for k in shots if k <= len(c.train)]
@@ -212,24 +223,35 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
                 skipped[f"K={k}"][cat.key] = f"only {len(cat.train)} train/good images for K={k}"
                 log.warning("%s: %s", cat.key, skipped[f"K={k}"][cat.key])
     total = sum(len(c.test) for c, _ in runnable) * len(seeds)
+    if cache_features:
+        total += sum(len(c.test) for c in cats if any(k <= len(c.train) for k in shots))
     with tqdm(total=total, unit="img", desc="evaluate", disable=not progress, dynamic_ncols=True) as bar:
         for cat in cats:
+            frames = None
+            if cache_features and any(k <= len(cat.train) for k in shots):
+                bar.set_postfix_str(f"{cat.key} features")
+                frames = CachedFrames(det, [s.path for s in cat.test], bar.update)
             for k in shots:
                 kk = f"K={k}"
                 if cat.key in skipped[kk]:
                     continue
-                per_seed = {m: {name: [] for name in (*METRICS, "ms")} for m in methods}
+                per_seed = {m: {name: [] for name in (*METRICS, "ms")} for m in keys}
                 references[cat.key][kk] = {}
                 for seed in seeds:
                     bar.set_postfix_str(f"{cat.key} K={k} seed={seed}")
                     idx = reference_indices(len(cat.train), k, seed)
                     references[cat.key][kk][str(seed)] = [cat.train[i].path.name for i in idx]
                     refs = det.build_references([load_rgb(cat.train[i].path) for i in idx])
-                    values = _run_seed(det, cat, refs, methods, batch_size, max_side, bar)
-                    for m in methods:
+                    if frames is not None:
+                        values = run_seed_cached(det, frames, [s.is_anomalous for s in cat.test],
+                                                 lambda i, shape, c=cat: _small_mask(c, i, shape, max_side),
+                                                 refs, methods, rules, max_side, bar.update)
+                    else:
+                        values = _run_seed(det, cat, refs, methods, batch_size, max_side, bar)
+                    for m in keys:
                         for name, v in values[m].items():
                             per_seed[m][name].append(v)
-                for m in methods:
+                for m in keys:
                     raw[m][kk][cat.key] = {name: per_seed[m][name] for name in METRICS}
                     ms = [v for v in per_seed[m]["ms"] if np.isfinite(v)]
                     extras[m][kk][cat.key] = {"ms_per_image": float(np.mean(ms)) if ms else None}
@@ -241,7 +263,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
 
     results = {
         m: {kk: build_k_entry(raw[m][kk], len(seeds), skipped[kk], extras[m][kk]) for kk in raw[m]}
-        for m in methods
+        for m in keys
     }
     return {
         "schema": SCHEMA,
@@ -251,6 +273,11 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
             "shots": shots,
             "seeds": seeds,
             "methods": methods,
+            "score_rules": rules,
+            "cache_features": bool(cache_features),
+            "image_score": getattr(det, "image_score", None),
+            "local_features": getattr(det, "local_features", None),
+            "augment": getattr(det, "augment", None),
             "input_size": getattr(det, "input_size", None),
             "score_levels": list(getattr(det, "score_levels", None) or (1, 2, 3)),
             "search": getattr(det, "search", None),

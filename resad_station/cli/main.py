@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "evaluate_cmd",
     "train_cmd",
     "bench_cmd",
+    "benchmark_cmd",
     "profiles_cmd",
     "db_cmd",
     "defects_cmd",

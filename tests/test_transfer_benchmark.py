@@ -1,0 +1,94 @@
+"""The transfer protocol end to end, tiny: three MVTec-layout datasets made here, a few training
+steps, every method; the trained models are cached and a rerun only evaluates."""
+
+import json
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+from engine import Detector
+from engine.evaluation.runner import evaluate
+from engine.evaluation.transfer import InferenceSettings, ProtocolSettings, format_summary, model_key, run_protocol
+from engine.evaluation.transfer_targets import plan
+from engine.training.trainer import TrainConfig
+from resad_station.cli.main import main
+from tests.test_evaluate import _make_category
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    _make_category(root / "bricks", "brick", skimage.data.brick()[:480, :480], seed=0)
+    _make_category(root / "moons", "moon", skimage.data.moon()[:480, :480], seed=1)
+    _make_category(root / "grass", "grass", skimage.data.grass()[:480, :480], seed=2)
+    return root
+
+
+SETTINGS = ProtocolSettings(
+    train=TrainConfig(steps=2, eval_every=2, shots=2, batch=2, input_size=96, lr=1e-5),
+    extras=(),
+    inference=InferenceSettings(shots=(2, 4), seeds=(0, 1), input_size=96, score_rules=("max", "top5")),
+)
+
+
+def test_plan_trains_on_everything_but_the_target(data, tmp_path):
+    p = plan("moons", data, ("textures", "elpv"), tmp_path)
+    assert [r.name for r in p.train_roots] == ["bricks", "grass"]
+    assert [r.name for r in p.eval_roots] == ["moons"]
+    assert p.extras == ("textures", "elpv")
+    with pytest.raises(KeyError, match="no MVTec-layout dataset folder"):
+        plan("nothing", data, (), tmp_path)
+
+
+def test_model_key_follows_data_and_settings(data, tmp_path):
+    p = plan("moons", data, (), tmp_path)
+    base = model_key(p, SETTINGS.train)
+    assert model_key(p, SETTINGS.train) == base
+    assert model_key(p, TrainConfig(steps=3, eval_every=2, shots=2, batch=2, input_size=96)) != base
+    assert model_key(plan("grass", data, (), tmp_path), SETTINGS.train) != base
+
+
+def test_protocol_runs_caches_models_and_reruns_without_training(data, tmp_path):
+    torch.set_num_threads(1)
+    first = run_protocol(data, tmp_path, SETTINGS, ("moons", "grass"), progress=False)
+    assert set(first["targets"]) == {"moons", "grass"}
+    for t, entry in first["targets"].items():
+        assert entry["model"]["trained_now"]
+        assert t not in entry["model"]["train_roots"]
+    for key in ("resad", "knn", "resad+knn", "resad@top5", "knn@top5"):
+        for kk in ("K=2", "K=4"):
+            mean = first["summary"][key][kk]["mean"]["image_auroc"]
+            assert 0.0 <= mean["mean"] <= 1.0 and len(mean["per_seed"]) == 2
+            per_target = [first["summary"][key][kk]["per_target"][t]["image_auroc"]["per_seed"] for t in ("moons", "grass")]
+            assert mean["per_seed"] == pytest.approx([(a + b) / 2 for a, b in zip(*per_target)])
+    again = run_protocol(data, tmp_path, SETTINGS, ("moons", "grass"), progress=False)
+    assert not any(e["model"]["trained_now"] for e in again["targets"].values())
+    assert again["summary"] == first["summary"]
+    assert "MEAN" in format_summary(first) and "resad+knn" in format_summary(first)
+
+
+def test_cached_features_give_the_uncached_numbers(data):
+    det = Detector.load(method="knn", device="cpu", input_size=96)
+    plain = evaluate(det, [data / "moons"], shots=(2,), seeds=(0, 1), methods=("knn",), progress=False)
+    cached = evaluate(det, [data / "moons"], shots=(2,), seeds=(0, 1), methods=("knn",), progress=False,
+                      cache_features=True)
+    for metric in ("image_auroc", "pixel_auroc", "aupro"):
+        a = plain["results"]["knn"]["K=2"]["mean"][metric]["per_seed"]
+        b = cached["results"]["knn"]["K=2"]["mean"][metric]["per_seed"]
+        assert np.allclose(a, b, atol=1e-6), metric
+
+
+def test_cli_writes_table_and_json(data, tmp_path, capsys):
+    out = tmp_path / "t.json"
+    rc = main(["benchmark", "transfer", "--data", str(data), "--targets", "bricks", "--extra", "", "--shots", "2",
+               "--seeds", "0", "--steps", "1", "--eval-every", "1", "--batch", "2", "--input-size", "96",
+               "--method", "knn", "--cache-dir", str(tmp_path / "c"), "--json", str(out), "--no-progress"])
+    assert rc == 0
+    assert "bricks" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert result["schema"] == "resad-station/transfer/v1"
+    assert list(result["summary"]) == ["knn"]
+    assert main(["benchmark", "transfer", "--data", str(data), "--targets", "nope", "--extra", ""]) == 2
+    assert "nope" in capsys.readouterr().err
