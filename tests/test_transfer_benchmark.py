@@ -29,7 +29,7 @@ def data(tmp_path_factory):
 SETTINGS = ProtocolSettings(
     train=TrainConfig(steps=2, eval_every=2, shots=2, batch=2, input_size=96, lr=1e-5),
     extras=(),
-    inference=InferenceSettings(shots=(2, 4), seeds=(0, 1), input_size=96, score_rules=("max", "top5")),
+    inference=InferenceSettings(shots=(2, 4), seeds=(0, 1), input_size=96, score_rules=("max", "top5"), max_test=12),
 )
 
 

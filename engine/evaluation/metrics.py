@@ -88,7 +88,22 @@ def pixel_auroc(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray],
             chosen = np.random.default_rng(seed).choice(neg, size=keep, replace=False)
             idx = np.concatenate([np.flatnonzero(y), chosen])
             y, s = y[idx], s[idx]
-    return float(roc_auc_score(y, s))
+    return rank_auroc(y, s)
+
+
+def rank_auroc(y: np.ndarray, s: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic: one sort, ties at their average rank (equal to
+    sklearn's roc_auc_score, which sorts more than once and takes about 3x as long on the
+    millions of pixels a pixel AUROC has)."""
+    order = np.argsort(s)
+    ss, yy = s[order], y[order]
+    starts = np.concatenate([[0], np.flatnonzero(ss[1:] != ss[:-1]) + 1])
+    ends = np.append(starts[1:], ss.size)
+    pos = np.add.reduceat(yy.astype(np.int64), starts)
+    n_pos = int(pos.sum())
+    n_neg = ss.size - n_pos
+    rank_sum = float(np.dot((starts + ends + 1) / 2.0, pos))  # 1-based average rank of each tie group
+    return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
 
 
 def pro_curve(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray],

@@ -101,6 +101,19 @@ def _collect_categories(roots: Sequence[Path], wanted: Iterable[str] | None) -> 
     return out
 
 
+def subsample_test(test: list[Sample], n: int) -> list[Sample]:
+    """At most n test images, the good/anomalous ratio kept, drawn with default_rng(0), in file order."""
+    if len(test) <= n:
+        return test
+    bad = [i for i, s in enumerate(test) if s.is_anomalous]
+    good = [i for i, s in enumerate(test) if not s.is_anomalous]
+    n_bad = min(len(bad), max(1 if bad else 0, round(n * len(bad) / len(test))))
+    n_good = min(len(good), n - n_bad)
+    rng = np.random.default_rng(0)
+    keep = [bad[i] for i in rng.permutation(len(bad))[:n_bad]] + [good[i] for i in rng.permutation(len(good))[:n_good]]
+    return [test[i] for i in sorted(keep)]
+
+
 def _resolve_detector(detector: Any) -> Any:
     if hasattr(detector, "predict") and hasattr(detector, "build_references"):
         return detector
@@ -189,13 +202,14 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
              categories: Iterable[str] | None = None, shots: Sequence[int] = (4,),
              seeds: Sequence[int] = (0, 1, 2), methods: Sequence[str] = DEFAULT_METHODS, progress: bool = True,
              batch_size: int = 8, max_side: int = DEFAULT_MAX_SIDE, cache_features: bool = False,
-             score_rules: Sequence[str] | None = None) -> dict:
+             score_rules: Sequence[str] | None = None, max_test: int | None = None) -> dict:
     """Run the few-shot benchmark; returns the JSON-ready dict described in the module docstring.
 
     cache_features: compute each test image's backbone features once for all K and seeds
     (engine/evaluation/cached_features.py; same numbers, a fraction of the time). score_rules
     (needs cache_features): image-score rules read off the same maps, the first being the
-    detector's; each other one adds results under "METHOD@RULE"."""
+    detector's; each other one adds results under "METHOD@RULE". max_test: at most this many test
+    images per category (`subsample_test`; None: all)."""
     t0 = time.perf_counter()
     roots = [Path(roots)] if isinstance(roots, (str, Path)) else [Path(r) for r in roots]
     methods = list(dict.fromkeys(methods))
@@ -206,6 +220,9 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
     if not shots or min(shots) < 1 or not seeds:
         raise ValueError(f"shots {shots} and seeds {seeds}: need at least one of each, shots >= 1")
     cats = _collect_categories(roots, categories)
+    if max_test is not None:
+        for c in cats:
+            c.test = subsample_test(c.test, int(max_test))
     det = _resolve_detector(detector)
     rules = list(score_rules or [getattr(det, "image_score", "max")])
     if not cache_features and len(rules) > 1:
@@ -274,6 +291,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
             "seeds": seeds,
             "methods": methods,
             "score_rules": rules,
+            "max_test_per_category": max_test,
             "cache_features": bool(cache_features),
             "image_score": getattr(det, "image_score", None),
             "local_features": getattr(det, "local_features", None),

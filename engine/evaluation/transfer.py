@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
+from engine.data.mvtec import category_dirs
 from engine.detector import Detector, METHODS
 from engine.evaluation.runner import evaluate
 from engine.evaluation.summary import METRICS, summarize
@@ -56,6 +58,9 @@ class InferenceSettings:
     local_features: bool = False
     augment: str = "none"
     levels: tuple[int, ...] | None = None
+    # at most this many test images per target (split evenly over its categories, the good/anomalous
+    # ratio kept; None: all): a cheaper, noisier run of the same protocol
+    max_test: int | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,29 @@ def detector_for(model_file: str | None, inf: InferenceSettings, device: str = "
                          local_features=inf.local_features, augment=inf.augment)
 
 
+def _cached_evaluation(p: TargetPlan, model: dict, inf: InferenceSettings, cache_dir: Path, device: str,
+                       progress: bool) -> dict:
+    """The target's evaluation, kept under a key of model, inference settings and target data, so
+    that an interrupted protocol resumes at the next target and a rerun only tabulates."""
+    blob = json.dumps({"model": model["key"], "inference": asdict(inf), "data": fingerprint(p.eval_roots, ())},
+                      sort_keys=True, default=list)
+    path = cache_dir / "transfer-results" / f"{p.target}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    det = detector_for(model["file"], inf, device)
+    per_category = None
+    if inf.max_test is not None:
+        n_cats = sum(len(category_dirs(r)) for r in p.eval_roots)
+        per_category = max(2, math.ceil(inf.max_test / max(1, n_cats)))
+    result = evaluate(det, list(p.eval_roots), shots=inf.shots, seeds=inf.seeds, methods=inf.methods,
+                      progress=progress, cache_features=True, score_rules=inf.score_rules, max_test=per_category)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, allow_nan=False))
+    tmp.replace(path)
+    return result
+
+
 def _summary(targets: dict, n_seeds: int) -> dict:
     out: dict = {}
     first = next(iter(targets.values()))["evaluation"]["results"]
@@ -128,9 +156,7 @@ def run_protocol(data_dir: Path, cache_dir: Path, settings: ProtocolSettings,
             model = ensure_model(p, settings.train, cache_dir, progress)
             bar.update(1)
             bar.set_postfix_str(f"{p.target}: evaluate")
-            det = detector_for(model["file"], inf, device)
-            result = evaluate(det, list(p.eval_roots), shots=inf.shots, seeds=inf.seeds, methods=inf.methods,
-                              progress=progress, cache_features=True, score_rules=inf.score_rules)
+            result = _cached_evaluation(p, model, inf, cache_dir, device, progress)
             out[p.target] = {"model": model, "evaluation": result}
             bar.update(1)
     return {

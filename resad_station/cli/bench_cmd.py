@@ -24,6 +24,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--search", choices=("guided", "broad", "wide", "exact"), default="guided",
                         help="levels searched over every position (see engine.search in a profile)")
     parser.add_argument("--compare-exact", action="store_true", help="also time the exhaustive NN search")
+    parser.add_argument("--score", default="max", metavar="RULE",
+                        help="image score: max (the map's maximum) or topP, the mean of its top P %% (e.g. top1)")
+    parser.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")
+    parser.add_argument("--augment", choices=("none", "flips", "rotations", "dihedral", "shifts"), default="none",
+                        help="augmented views of the reference shots join the pools")
     parser.add_argument("--json", help="write the numbers to this JSON file too")
 
 
@@ -48,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"bench: {root / 'reference'} has {len(refs)} images, --shots {args.shots} needs more", file=sys.stderr)
         return 2
     frames = _images(root / "line")
-    det = Detector.load(args.weights, device=args.device, input_size=args.size, method=args.method, search=args.search)
+    det = Detector.load(args.weights, device=args.device, input_size=args.size, method=args.method, search=args.search,
+                        image_score=args.score, local_features=args.local_features, augment=args.augment)
     result = run_bench(refs, frames, det, args.repeats, args.batch, args.compare_exact)
     print(format_bench(result))
     if args.json:

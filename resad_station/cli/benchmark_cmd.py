@@ -57,6 +57,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     inf.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")
     inf.add_argument("--augment", choices=("none", "flips", "rotations", "dihedral", "shifts"), default="none",
                      help="augmented views of the reference shots")
+    inf.add_argument("--max-test", type=int, metavar="N",
+                     help="at most N test images per target (split over its categories, good/anomalous ratio kept): "
+                          "a cheaper, noisier run (default: all)")
     inf.add_argument("--levels", type=_int_list, default=None, metavar="L[,L...]")
     parser.add_argument("--cache-dir", default=".cache", help="trained models, training features, elpv copy (default .cache)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         inference=InferenceSettings(shots=tuple(args.shots), seeds=tuple(args.seeds), methods=tuple(methods),
                                     input_size=args.input_size, search=args.search, score_rules=args.score,
                                     local_features=args.local_features, augment=args.augment,
-                                    levels=tuple(args.levels) if args.levels else None),
+                                    levels=tuple(args.levels) if args.levels else None, max_test=args.max_test),
     )
     try:
         result = run_protocol(Path(args.data), Path(args.cache_dir), settings, args.targets,

@@ -50,6 +50,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="backbone levels the score sums (default: 1,2,3, as in the paper)")
     parser.add_argument("--search", choices=("guided", "broad", "wide", "exact"), default="guided",
                         help="levels searched over every position: guided = 3, broad = 3 with its best 3 matches guiding level 2, wide = 2-3, exact = all (default: guided)")
+    parser.add_argument("--score", default="max", metavar="RULE",
+                        help="image score: max (the map's maximum) or topP, the mean of its top P %% (e.g. top1)")
+    parser.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")
+    parser.add_argument("--augment", choices=("none", "flips", "rotations", "dihedral", "shifts"), default="none",
+                        help="augmented views of the reference shots join the pools")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON to this file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -66,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         detector = Detector.load(weights=args.weights, device=args.device, input_size=args.input_size,
-                                 method=methods[0], score_levels=args.levels, search=args.search)
+                                 method=methods[0], score_levels=args.levels, search=args.search,
+                                 image_score=args.score, local_features=args.local_features, augment=args.augment)
         result = evaluate(detector, args.roots, categories=args.categories, shots=args.shots,
                           seeds=args.seeds, methods=methods, progress=not args.no_progress)
     except (EngineError, KeyError, ValueError, FileNotFoundError) as exc:

@@ -103,6 +103,11 @@ class EngineConfig(_Section):
     search: Literal["guided", "broad", "wide", "exact"] = "guided"
     weights: str | None = None
     score_levels: list[int] = Field(default_factory=lambda: [1, 2, 3])  # backbone levels the score sums
+    # augmented views of the reference shots in the pools (engine/reference_augment.py): for products
+    # whose orientation or position varies
+    augment: Literal["none", "flips", "rotations", "dihedral", "shifts"] = "none"
+    image_score: str = Field(default="max", pattern=r"^(max|top\d+(\.\d+)?)$")  # max, or mean of the top P %
+    local_features: bool = False  # 3x3 neighbourhood average of the features before matching
 
     @field_validator("score_levels")
     @classmethod

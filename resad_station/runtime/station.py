@@ -64,7 +64,8 @@ def load_detector(profile: Profile) -> Detector:
     weights = str(profile.resolve_path(e.weights)) if e.weights else None
     levels = None if e.score_levels == [1, 2, 3] else e.score_levels  # None: the paper's default, all three
     return Detector.load(weights=weights, device=e.device, input_size=e.input_size, method=e.method,
-                         score_levels=levels, search=e.search)
+                         score_levels=levels, search=e.search, augment=e.augment, image_score=e.image_score,
+                         local_features=e.local_features)
 
 
 def resolve_profile(profile: Profile | str | os.PathLike, data_dir: Path | None = None) -> Profile:
