@@ -12,11 +12,10 @@ image / pixel AUROC and the mean over targets, per method and K) and writes the 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from resad_station.cli.evaluate_cmd import _int_list
+from resad_station.cli.evaluate_cmd import _int_list, write_json
 
 NAME = "benchmark"
 HELP = "run a benchmark protocol (transfer: train on everything else, evaluate each unseen target few-shot)"
@@ -95,10 +94,5 @@ def run(args: argparse.Namespace) -> int:
     print(format_summary(result), end="")
     print(f"{result['elapsed_s']:.1f} s")
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2, allow_nan=False, default=list) + "\n", encoding="utf-8")
-        tmp.replace(out)
-        print(f"wrote {out}")
+        write_json(Path(args.json), result)
     return 0

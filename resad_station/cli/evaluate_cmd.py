@@ -84,10 +84,13 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(result), end="")
     print(f"{result['elapsed_s']:.1f} s")
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        tmp.replace(out)  # atomic: a reader never sees half a file
-        print(f"wrote {out}")
+        write_json(Path(args.json), result)
     return 0
+
+
+def write_json(out: Path, result: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2, allow_nan=False, default=list) + "\n", encoding="utf-8")
+    tmp.replace(out)  # atomic: a reader never sees half a file
+    print(f"wrote {out}")
