@@ -92,3 +92,14 @@ def test_cli_writes_table_and_json(data, tmp_path, capsys):
     assert list(result["summary"]) == ["knn"]
     assert main(["benchmark", "transfer", "--data", str(data), "--targets", "nope", "--extra", ""]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_subsample_keeps_the_ratio_and_is_fixed(data):
+    from engine.data import index_root
+    from engine.evaluation.runner import subsample_test
+
+    test = [s for s in index_root(data / "moons") if s.split == "test"]  # 4 good, 5 anomalous
+    part = subsample_test(test, 4)
+    assert len(part) == 4 and sum(s.is_anomalous for s in part) == 2
+    assert part == subsample_test(test, 4) and part == [s for s in test if s in part]  # fixed draw, file order
+    assert subsample_test(test, 100) == test
