@@ -74,7 +74,7 @@ class MultiCameraWindow(QMainWindow):
         layout = QVBoxLayout(cameras)
         layout.addLayout(bar)
         layout.addWidget(self.stack, 1)
-        self.review = ReviewScreen(line.db, self.session, self.runner, self.thumbnails)
+        self.review = ReviewScreen(next(iter(self.links.values())).defects, self.session, self.runner, self.thumbnails)
         self.tabs = QTabWidget()
         self.tabs.addTab(cameras, "Cameras")
         self.tabs.addTab(self.review, "Review")

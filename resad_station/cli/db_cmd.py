@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from resad_station.storage import StorageError, head_revision, open_station_database
 
@@ -30,10 +31,14 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from resad_station.paths import resolve_data_dir
+    import sqlalchemy as sa
 
-    if args.db_url is None:
-        path = resolve_data_dir(args.data_dir) / "station.db"
+    from resad_station.paths import resolve_data_dir
+    from resad_station.storage.location import storage_location
+
+    url = sa.make_url(storage_location(resolve_data_dir(args.data_dir), args.db_url).db_url)  # station.yaml too
+    if args.db_url is None and url.drivername.startswith("sqlite") and url.database:
+        path = Path(url.database)
         if not path.exists():  # checking must not create an empty database
             print(f"error: no database at {path}: nothing to check (the station creates it on first run, "
                   "or run `resad-station db upgrade`)", file=sys.stderr)
