@@ -14,7 +14,8 @@ from resad_station.storage.models import Defect, Product, ReferenceSet, utc_now
 RECENT = timedelta(days=7)
 # calibration keys that are the thresholds' own inputs, not self-test results
 BASIC_KEYS = {"mean", "std", "max", "t_uncertain", "t_fail", "shot_scores", "validation_scores", "rule", "score_id",
-              "method", "shot_names", "proposed_t_uncertain", "proposed_t_fail", "thresholds_set_by"}
+              "method", "shot_names", "proposed_t_uncertain", "proposed_t_fail", "thresholds_set_by",
+              "mac"}  # the reference set's seal, not a test result
 
 
 @dataclass
