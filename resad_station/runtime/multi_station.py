@@ -173,9 +173,9 @@ class MultiStation:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def acknowledge_alarm(self, role: str = "operator") -> bool:
+    def acknowledge_alarm(self, actor: str = "operator") -> bool:
         """Acknowledge every camera's open alarm; True when there was one."""
-        return any([s.acknowledge_alarm(role) for s in self.stations])
+        return any([s.acknowledge_alarm(actor) for s in self.stations])
 
     def failed_cameras(self) -> list[str]:
         """Cameras whose capture is FAILED now (it still retries, every few seconds)."""
