@@ -103,7 +103,7 @@ def test_cli_enroll_and_activate_need_the_engineer_pin(tmp_path, capsys):
     with db.read_session() as s:
         (event,) = repo.list_audit_events(s, action="reference_set_activated")
     db.close()
-    assert event.role.startswith("engineer:") and event.role.endswith("via cli pin-file")
+    assert event.actor.startswith("engineer:") and event.actor.endswith("via cli pin-file")
 
 
 def test_the_prompt_is_used_on_a_terminal(tmp_path, monkeypatch):
@@ -162,7 +162,7 @@ def test_the_station_refuses_to_inspect_with_a_tampered_reference_set(tmp_path):
     with station.db.read_session() as s:  # the first-run enrollment is the station's own, audited act
         (event,) = repo.list_audit_events(s, action="reference_set_enrolled")
     station.close()
-    assert event.role == "system:first-run" and event.details["authorised_as"].startswith("first run")
+    assert event.actor == "system:first-run" and event.details["authorised_as"].startswith("first run")
     assert event.details["profile_sha256"] == hashlib.sha256(profile.read_bytes()).hexdigest()
     db = open_station_database(tmp_path / "data")
     with db.engine.begin() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from resad_station.storage import StorageError, head_revision, open_station_database
@@ -30,11 +31,15 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from resad_station.paths import resolve_data_dir
+    import sqlalchemy as sa
 
-    if args.db_url is None:
-        path = resolve_data_dir(args.data_dir) / "station.db"
-        if not path.exists():  # checking must not create an empty database
+    from resad_station.paths import resolve_data_dir
+    from resad_station.storage.location import storage_location
+
+    url = storage_location(resolve_data_dir(args.data_dir), args.db_url).db_url  # --db-url, station.yaml or default
+    if url.startswith("sqlite") and sa.make_url(url).database not in (None, "", ":memory:"):
+        path = sa.make_url(url).database
+        if not os.path.exists(path):  # checking must not create an empty database
             print(f"error: no database at {path}: nothing to check (the station creates it on first run, "
                   "or run `resad-station db upgrade`)", file=sys.stderr)
             return 1
