@@ -265,6 +265,7 @@ def test_references_built_with_another_resize_filter_are_rebuilt_from_their_stor
 
     from engine.preprocess import PREPROCESS_ID
     from resad_station.storage.models import ReferenceSet as ReferenceSetRow
+    from resad_station.storage.sealing import seal
 
     camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "mode": "triggered"}
     profile = write_profile(tmp_path, "line", "pcb", camera)
@@ -274,7 +275,9 @@ def test_references_built_with_another_resize_filter_are_rebuilt_from_their_stor
             blob = row.features
             meta = json.loads(blob[8 : 8 + int.from_bytes(blob[:8], "little")])["__metadata__"]
             del meta["preprocess"]
-            s.get(ReferenceSetRow, row.id).features = st_save(st_load(blob), metadata=meta)
+            edited = s.get(ReferenceSetRow, row.id)
+            edited.features = st_save(st_load(blob), metadata=meta)
+            seal(station.db.seal_key, edited)  # that engine was this station's: its set was sealed
             old_version, old_images = row.version, sorted(i.sha256 for i in row.images)
     with Station.open(profile, tmp_path / "data") as station:
         assert station.active.refs.preprocess == PREPROCESS_ID

@@ -66,7 +66,7 @@ def test_a_screenshot_of_the_wizard_with_a_pin_set_says_why_it_cannot(tmp_path, 
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     data = tmp_path / "data"
     data.mkdir()
-    PinStore(data).set_pin("4711")
+    PinStore(data).set_pin("471100")
     shot = tmp_path / "wizard.png"
     code = main(["--data-dir", str(data), "gui", "--tab", "enroll", "--screenshot", str(shot)],
                 extra_commands=[gui_cmd])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from pathlib import Path
 
 from resad_station.storage import StorageError, head_revision, open_station_database
 
@@ -36,10 +36,10 @@ def _check(args: argparse.Namespace) -> int:
     from resad_station.paths import resolve_data_dir
     from resad_station.storage.location import storage_location
 
-    url = sa.make_url(storage_location(resolve_data_dir(args.data_dir), args.db_url).db_url)  # station.yaml too
-    if args.db_url is None and url.drivername.startswith("sqlite") and url.database:
-        path = Path(url.database)
-        if not path.exists():  # checking must not create an empty database
+    url = storage_location(resolve_data_dir(args.data_dir), args.db_url).db_url  # --db-url, station.yaml or default
+    if url.startswith("sqlite") and sa.make_url(url).database not in (None, "", ":memory:"):
+        path = sa.make_url(url).database
+        if not os.path.exists(path):  # checking must not create an empty database
             print(f"error: no database at {path}: nothing to check (the station creates it on first run, "
                   "or run `resad-station db upgrade`)", file=sys.stderr)
             return 1

@@ -130,8 +130,8 @@ class EngineConfig(_Section):
 
 class ThresholdsConfig(_Section):
     mode: Literal["auto", "manual"] = "auto"
-    t_uncertain: float | None = Field(default=None, validate_default=True, ge=-1e6, le=1e6)
-    t_fail: float | None = Field(default=None, validate_default=True, ge=-1e6, le=1e6)
+    t_uncertain: float | None = Field(default=None, validate_default=True, ge=-1e9, le=1e9)
+    t_fail: float | None = Field(default=None, validate_default=True, ge=-1e9, le=1e9)
     debounce_frames: int = Field(default=2, ge=1, le=1000)
 
     @field_validator("t_uncertain")
