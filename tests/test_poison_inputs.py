@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from resad_station.capture import CaptureWorker, FolderSource
@@ -234,3 +235,16 @@ def test_a_camera_frame_over_the_limit_is_skipped_by_the_capture_worker(tmp_path
     worker = CaptureWorker(small_limit_video, "triggered", lambda s: None, on_skip=skipped.append)
     worker.start()
     assert drain(worker) == [] and len(skipped) == 3 and "the limit is 0.01 MP" in str(skipped[0])
+
+
+def test_the_review_screens_picture_reader_refuses_a_pixel_bomb_in_the_store(tmp_path):
+    """Thumbnails and the Review detail read stored files through the same guarded decoder."""
+    from ui.thumbnail_loader import read_rgb
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_claiming(100_000, 100_000))
+    good = tmp_path / "good.png"
+    cv2.imwrite(str(good), np.full((40, 60, 3), (10, 20, 200), np.uint8))  # BGR on disk
+    assert read_rgb(bomb) is None and read_rgb(tmp_path / "missing.png") is None
+    rgb = read_rgb(good)
+    assert rgb.shape == (40, 60, 3) and tuple(rgb[0, 0]) == (200, 20, 10)  # RGB in memory

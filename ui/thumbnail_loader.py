@@ -12,11 +12,11 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from resad_station.capture.decode import ImageDecodeError, read_image_file
 from ui.overlay import fit_longest_side
 
 MAX_PENDING = 256
@@ -31,8 +31,12 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
 
 
 def read_rgb(path: Path) -> np.ndarray | None:
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    """The stored picture as RGB, or None when it is missing or unreadable. Through the station's
+    decoder, so a pixel bomb or a huge file in the store is refused from its header, never allocated."""
+    try:
+        return read_image_file(path)
+    except (OSError, ImageDecodeError):
+        return None
 
 
 class ThumbnailLoader(QObject):
