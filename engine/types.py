@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # Stages reported in Prediction.timings (milliseconds), in pipeline order.
-STAGES = ("preprocess", "backbone", "nn_search", "flows", "postprocess")
+STAGES = ("preprocess", "backbone", "checks", "nn_search", "flows", "postprocess")
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,12 @@ class Prediction:
     anomaly_map: float32 array at the ORIGINAL image's height x width.
     timings: milliseconds per stage (see STAGES) plus "total"; batched calls share the
         batch's time evenly between its frames.
+    checks: whole-frame checks (engine/coverage.py), each as its value / its limit: >= 1 fails.
+    reason: why the checks fail the frame ("part missing", "unlike the references"), or "".
     """
 
     score: float
     anomaly_map: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    checks: dict[str, float] = field(default_factory=dict)
+    reason: str = ""

@@ -56,11 +56,12 @@ class DefectRow:
     label: str
     reviewer: str | None
     note: str | None = field(default=None)
+    reason: str | None = field(default=None)  # a whole-frame check's: part missing, unlike the references
 
     @classmethod
     def of(cls, d: Any) -> "DefectRow":
         return cls(d.id, d.product_id, d.camera, d.time, d.verdict, d.score, d.image_path, d.heatmap_path,
-                   d.raw_map_path, d.label, d.reviewer, d.note)
+                   d.raw_map_path, d.label, d.reviewer, d.note, getattr(d, "reason", None))
 
 
 class DefectPageModel(QAbstractListModel):
@@ -109,9 +110,12 @@ class DefectPageModel(QAbstractListModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             mark = {"defect": " ✔ defect", "false_alarm": " ✘ false alarm"}.get(row.label, "")
-            return f"#{row.id} {row.verdict} {row.score:.3g}{mark}"
+            why = f" ({row.reason})" if row.reason else ""
+            return f"#{row.id} {row.verdict}{why} {row.score:.3g}{mark}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"defect {row.id}\n{row.time.astimezone():%Y-%m-%d %H:%M:%S} on {row.camera}\nscore {row.score:.4g}, label {row.label}"
+            why = f"\n{row.reason}" if row.reason else ""
+            return (f"defect {row.id}\n{row.time.astimezone():%Y-%m-%d %H:%M:%S} on {row.camera}\nscore {row.score:.4g}, "
+                    f"label {row.label}{why}")
         if role == Qt.ItemDataRole.DecorationRole:
             key = row.heatmap_path or row.image_path
             image = self.thumbnails.get(key, self.db.images.path(key))

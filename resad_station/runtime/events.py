@@ -48,6 +48,7 @@ class FrameResult:
     anomaly_map: np.ndarray  # float32 HxW, same size as image
     timings: dict[str, float] = field(default_factory=dict)
     source_name: str = ""  # file name or URI of the frame, when known
+    reason: str = ""  # why a whole-frame check failed it ("part missing", "unlike the references"), or ""
 
     @property
     def latency_ms(self) -> float:

@@ -56,7 +56,7 @@ class DatabaseSink:
                 repo.add_defect(
                     s, product_id=record.product_id, camera=r.camera, time=r.decided_at, verdict=r.verdict.value,
                     score=r.score, image=image, heatmap=heatmap, raw_map=raw, inspection_id=inspection.id,
-                    note=r.source_name or None,
+                    note=r.source_name or None, reason=r.reason or None,
                 )
             repo.add_inspections(s, plain)
 
