@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("enrollment", "defects"),  # reference sets; labelling and exporting defects
     ("runtime",),  # the station: pipeline, recorder, alarms, listeners
     ("cli",),  # the headless command line
+    ("tools",),  # scripted runs of the station (measurements) that drive the command line
     ("__main__",),
 )
 ROOT_PACKAGE = "resad_station"  # its __init__ holds only the version: anything may import it

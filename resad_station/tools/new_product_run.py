@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from resad_station.runtime.sources import image_files
+from resad_station.capture.imaging import image_files
 
 PRODUCT = "new-product"
 
