@@ -100,10 +100,12 @@ def test_self_test_reports_good_and_synthetic_defects(enrolled):
 
 
 def _garbled_jpeg(tmp_path) -> str:
-    """A board saved as JPEG, with its second half lost: libjpeg decodes the rest as flat grey."""
+    """A board saved as JPEG whose data was cut after a third (then closed with an end-of-image
+    marker, as a transfer cut short may leave it): it decodes, the lost part as flat mid grey."""
     ok, data = cv2.imencode(".jpg", cv2.cvtColor(_board(), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     path = tmp_path / "garbled.jpg"
-    path.write_bytes(data.tobytes()[: len(data) // 3])
+    path.write_bytes(data.tobytes()[: len(data) // 3] + b"\xff\xd9")
+    assert load_rgb(path).shape == _board().shape  # it does decode: only the content check can refuse it
     return str(path)
 
 

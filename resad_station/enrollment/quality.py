@@ -115,9 +115,6 @@ def check_shots(shots: Sequence[Shot], settings: QualitySettings = QualitySettin
             report.rejects.append(Reject(shot.name, problem))
         else:
             sized.append(shot)
-    far = outliers([s.name for s in sized], [thumbnail(s.image) for s in sized], settings.outlier_ratio)
-    report.rejects += [Reject(name, reason) for name, reason in far.items()]
-    sized = [s for s in sized if s.name not in far]
     for shot in sized:
         report.sharpness[shot.name] = sharpness(shot.image)
     median = float(np.median(list(report.sharpness.values()))) if report.sharpness else 0.0
@@ -140,6 +137,10 @@ def check_shots(shots: Sequence[Shot], settings: QualitySettings = QualitySettin
             continue
         kept_thumbs.append((shot.name, thumb))
         report.accepted.append(shot)
+    # after blur and duplicates: a duplicate's tiny distance would make every other shot look far
+    far = outliers([s.name for s in report.accepted], [t for _, t in kept_thumbs], settings.outlier_ratio)
+    report.rejects += [Reject(name, reason) for name, reason in far.items()]
+    report.accepted = [s for s in report.accepted if s.name not in far]
     order = {shot.name: i for i, shot in reversed(list(enumerate(shots)))}
     report.rejects.sort(key=lambda r: order.get(r.name, len(order)))  # in the order given
     return report
