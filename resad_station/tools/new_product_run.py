@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from engine.self_test import auroc
 from resad_station.capture.imaging import image_files
 
 PRODUCT = "new-product"
@@ -75,12 +76,15 @@ def tally(rows) -> dict:
         if reason:
             out["reasons"][f"{cls}: {reason}"] += 1
     good, bad = out["good"], out["defective"]
+    labels = [Path(name).name.split("__", 1)[0] != "good" for name, *_ in rows]
     n_good, n_bad = sum(good.values()), sum(bad.values())
     return {
         "good": dict(good), "defective": dict(bad), "reasons": dict(out["reasons"]),
         "defective_caught_pct": 100.0 * (bad["fail"] + bad["uncertain"]) / n_bad if n_bad else None,
         "good_fail_pct": 100.0 * good["fail"] / n_good if n_good else None,
         "good_uncertain_pct": 100.0 * good["uncertain"] / n_good if n_good else None,
+        # how well the scores alone rank defective above good (no threshold involved)
+        "image_auroc": auroc([r[3] for r, y in zip(rows, labels) if not y], [r[3] for r, y in zip(rows, labels) if y]),
     }
 
 
@@ -133,6 +137,7 @@ def main(argv=None) -> int:
           f"pass {d.get('pass', 0)}  -> caught {result['defective_caught_pct']:.1f} %")
     print(f"  good:      {sum(g.values())}  fail {g.get('fail', 0)}  uncertain {g.get('uncertain', 0)}  "
           f"pass {g.get('pass', 0)}  -> fail {result['good_fail_pct']:.1f} %")
+    print(f"  image AUROC of the scores: {result['image_auroc']:.3f}")
     if result["reasons"]:
         print("  whole-frame checks: " + ", ".join(f"{k} {v}" for k, v in result["reasons"].items()))
     if args.json:
