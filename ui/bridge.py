@@ -45,6 +45,7 @@ class LiveFrame:
     contours: tuple  # outlines of regions above t_fail, display coordinates
     overlay: np.ndarray  # image + heat blended at `opacity`
     opacity: float  # the view's opacity when the bridge blended; the view re-blends if it changed since
+    reason: str = ""  # a whole-frame check's: part missing, unlike the references
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def make_live_frame(result: FrameResult, max_side: int, opacity: float) -> LiveF
         contours=contours,
         overlay=overlay.compose_overlay(image, heat, opacity, contours),
         opacity=opacity,
+        reason=getattr(result, "reason", ""),
     )
 
 
