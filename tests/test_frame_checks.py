@@ -75,7 +75,7 @@ def test_every_good_board_of_the_line_passes(enrolled):
     preds = det.predict_batch([load_rgb(p) for p in GOOD_LINE], refs)
     verdicts = {p.name: (judge(pr.score, pr.reason, thresholds), pr.reason, round(pr.score, 3), pr.checks)
                 for p, pr in zip(GOOD_LINE, preds)}
-    assert len(verdicts) == 20
+    assert len(verdicts) == len(GOOD_LINE) >= 20
     assert all(v[0] is Verdict.PASS for v in verdicts.values()), verdicts
     assert all(max(pr.checks.values()) < 0.9 for pr in preds)  # clear of the limits, not just under them
 
