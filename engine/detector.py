@@ -7,7 +7,11 @@
 method "resad": residual -> constraintor -> flow, score -log p. method "knn": the training-free
 baseline, the norm of the same residual (distance to the nearest reference feature). method
 "resad+knn": the sum of the two maps; each is a sum of per-level standard scores taken from the
-product's own shots, so the two terms share one scale and need no weight.
+product's own shots, so the two terms share one scale and need no weight. method "auto": the
+method chosen for each reference set by its self-test (engine/self_test.py), kept on the set.
+
+Every prediction also carries the whole-frame checks of engine/coverage.py (part missing, unlike
+the references), unless the detector was made with checks=False.
 
 One Detector may serve several threads at once (the live line and an enrollment): calls keep
 their state in a per-call clock, and the caches they fill lazily are idempotent.
@@ -24,6 +28,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from engine import coverage
 from engine.allocator import keep_freed_memory
 from engine.backbone import BACKBONE_ID, load_backbone
 from engine.errors import EngineError, InputImageError, ReferenceSetError
@@ -44,6 +49,9 @@ from engine.weights import BUNDLED_WEIGHTS, load_heads
 
 TERMS = METHOD_TERMS  # what each method's map sums: the registry in engine/methods.py
 METHODS = tuple(TERMS)  # the shipped methods
+AUTO = "auto"  # the method each reference set's self-test chose (ReferenceSet.method)
+METHOD_CHOICES = METHODS + (AUTO,)
+AUTO_FALLBACK = "resad+knn"  # "auto" on a reference set no self-test has chosen for
 MIN_SHOTS = 2  # leave-one-out statistics need at least two shots
 CPU_BATCH = 4
 RESIDUAL_SCALE = "residual_scale"  # key of the references' residual scale in ReferenceSet.stats
@@ -99,10 +107,11 @@ class Detector:
         image_score: str = DEFAULT_RULE,
         local_features: bool = False,
         augment: str = "none",
+        checks: bool = True,
     ):
-        if method not in TERMS:
-            raise EngineError(f"method: expected one of {tuple(TERMS)}, got {method!r}")
-        if needs_heads(method) and heads is None:
+        if method != AUTO and method not in TERMS:
+            raise EngineError(f"method: expected one of {(*TERMS, AUTO)}, got {method!r}")
+        if method != AUTO and needs_heads(method) and heads is None:
             raise EngineError(f"method {method!r} needs trained head weights: pass a weights file, or use method 'knn'")
         if input_size < 64 or input_size % 32:
             raise EngineError(f"input_size: expected a multiple of 32 that is >= 64, got {input_size}")
@@ -111,6 +120,7 @@ class Detector:
             keep_freed_memory()  # per-frame activations stay in the heap (engine/allocator.py)
         self.input_size = int(input_size)
         self.method = method
+        self.checks = bool(checks)  # the whole-frame checks of engine/coverage.py
         self.radius = radius
         if search not in SEARCH_MODES:
             raise EngineError(f"search: expected one of {tuple(SEARCH_MODES)}, got {search!r}")
@@ -138,7 +148,7 @@ class Detector:
     ) -> "Detector":
         """weights None: the bundled model. method 'knn' needs no weights (they are still loaded if present)."""
         path = Path(weights) if weights is not None else BUNDLED_WEIGHTS
-        if method == "knn" and weights is None and not path.is_file():
+        if method in ("knn", AUTO) and weights is None and not path.is_file():
             return cls(None, None, device, input_size, method, **kwargs)
         heads, card = load_heads(path)
         return cls(heads, card, device, input_size, method, **kwargs)
@@ -171,6 +181,25 @@ class Detector:
         """What this detector's scores are made of (method, weights, search, levels, how maps are combined):
         scores of two detectors with different ids live on different scales."""
         return f"{self._loo_key(self.method)}/{SCORE_SCHEME}"
+
+    @property
+    def available_methods(self) -> tuple[str, ...]:
+        """The shipped methods this detector can run (those of the ResAD heads only when loaded)."""
+        return tuple(m for m in METHODS if self.heads is not None or not needs_heads(m))
+
+    def method_for(self, refs: ReferenceSet) -> str:
+        """The concrete method that scores frames against `refs`: this detector's, or under "auto" the
+        one the set's self-test chose (AUTO_FALLBACK where none was chosen)."""
+        if self.method != AUTO:
+            return self.method
+        chosen = getattr(refs, "method", None)
+        if chosen in self.available_methods:
+            return chosen
+        return AUTO_FALLBACK if self.heads is not None else "knn"
+
+    def score_id_for(self, refs: ReferenceSet) -> str:
+        """score_id of the method that scores frames against `refs` (see method_for)."""
+        return f"{self._loo_key(self.method_for(refs))}/{SCORE_SCHEME}"
 
     def _stats_key(self, method: str) -> str:
         key = f"{method}:{self.weights_id}" if needs_heads(method) else method
@@ -298,16 +327,18 @@ class Detector:
     def leave_one_out_scores(self, refs_or_images, methods=None) -> list[float]:
         """Image score of each shot against the references built from the others."""
         refs = refs_or_images if isinstance(refs_or_images, ReferenceSet) else self.build_references(refs_or_images)
-        method = self._methods(methods)[0]
+        method = self._methods(methods or (self.method_for(refs),))[0]
         self._ensure_stats(refs, (method,))
         return list(refs.loo_scores[self._loo_key(method)])
 
     # -- prediction ------------------------------------------------------------------------------
     def predict(self, image: np.ndarray, refs: ReferenceSet, roi=None) -> Prediction:
-        return self._run([image], refs, roi, (self.method,))[0][self.method]
+        method = self.method_for(refs)
+        return self._run([image], refs, roi, (method,))[0][method]
 
     def predict_batch(self, images: Sequence[np.ndarray], refs: ReferenceSet, roi=None) -> list[Prediction]:
-        return [r[self.method] for r in self._run(images, refs, roi, (self.method,))]
+        method = self.method_for(refs)
+        return [r[method] for r in self._run(images, refs, roi, (method,))]
 
     def predict_all(self, image: np.ndarray, refs: ReferenceSet, roi=None) -> dict[str, Prediction]:
         """Every available method from one backbone pass and one NN search."""
@@ -315,9 +346,11 @@ class Detector:
         return self._run([image], refs, roi, methods)[0]
 
     def predict_methods(self, images: Sequence[np.ndarray], refs: ReferenceSet, methods: Sequence[str],
-                        roi=None) -> list[dict[str, Prediction]]:
-        """Per image, a prediction of each method asked for (batched; one backbone pass and one search)."""
-        return self._run(images, refs, roi, self._methods(methods))
+                        roi=None, exclude: int | None = None) -> list[dict[str, Prediction]]:
+        """Per image, a prediction of each method asked for (batched; one backbone pass and one search).
+        exclude: a shot left out of the pool and the checks (scoring an altered copy of that shot
+        leave-one-out, as the self-test does); standardisation stays that of the whole set."""
+        return self._run(images, refs, roi, self._methods(methods), exclude)
 
     def _smoothed_maps(self, feats, pools, refs, methods, clock: _Clock, found=None) -> dict[str, np.ndarray]:
         """Per method, the smoothed anomaly maps (B, H_1, W_1) on the finest level's grid."""
@@ -366,7 +399,21 @@ class Detector:
                     scores[m][idx] = [image_score(sm, self.image_score) for sm in maps[m]]
         return scores
 
-    def _run(self, images, refs: ReferenceSet, roi, methods) -> list[dict[str, Prediction]]:
+    def check_limits(self, refs: ReferenceSet) -> torch.Tensor:
+        """(2, 2) limits of the whole-frame checks (engine/coverage.py), from the shots, leave-one-out."""
+        if coverage.CHECKS_KEY not in refs.stats:
+            with _inference():
+                refs.stats[coverage.CHECKS_KEY] = coverage.limits([m[coverage.CHECK_LEVEL] for m in refs.maps])
+        return refs.stats[coverage.CHECKS_KEY]
+
+    def _check_ratios(self, frame_level: torch.Tensor, refs: ReferenceSet, exclude: int | None) -> list[dict[str, float]]:
+        """Per frame: each check's value / its limit."""
+        limit = self.check_limits(refs)[:, 0].tolist()
+        shots = [m[coverage.CHECK_LEVEL] for i, m in enumerate(refs.maps) if i != exclude]
+        values = coverage.check_values(frame_level, shots).cpu().tolist()
+        return [{name: v / lim for name, v, lim in zip(coverage.CHECK_NAMES, row, limit)} for row in values]
+
+    def _run(self, images, refs: ReferenceSet, roi, methods, exclude: int | None = None) -> list[dict[str, Prediction]]:
         if not isinstance(refs, ReferenceSet):
             raise ReferenceSetError(f"refs: expected a ReferenceSet, got {type(refs).__name__}")
         if len(images) == 0:
@@ -374,16 +421,23 @@ class Detector:
         refs.check_compatible(BACKBONE_ID, self.input_size, PREPROCESS_ID)
         methods = self._methods(methods)
         self._ensure_stats(refs, methods)
+        if self.checks:
+            self.check_limits(refs)
         outputs: list[dict[str, tuple[float, np.ndarray]]] = [{} for _ in images]  # score, full-size map
         nearest: list[NearestShots | None] = [None] * len(images)
+        ratios: list[dict[str, float]] = [{} for _ in images]
         with _inference():
             clock = _Clock(self.device)
             prepared = [prepare(img, self.input_size, roi, what=f"frame {i}") for i, img in enumerate(images)]
             clock.mark("preprocess")
-            pools = refs.pools(self.device)
+            pools = refs.pools(self.device, exclude)
             for group in self._batches(prepared):
                 feats = self._features(torch.stack([prepared[i].tensor for i in group]))
                 clock.mark("backbone")
+                if self.checks:
+                    for i, r in zip(group, self._check_ratios(feats[coverage.CHECK_LEVEL], refs, exclude)):
+                        ratios[i] = r
+                    clock.mark("checks")
                 found: list = []  # the finest level's matches, for the "why" view
                 maps = self._smoothed_maps(feats, pools, refs, methods, clock, found)
                 for j, i in enumerate(group):
@@ -395,8 +449,8 @@ class Detector:
                 clock.mark("postprocess")
         per_frame = {k: v / len(images) for k, v in clock.ms.items()}  # batch time shared evenly
         per_frame["total"] = sum(per_frame.values())
-        return [{m: Prediction(score, amap, dict(per_frame), near) for m, (score, amap) in out.items()}
-                for out, near in zip(outputs, nearest)]
+        return [{m: Prediction(score, amap, dict(per_frame), nearest=near, checks=dict(r), reason=coverage.reason(r))
+                 for m, (score, amap) in out.items()} for out, near, r in zip(outputs, nearest, ratios)]
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:

@@ -56,6 +56,9 @@ class ReferenceSet:
         self.views: list[tuple[int, list[torch.Tensor]]] = list(views or [])
         # leave-one-out image score of each shot, per stats key (recomputed after loading: cheap)
         self.loo_scores: dict[str, list[float]] = {}
+        # under engine.method "auto": the method this set's self-test chose (engine/self_test.py); the
+        # station keeps it with the calibration and sets it again after loading
+        self.method: str | None = None
         self._pools: dict[tuple, list[LevelPool]] = {}
 
     @property

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 # Stages reported in Prediction.timings (milliseconds), in pipeline order.
-STAGES = ("preprocess", "backbone", "nn_search", "flows", "postprocess")
+STAGES = ("preprocess", "backbone", "checks", "nn_search", "flows", "postprocess")
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,13 @@ class Prediction:
         batch's time evenly between its frames.
     nearest: engine.nearest.NearestShots, where each position matched in the references (the
         "why" view), or None.
+    checks: whole-frame checks (engine/coverage.py), each as its value / its limit: >= 1 fails.
+    reason: why the checks fail the frame ("part missing", "unlike the references"), or "".
     """
 
     score: float
     anomaly_map: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     nearest: Any = None
+    checks: dict[str, float] = field(default_factory=dict)
+    reason: str = ""

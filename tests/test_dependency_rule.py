@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("enrollment", "defects", "checks", "why", "reports"),  # reference sets; exporting defects; fuzz and recovery checks; the why view; the shift report
     ("runtime",),  # the station: pipeline, recorder, alarms, listeners
     ("cli",),  # the headless command line
+    ("tools",),  # scripted runs of the station (measurements) that drive the command line
     ("__main__",),
 )
 ROOT_PACKAGE = "resad_station"  # its __init__ holds only the version: anything may import it

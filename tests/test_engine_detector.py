@@ -142,7 +142,7 @@ def test_the_combined_method_needs_the_heads():
     from engine.errors import EngineError
     from resad_station.profiles.model import METHOD_NAMES
 
-    from engine.detector import METHODS as ENGINE_METHODS
+    from engine.detector import METHOD_CHOICES as ENGINE_METHODS
 
     assert tuple(METHOD_NAMES) == ENGINE_METHODS  # profile validation and CLI choices follow the engine
     with pytest.raises(EngineError, match="resad\\+knn.*head weights"):

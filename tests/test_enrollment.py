@@ -70,15 +70,19 @@ def test_frames_with_wrong_shape_are_rejected_not_crashed():
 
 
 @pytest.mark.parametrize(
-    "shots, validation, t1, t2",
+    "shots, validation, synthetic, t1, t2",
     [
-        ([1.0, 2.0, 3.0], [], 3.5, 6.0),  # std 1 -> spread 1
-        ([4.0, 4.0], [], 4.1, 4.6),  # std 0 -> 5% of max = 0.2
-        ([1.0, 1.0], [3.0], 3.0 + 0.5 * 1.1547, 3.0 + 3 * 1.1547),  # validation counts
+        ([1.0, 2.0, 3.0], [], [], 2.0 + 1.645, 6.0),  # std 1 -> spread 1; the 5 % budget is above max + 0.5
+        ([4.0, 4.0], [], [], 4.1, 4.6),  # std 0 -> 5% of max = 0.2: the ceilings max + 0.5 s, max + 3 s
+        ([1.0, 1.0], [3.0], [], 3.0 + 0.5 * 1.1547, 3.0 + 3 * 1.1547),  # validation counts
+        ([10.0, 10.0], [], [10.15] * 10, 10.075, 10.5),  # synthetic defects just above: T1 midway, T2 at its floor
+        ([10.0, 10.0], [], [12.0] * 10, 11.0, 12.0),  # above: T1 midway, T2 at their 10 % quantile
+        ([10.0, 10.0], [], [20.0] * 10, 11.5, 13.0),  # far above: the ceilings max + 3 s, max + 6 s
+        ([10.0, 10.0], [], [5.0] * 10, 10.05, 10.5),  # below the good ones: the floors (a weak separation)
     ],
 )
-def test_calibration_rule(shots, validation, t1, t2):
-    cal = calibrate(shots, validation)
+def test_calibration_rule(shots, validation, synthetic, t1, t2):
+    cal = calibrate(shots, validation, synthetic)
     assert (cal.t_uncertain, cal.t_fail) == pytest.approx((t1, t2), rel=1e-4)
     assert max(shots + validation) < cal.t_uncertain < cal.t_fail
 

@@ -240,7 +240,10 @@ def test_cli_method_all_reports_every_method_from_one_run(dataset, tmp_path, cap
                "--method", "all", "--input-size", "96", "--device", "cpu", "--json", str(out), "--no-progress"])
     assert rc == 0
     data = json.loads(out.read_text())
-    assert data["config"]["methods"] == ["resad", "knn", "resad+knn"]
+    assert data["config"]["methods"] == ["resad", "knn", "resad+knn", "auto"]
+    # auto: the method the self-test chose from the references alone, scored as that method
+    chosen = data["auto_choices"]["moon"]["K=2"]["0"]
+    assert data["results"]["auto"]["K=2"]["mean"] == data["results"][chosen]["K=2"]["mean"]
     for method in data["config"]["methods"]:
         assert 0.0 <= data["results"][method]["K=2"]["mean"]["image_auroc"]["mean"] <= 1.0
     assert "resad+knn  K=2" in capsys.readouterr().out

@@ -130,7 +130,7 @@ BAD_PROFILES = {
     ),
     "unknown_method": (
         MINIMAL + "engine:\n  method: patchcore\n",
-        ["demo.yaml: engine.method: input should be 'resad', 'knn' or 'resad+knn' (got 'patchcore')"],
+        ["demo.yaml: engine.method: input should be 'resad', 'knn', 'resad+knn' or 'auto' (got 'patchcore')"],
     ),
     "infinite_fps": (
         MINIMAL + "  fps: .inf\n",

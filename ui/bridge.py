@@ -46,6 +46,7 @@ class LiveFrame:
     overlay: np.ndarray  # image + heat blended at `opacity`
     opacity: float  # the view's opacity when the bridge blended; the view re-blends if it changed since
     result: FrameResult | None = None  # the full frame, map and NN matches: the why view on click
+    reason: str = ""  # a whole-frame check's: part missing, unlike the references
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def make_live_frame(result: FrameResult, max_side: int, opacity: float) -> LiveF
         overlay=overlay.compose_overlay(image, heat, opacity, contours),
         opacity=opacity,
         result=result,
+        reason=getattr(result, "reason", ""),
     )
 
 

@@ -85,9 +85,12 @@ class DefectPageModel(QAbstractListModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             mark = {"defect": " ✔ defect", "false_alarm": " ✘ false alarm"}.get(row.label, "")
-            return f"#{row.id} {row.verdict} {row.score:.3g}{mark}"
+            why = f" ({row.reason})" if row.reason else ""
+            return f"#{row.id} {row.verdict}{why} {row.score:.3g}{mark}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"defect {row.id}\n{row.time.astimezone():%Y-%m-%d %H:%M:%S} on {row.station + ' / ' if row.station else ''}{row.camera}\nscore {row.score:.4g}, label {row.label}"
+            why = f"\n{row.reason}" if row.reason else ""
+            return (f"defect {row.id}\n{row.time.astimezone():%Y-%m-%d %H:%M:%S} on {row.station + ' / ' if row.station else ''}"
+                    f"{row.camera}\nscore {row.score:.4g}, label {row.label}{why}")
         if role == Qt.ItemDataRole.DecorationRole:
             key = row.heatmap_path or row.image_path
             image = self.thumbnails.get(key, self.defects.file(key))

@@ -10,6 +10,7 @@ version number.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from resad_station.enrollment.quality import Shot
+from resad_station.enrollment.self_test_text import self_test_lines
 from resad_station.profiles import ProfileEntry
 from ui.bridge import RuntimeBridge
 from ui.enroll_images_page import ImagesPage
@@ -79,7 +81,7 @@ class BuildPage(QWizardPage):
     def __init__(self, runner: TaskRunner, backend: EnrollBackend) -> None:
         super().__init__()
         self.setTitle("Build and calibrate")
-        self.setSubTitle("The reference set is built from the accepted shots; leave-one-out scores give the good-score distribution and the proposed thresholds.")
+        self.setSubTitle("The reference set is built from the accepted shots; leave-one-out scores of the shots and synthetic defects pasted on them give the proposed thresholds and the self-test.")
         self.runner = runner
         self.backend = backend
         self.built: Any = None
@@ -109,9 +111,10 @@ class BuildPage(QWizardPage):
         cal = built.calibration
         self.histogram.set_good_scores(cal.scores)
         self.histogram.set_thresholds(cal.t_uncertain, cal.t_fail)
-        self.message.setText(
-            f"good scores: mean {cal.mean:.4g}, max {cal.max:.4g}, std {cal.std:.3g} → proposed T1 {cal.t_uncertain:.4g}, T2 {cal.t_fail:.4g}"
-        )
+        lines = [f"good scores: mean {cal.mean:.4g}, max {cal.max:.4g}, std {cal.std:.3g} → proposed T1 {cal.t_uncertain:.4g}, "
+                 f"T2 {cal.t_fail:.4g}"] + self_test_lines(cal.self_test)
+        self.message.setText("<br>".join(html.escape(line) if not line.startswith("warning:")
+                                         else f"<span style='color:#e0a040'>{html.escape(line)}</span>" for line in lines))
         self.completeChanged.emit()
 
     def _failed(self, exc: BaseException) -> None:

@@ -169,7 +169,7 @@ class LiveScreen(QWidget):
         self.last_frame = frame
         self.frames_shown += 1
         self.view.show_frame(frame)
-        self.badge.set_verdict(frame.verdict, frame.score)
+        self.badge.set_verdict(frame.verdict, frame.score, frame.reason)
         if (frame.t_uncertain, frame.t_fail) != (self.trend.t1_line.value(), self.trend.t2_line.value()):
             self.set_thresholds(frame.t_uncertain, frame.t_fail)
         name = frame.source_name.rsplit("/", 1)[-1]

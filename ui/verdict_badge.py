@@ -36,10 +36,15 @@ class VerdictBadge(QLabel):
         self.verdict = None
         self._paint(text, "", "#444444")
 
-    def set_verdict(self, verdict: Verdict, score: float) -> None:
+    def set_verdict(self, verdict: Verdict, score: float, reason: str = "") -> None:
+        """reason: why a whole-frame check failed the frame (part missing, unlike the references)."""
         self.verdict = verdict
         text, colour = VERDICT_STYLE[verdict]
-        self._paint(text, f"score {score:.3g}", colour)
+        self._paint(text, f"{reason} · score {score:.3g}" if reason else f"score {score:.3g}", colour)
+
+    @property
+    def detail(self) -> str:
+        return self._detail
 
     def title_font(self, point_size: float) -> QFont:
         font = QFont(self.font())

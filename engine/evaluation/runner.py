@@ -48,7 +48,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from engine.detector import METHODS
+from engine import self_test
+from engine.detector import AUTO, METHOD_CHOICES
 from engine.errors import EngineError
 from engine.data.mvtec import Sample, category_dirs, index_root, load_mask, load_rgb
 from engine.evaluation.metrics import (AUPRO_FPR_LIMIT, DEFAULT_MAX_SIDE, aupro, downscale_for_metrics,
@@ -193,6 +194,17 @@ def _run_seed(det: Any, cat: _Category, refs: Any, methods: Sequence[str], batch
     return out
 
 
+def _concrete(det: Any, methods: Sequence[str], shot_images, refs, choices: dict, kk: str, seed: int) -> list[str]:
+    """The methods to score: those asked for, with "auto" replaced by the method the self-test
+    chooses from these references alone (engine/self_test.py, as enrollment does); noted in choices."""
+    concrete = [m for m in methods if m != AUTO]
+    if AUTO in methods:
+        chosen = self_test.run(det, shot_images, refs, auto=True).method
+        choices.setdefault(kk, {})[str(seed)] = chosen
+        concrete = list(dict.fromkeys(concrete + [chosen]))
+    return concrete
+
+
 def reference_indices(n_train: int, k: int, seed: int) -> list[int]:
     """The train/good indices used as K references for a seed (nested over K)."""
     return sorted(int(i) for i in np.random.default_rng(seed).permutation(n_train)[:k])
@@ -213,9 +225,9 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
     t0 = time.perf_counter()
     roots = [Path(roots)] if isinstance(roots, (str, Path)) else [Path(r) for r in roots]
     methods = list(dict.fromkeys(methods))
-    bad = [m for m in methods if m not in METHODS]
+    bad = [m for m in methods if m not in METHOD_CHOICES]
     if bad or not methods:
-        raise ValueError(f"methods {methods}: expected some of {METHODS}")
+        raise ValueError(f"methods {methods}: expected some of {METHOD_CHOICES}")
     shots, seeds = [int(k) for k in shots], [int(s) for s in seeds]
     if not shots or min(shots) < 1 or not seeds:
         raise ValueError(f"shots {shots} and seeds {seeds}: need at least one of each, shots >= 1")
@@ -233,6 +245,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
     extras = {m: {f"K={k}": {} for k in shots} for m in keys}
     skipped: dict[str, dict[str, str]] = {f"K={k}": {} for k in shots}
     references: dict[str, dict] = {c.key: {} for c in cats}
+    auto_choices: dict[str, dict] = {c.key: {} for c in cats}  # "auto": the method chosen per category, K and seed
     runnable = [(c, k) for c in cats for k in shots if k <= len(c.train)]
     for cat in cats:  # said before the progress bar starts, so it is not drawn over
         for k in shots:
@@ -258,13 +271,19 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
                     bar.set_postfix_str(f"{cat.key} K={k} seed={seed}")
                     idx = reference_indices(len(cat.train), k, seed)
                     references[cat.key][kk][str(seed)] = [cat.train[i].path.name for i in idx]
-                    refs = det.build_references([load_rgb(cat.train[i].path) for i in idx])
+                    shot_images = [load_rgb(cat.train[i].path) for i in idx]
+                    refs = det.build_references(shot_images)
+                    concrete = _concrete(det, methods, shot_images, refs, auto_choices[cat.key], kk, seed)
                     if frames is not None:
                         values = run_seed_cached(det, frames, [s.is_anomalous for s in cat.test],
                                                  lambda i, shape, c=cat: _small_mask(c, i, shape, max_side),
-                                                 refs, methods, rules, max_side, bar.update)
+                                                 refs, concrete, rules, max_side, bar.update)
                     else:
-                        values = _run_seed(det, cat, refs, methods, batch_size, max_side, bar)
+                        values = _run_seed(det, cat, refs, concrete, batch_size, max_side, bar)
+                    if AUTO in methods:  # "auto" is the method chosen for these references, under every score rule
+                        chosen = auto_choices[cat.key][kk][str(seed)]
+                        for key, source in zip(method_keys([AUTO], rules), method_keys([chosen], rules)):
+                            values[key] = values[source]
                     for m in keys:
                         for name, v in values[m].items():
                             per_seed[m][name].append(v)
@@ -317,6 +336,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
             for c in cats
         },
         "references": references,
+        "auto_choices": auto_choices if AUTO in methods else {},
         "results": results,
         "elapsed_s": time.perf_counter() - t0,
     }

@@ -8,6 +8,7 @@ import os
 import sys
 
 from resad_station.access.authorize import add_pin_option
+from resad_station.enrollment.self_test_text import self_test_lines
 from resad_station.profiles.model import METHOD_NAMES
 
 NAME = "enroll"
@@ -70,6 +71,8 @@ def _print_result(result) -> None:
     print(f"  good scores: mean {g['mean']:.4g}, std {g['std']:.4g}, max {g['max']:.4g} "
           f"({len(g['shots'])} leave-one-out, {len(g['validation'])} validation)")
     print(f"  thresholds: uncertain >= {s['t_uncertain']:.4g}, fail >= {s['t_fail']:.4g}  ({s['rule']})")
+    for line in self_test_lines(s["self_test"]):
+        print(f"  {line}")
 
 
 def _names(paths) -> list[str]:

@@ -62,6 +62,13 @@ class StatusLine:
         if old.split(" ")[1:2] != status.short().split(" ")[1:2]:  # connected / lost: shown at once
             self._print_now()
 
+    def on_frame(self, result) -> None:
+        if getattr(result, "reason", ""):  # a whole-frame check failed it: which frame and why, whatever the score
+            if self.tty:
+                self.stream.write("\r")
+            print(f"frame {result.frame_index} {result.source_name}: {result.verdict.value.upper()} "
+                  f"({result.reason}), score {result.score:.4g}", file=self.stream, flush=True)
+
     def on_alarm(self, event) -> None:
         self.alarm = {"raised": "ALARM", "acknowledged": "acked", "cleared": "ok"}[event.status.value]
         if event.status.value == "raised":

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from engine import EngineError
+from engine import EngineError, self_test
 from resad_station.capture.imaging import crop_roi, image_files
 from resad_station.enrollment.calibration import Calibration, CalibrationError, calibrate
 from resad_station.enrollment.quality import QualitySettings, Reject, Shot, check_shots, load_shots
@@ -53,6 +53,7 @@ class EnrollmentResult:
             "good_scores": {"mean": c.mean, "std": c.std, "max": c.max, "shots": c.shot_scores,
                             "validation": c.validation_scores},
             "t_uncertain": c.t_uncertain, "t_fail": c.t_fail, "rule": c.rule,
+            "self_test": c.self_test,
         }
 
 
@@ -91,12 +92,22 @@ def score_images(detector, images: Sequence[np.ndarray], refs) -> list[float]:
     return scores
 
 
-def calibrate_references(detector, refs, validation_images: Sequence[np.ndarray] = ()) -> Calibration:
-    """Leave-one-out scores of the shots + scores of the validation images -> thresholds."""
+def calibrate_references(detector, refs, validation_images: Sequence[np.ndarray] = (),
+                         shot_images: Sequence[np.ndarray] = (), progress=None) -> Calibration:
+    """Leave-one-out scores of the shots + scores of the validation images -> thresholds.
+
+    With the shots' images (the ones refs was built from, in order) the engine's self-test runs too:
+    synthetic defects on the shots place the thresholds, and under method "auto" it chooses the
+    method (kept on refs.method and stored with the calibration)."""
     try:
+        if len(shot_images):
+            test = self_test.run(detector, shot_images, refs, validation_images, progress=progress)
+            s = test.best.scores
+            cal = calibrate(s.shots, s.validation, s.synthetic)
+            return replace(cal, score_id=detector.score_id_for(refs), self_test=test.to_dict())
         loo = detector.leave_one_out_scores(refs)
         extra = score_images(detector, validation_images, refs) if len(validation_images) else []
-        return replace(calibrate(loo, extra), score_id=detector.score_id)
+        return replace(calibrate(loo, extra), score_id=detector.score_id_for(refs))
     except (EngineError, CalibrationError) as exc:
         raise EnrollmentError(f"calibration failed: {exc}") from exc
 
@@ -184,10 +195,10 @@ def prepare(
     except EngineError as exc:
         raise EnrollmentError(f"product {product!r}: building the reference set failed: {exc}") from exc
     say(f"enrolling {product}: calibrating ({len(accepted)} shots scored leave-one-out, "
-        f"{len(val_shots)} validation images)")
-    calibration = calibrate_references(detector, refs, [s.image for s in val_shots])
+        f"{len(val_shots)} validation images, synthetic defects on the shots)")
+    calibration = calibrate_references(detector, refs, [s.image for s in val_shots], [s.image for s in accepted])
     return EnrollmentDraft(
-        product=product, shots=list(accepted), refs=refs, calibration=calibration, method=detector.method,
+        product=product, shots=list(accepted), refs=refs, calibration=calibration, method=detector.method_for(refs),
         sources=[source_of[id(s)] for s in accepted], rejects=rejects,
         validation_rejects=val_report.rejects if val_report else [], validation_images=len(val_shots),
         validation_names=[s.name for s in val_shots], profile_path=profile_path,

@@ -1,4 +1,6 @@
-"""Image quality checks for enrollment shots: decodes, minimum size, blur, near-duplicates.
+"""Image quality checks for enrollment shots: decodes, minimum size, content, blur, near-duplicates.
+
+Content (blank, flat-filled like a garbled file, far from the other shots): content.py.
 
 Each shot is judged on its own (decodes, size) and against the set (blur, duplicates), since
 "sharp enough" and "different enough" only make sense relative to the other shots of the same
@@ -25,6 +27,7 @@ import cv2
 import numpy as np
 
 from resad_station.capture.decode import ImageDecodeError, read_image_file
+from resad_station.enrollment.content import blank_problem, flat_fill_problem, outliers
 
 SHARPNESS_WIDTH = 512  # common width for the blur measure, so image size does not bias it
 THUMB_SIZE = 32
@@ -35,6 +38,9 @@ class QualitySettings:
     min_side: int = 64
     blur_ratio: float = 0.5
     duplicate_distance: float = 0.02
+    min_contrast: float = 3.0  # grey-level std (of 255) below which a shot is blank
+    max_flat_share: float = 0.25  # of the image in noise-free blocks of one grey level (a garbled file)
+    outlier_ratio: float = 3.0  # nearest-shot distance over the set's median that makes a shot an outlier
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,8 @@ def check_shots(shots: Sequence[Shot], settings: QualitySettings = QualitySettin
     report = QualityReport()
     sized: list[Shot] = []
     for shot in shots:
-        problem = _shape_problem(shot.image, settings.min_side)
+        problem = (_shape_problem(shot.image, settings.min_side) or blank_problem(shot.image, settings.min_contrast)
+                   or flat_fill_problem(shot.image, settings.max_flat_share))
         if problem:
             report.rejects.append(Reject(shot.name, problem))
         else:
@@ -135,6 +142,10 @@ def check_shots(shots: Sequence[Shot], settings: QualitySettings = QualitySettin
             continue
         kept_thumbs.append((shot.name, thumb))
         report.accepted.append(shot)
+    # after blur and duplicates: a duplicate's tiny distance would make every other shot look far
+    far = outliers([s.name for s in report.accepted], [t for _, t in kept_thumbs], settings.outlier_ratio)
+    report.rejects += [Reject(name, reason) for name, reason in far.items()]
+    report.accepted = [s for s in report.accepted if s.name not in far]
     order = {shot.name: i for i, shot in reversed(list(enumerate(shots)))}
     report.rejects.sort(key=lambda r: order.get(r.name, len(order)))  # in the order given
     return report

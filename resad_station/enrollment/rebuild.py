@@ -78,9 +78,9 @@ def rebuild_references(db, detector, product: str, reason: str, actor: str = "sy
     are not stored, so they take no part."""
     name, old_version, shots, sources = active_shots(db, product)
     refs = build_or_explain(detector, shots, f"rebuilding v{old_version} of {name!r}")
-    calibration = calibrate_references(detector, refs)
+    calibration = calibrate_references(detector, refs, shot_images=[s.image for s in shots])
     ref_id, version = store_reference_set(
-        db, detector.method, name, shots, refs, calibration, source=sources, actor=actor,
+        db, detector.method_for(refs), name, shots, refs, calibration, source=sources, actor=actor,
         action=REBUILT, note=f"rebuilt from v{old_version}: {reason}",
         details={"from_version": old_version, "reason": reason, "preprocess": PREPROCESS_ID,
                  "calibration": "leave-one-out over the stored shots (validation images are not stored)"},

@@ -21,12 +21,12 @@ def teach_as_good(db, detector, defect_id: int, actor: str = "reviewer", note: s
     product, old_version, shots, ref_sources = active_shots(db, product_id)
     shots.append(Shot(f"defect {defect_id}", as_rgb(db.images.read_image(image_path)), "review"))
     refs = build_or_explain(detector, shots, f"defect {defect_id}: rebuilding the references of {product!r}")
-    calibration = calibrate_references(detector, refs)
+    calibration = calibrate_references(detector, refs, shot_images=[s.image for s in shots])
     if previous_label != "false_alarm":
         with db.session() as s:
             repo.label_defect(s, defect_id, "false_alarm", reviewer=actor, note=note or None)
     ref_id, version = store_reference_set(
-        db, detector.method, product, shots, refs, calibration, source=ref_sources + ["review"], actor=actor,
+        db, detector.method_for(refs), product, shots, refs, calibration, source=ref_sources + ["review"], actor=actor,
         action="reference_set_taught", note=note or f"taught defect {defect_id} as good",
         details={"defect_id": defect_id, "from_version": old_version},
     )

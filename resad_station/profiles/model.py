@@ -20,7 +20,7 @@ from resad_station.sections import Section as _Section
 from resad_station.sections import tuple_from_list as _tuple_from_list
 
 VerdictName = Literal["pass", "uncertain", "fail"]
-MethodName = Literal["resad", "knn", "resad+knn"]  # the engine's METHODS (a test keeps them equal)
+MethodName = Literal["resad", "knn", "resad+knn", "auto"]  # the engine's METHOD_CHOICES (a test keeps them equal)
 METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
 
 
@@ -98,7 +98,7 @@ class EngineConfig(_Section):
     input_size: int = Field(default=256, ge=64, le=1024)
     shots: int = Field(default=4, ge=1, le=32)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    method: MethodName = "resad"
+    method: MethodName = "auto"  # auto: enrollment's self-test chooses (engine/self_test.py)
     # levels searched exhaustively: 3 / 3, its best 3 matches guiding level 2 / 2-3 / all (engine SEARCH_MODES)
     search: Literal["guided", "broad", "wide", "exact"] = "guided"
     weights: str | None = None

@@ -50,6 +50,7 @@ class FrameResult:
     source_name: str = ""  # file name or URI of the frame, when known
     nearest: Any = None  # engine NearestShots: where each part matched in the references (the "why" view)
     reference_version: int | None = None  # the product's reference-set version it was judged against
+    reason: str = ""  # why a whole-frame check failed it ("part missing", "unlike the references"), or ""
 
     @property
     def latency_ms(self) -> float:

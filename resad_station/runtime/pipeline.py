@@ -33,7 +33,7 @@ from resad_station.runtime.events import (AlarmEvent, CameraState, CameraStatus,
 from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.metrics import RollingMetrics
 from resad_station.runtime.recorder import Recorder
-from resad_station.runtime.verdict import Thresholds, classify
+from resad_station.runtime.verdict import Thresholds, judge
 
 if TYPE_CHECKING:
     from engine import Detector, ReferenceSet
@@ -297,12 +297,13 @@ class Pipeline:
         """Judge one frame against the snapshot current now; False (nothing decided) when the
         product or reference set changed since the frame was scored: it must be scored again."""
         score = float(pred.score)
+        reason = getattr(pred, "reason", "")  # the engine's whole-frame checks: part missing, unlike the references
         with self._lock:  # the verdict's time and its snapshot are taken together: "next frame" is exact
             active = self._active
             if (active.name, active.refs, active.reference_set_version) != (
                     scored_with.name, scored_with.refs, scored_with.reference_set_version):
                 return False
-            verdict = classify(score, active.thresholds)
+            verdict = judge(score, reason, active.thresholds)
             decided_at = time.time()
             events = self.alarm.observe(verdict, score, frame.index)
         result = FrameResult(
@@ -321,6 +322,7 @@ class Pipeline:
             source_name=frame.source_name,
             nearest=getattr(pred, "nearest", None),
             reference_version=active.reference_set_version,
+            reason=reason,
         )
         self._last_delay_s = max(0.0, decided_at - frame.captured_at)
         self.metrics.record(result.decided_at, result.latency_ms, verdict)

@@ -125,13 +125,15 @@ class Station:
         if refs.preprocess != PREPROCESS_ID:  # built by an engine that resized frames differently
             rs, refs = self._rebuild(profile, rs.version, refs.preprocess)
         calibration = dict(rs.calibration)
+        if calibration.get("method") in self.detector.available_methods:
+            refs.method = calibration["method"]  # what scores this set under engine.method "auto"
         if refs.input_size != self.detector.input_size:
             raise StationError(
                 f"product {profile.product!r}: its active reference set v{rs.version} was built at input size "
                 f"{refs.input_size}, the profile's engine.input_size is {self.detector.input_size}; enroll again "
                 f"(resad-station enroll --product {profile.product} ...) or set engine.input_size: {refs.input_size}"
             )
-        if calibration.get("score_id") != self.detector.score_id:  # another method, model or set of levels
+        if calibration.get("score_id") != self.detector.score_id_for(refs):  # another method, model or set of levels
             calibration = self._recalibrate(profile, rs.id, refs, calibration)
         return ActiveProduct(profile.product, refs, self._thresholds(profile, calibration), rs.product_id, rs.version)
 
@@ -176,14 +178,14 @@ class Station:
                           f"{self.detector.method} with a temporary calibration (nothing stored; to keep one: "
                           f"resad-station enroll --product {profile.product} --method {self.detector.method} ...)")
         cal = enrollment.calibrate_references(self.detector, refs)
-        new = cal.to_dict() | {"method": self.detector.method, "shot_names": old.get("shot_names", [])}
+        new = cal.to_dict() | {"method": self.detector.method_for(refs), "shot_names": old.get("shot_names", [])}
         if self.trial:
             return new
         with self.db.session() as s:
             repo.set_calibration(s, ref_id, new)
             repo.add_audit_event(s, "system", "reference_set_recalibrated", {
                 "product": profile.product, "reference_set_id": ref_id, "from_method": old.get("method"),
-                "method": self.detector.method, "from_score_id": old.get("score_id"), "score_id": cal.score_id,
+                "method": self.detector.method_for(refs), "from_score_id": old.get("score_id"), "score_id": cal.score_id,
                 "t_uncertain": cal.t_uncertain, "t_fail": cal.t_fail})
         return new
 

@@ -60,7 +60,7 @@ class DatabaseSink:
                 defect = repo.add_defect(
                     s, product_id=record.product_id, camera=r.camera, time=r.decided_at, verdict=r.verdict.value,
                     score=r.score, image=image, heatmap=heatmap, raw_map=raw, inspection_id=inspection.id,
-                    note=r.source_name or None, station=self.db.station,
+                    note=r.source_name or None, station=self.db.station, reason=r.reason or None,
                 )
                 if whys.get(i) is not None:
                     self.why.add(s, defect.id, whys[i])

@@ -41,3 +41,9 @@ def classify(score: float, thresholds: Thresholds) -> Verdict:
     if score >= thresholds.t_uncertain:
         return Verdict.UNCERTAIN
     return Verdict.PASS
+
+
+def judge(score: float, reason: str, thresholds: Thresholds) -> Verdict:
+    """The line's verdict: a whole-frame check's reason (the engine's "part missing", "unlike the
+    references") fails the frame whatever its score; otherwise the score against T1/T2."""
+    return Verdict.FAIL if reason else classify(score, thresholds)

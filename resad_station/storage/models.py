@@ -170,6 +170,8 @@ class Defect(Base):
     reviewer: Mapped[str | None] = mapped_column(sa.String(100))
     reviewed_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(sa.Text)
+    # why a whole-frame check failed the frame ("part missing", "unlike the references"); None: the score did
+    reason: Mapped[str | None] = mapped_column(sa.String(100))
 
     product: Mapped[Product] = relationship()
 

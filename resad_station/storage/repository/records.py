@@ -80,6 +80,7 @@ def add_defect(
     inspection_id: int | None = None,
     note: str | None = None,
     station: str = "",
+    reason: str | None = None,
 ) -> Defect:
     """Insert a defect row. Store its files (ImageStore.put_*) BEFORE calling this."""
     require_one_of("verdict", verdict, VERDICTS)
@@ -88,7 +89,7 @@ def add_defect(
         image_path=image.path, image_sha256=image.sha256,
         heatmap_path=heatmap.path if heatmap else None, heatmap_sha256=heatmap.sha256 if heatmap else None,
         raw_map_path=raw_map.path if raw_map else None, raw_map_sha256=raw_map.sha256 if raw_map else None,
-        inspection_id=inspection_id, label="none", note=note,
+        inspection_id=inspection_id, label="none", note=note, reason=reason or None,
     )
     session.add(defect)
     session.flush()

@@ -1,0 +1,125 @@
+"""Whole-frame checks that the patch score cannot make: is the part there, and is it this product?
+
+The anomaly map compares each frame patch with its nearest reference patch, so a frame of plain
+background (or an empty fixture, a blank frame, a missing component) finds background to match
+and scores low. Two checks look the other way round, on the deepest backbone level (stride 16,
+cheap: a 256 px frame has 256 positions):
+
+- coverage ("part missing"): for each patch of a reference shot, the distance to its nearest
+  frame patch within COVERAGE_RADIUS cells of the same place (32 px at 256 px: a part that sits a
+  little differently is still found; searched anywhere, a board with a region removed finds the
+  same traces elsewhere and looks covered); a shot's value is the mean of its worst COVERAGE_TOP
+  share of patches, and the frame's value is the smallest over the shots (a frame only has to
+  look like one of them). A reference region with no counterpart in the frame drives it up.
+- global ("unlike the references"): the distance of the frame's global descriptor (per-channel
+  mean and standard deviation of the deepest level) to the nearest shot's.
+
+Limits come from the product's own shots, leave-one-out: each shot is checked against the others.
+The coverage limit is COVERAGE_FACTOR x the largest leave-one-out value; the global limit is the
+largest plus the mean leave-one-out distance (the shots' own spread of poses sets the room a good
+part gets). A frame inspected against all K shots is covered at least as well as a shot against
+K-1, so a good frame stays further below the limits than the shots did.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+CHECK_LEVEL = 2  # deepest level (0-based): stride 16, 112 channels
+COVERAGE_TOP = 0.05  # share of a shot's patches that make its coverage value
+COVERAGE_RADIUS = 2  # cells of the check level around a reference patch where its counterpart may be
+COVERAGE_FACTOR = 1.5
+CHECKS_KEY = "checks.v1"  # ReferenceSet.stats key: (2, 2) rows coverage / global, columns limit / largest loo
+CHECK_NAMES = ("coverage", "global")
+REASONS = {"coverage": "part missing", "global": "unlike the references"}
+
+
+def descriptor(level_map: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) or (C, H, W) -> (B, 2C) or (2C,): per-channel spatial mean and std."""
+    flat = level_map.flatten(-2)
+    return torch.cat([flat.mean(-1), flat.std(-1, unbiased=False)], dim=-1)
+
+
+def _windows(frames: torch.Tensor, radius: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """frames (B, C, H, W) -> every (2r+1)^2 neighbour of every position: features (B, C, S, H*W)
+    (zero outside the frame) and their squared norms (B, S, H*W) (+inf outside: no counterpart)."""
+    B, C, H, W = frames.shape
+    side = 2 * radius + 1
+    feats = F.unfold(F.pad(frames, (radius,) * 4), side).view(B, C, side * side, H * W)
+    sq = F.pad(frames.pow(2).sum(1, keepdim=True), (radius,) * 4, value=float("inf"))
+    return feats, F.unfold(sq, side).view(B, side * side, H * W)
+
+
+def _worst_mean(nearest: torch.Tensor) -> torch.Tensor:
+    """(..., N) nearest distances of a shot's N patches -> (...): the mean of the worst COVERAGE_TOP."""
+    top = max(1, math.ceil(COVERAGE_TOP * nearest.shape[-1]))
+    return nearest.topk(top, dim=-1).values.mean(dim=-1)
+
+
+def _coverage(shots: torch.Tensor, frames: torch.Tensor, radius: int = COVERAGE_RADIUS) -> torch.Tensor:
+    """shots (K, C, H, W) on the frames' grid, frames (B, C, H, W) -> (B, K) coverage per shot.
+
+    |a - b|^2 = |a|^2 + |b|^2 - 2 a.b over the (2r+1)^2 neighbours of each position: the frames'
+    neighbourhoods are unfolded once for all shots (measured on 2 cores: a per-offset loop, an
+    einsum or a per-position bmm cost 2-6x more)."""
+    K, C, H, W = shots.shape
+    P = H * W
+    feats, sq = _windows(frames, radius)  # (B, C, S, P), (B, S, P)
+    flat = shots.reshape(K, C, P)
+    out = []
+    for k in range(K):
+        dot = (feats * flat[k].unsqueeze(1)).sum(dim=1)  # (B, S, P)
+        d2 = sq + flat[k].pow(2).sum(0) - 2.0 * dot
+        out.append(_worst_mean(d2.min(dim=1).values.clamp_min_(0.0).sqrt_()))
+    return torch.stack(out, dim=1)
+
+
+def check_values(frame_level: torch.Tensor, shot_levels: list[torch.Tensor]) -> torch.Tensor:
+    """frame_level (B, C, H, W) deepest-level features of B frames; shot_levels: (C, H_k, W_k) per shot
+    -> (B, 2): coverage and global values against those shots."""
+    frames = frame_level.float()
+    shots = [s.to(frames.device).float() for s in shot_levels]
+    grids: dict[tuple[int, int], list[torch.Tensor]] = {}
+    for s in shots:  # shots of another aspect ratio: compared on their own grid
+        grids.setdefault(tuple(s.shape[-2:]), []).append(s)
+    per_grid = []
+    for hw, group in grids.items():
+        resized = frames if tuple(frames.shape[-2:]) == hw else F.interpolate(
+            frames, size=hw, mode="bilinear", align_corners=False)
+        per_grid.append(_coverage(torch.stack(group), resized))
+    coverage = torch.cat(per_grid, dim=1).min(dim=1).values
+    desc = descriptor(frames)
+    refs = torch.stack([descriptor(s) for s in shots])
+    glob = torch.cdist(desc.unsqueeze(0), refs.unsqueeze(0))[0].min(dim=1).values
+    return torch.stack([coverage, glob], dim=1)
+
+
+def leave_one_out_values(shot_levels: list[torch.Tensor]) -> torch.Tensor:
+    """(K, 2): each shot's coverage and global values against the other shots."""
+    rows = []
+    for j, shot in enumerate(shot_levels):
+        others = [s for i, s in enumerate(shot_levels) if i != j]
+        rows.append(check_values(shot.unsqueeze(0), others)[0])
+    return torch.stack(rows)
+
+
+def limits(shot_levels: list[torch.Tensor]) -> torch.Tensor:
+    """(2, 2): per check (coverage, global) its limit and the largest leave-one-out value."""
+    if len(shot_levels) < 2:  # nothing to compare a shot with: no limit to hold a frame to
+        return torch.full((2, 2), float("inf"))
+    loo = leave_one_out_values(shot_levels)
+    top = loo.max(dim=0).values
+    limit = torch.stack([top[0] * COVERAGE_FACTOR, top[1] + loo[:, 1].mean()])
+    return torch.stack([limit, top], dim=1).cpu()
+
+
+def reason(ratios: dict[str, float]) -> str:
+    """Why a frame fails the checks ("" when it passes them). A frame unlike the references is
+    said so first: a blank frame or another product also leaves every reference region uncovered."""
+    for name in ("global", "coverage"):
+        if not ratios.get(name, 0.0) < 1.0:  # NaN counts as failed
+            return REASONS[name]
+    return ""

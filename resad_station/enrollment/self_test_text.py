@@ -1,0 +1,22 @@
+"""The enrollment self-test in words, for the CLI and the enroll wizard (one wording for both)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def self_test_lines(self_test: dict[str, Any]) -> list[str]:
+    """Lines: the summary, the method (and why, under auto), each warning prefixed "warning: "."""
+    if not self_test:
+        return []
+    lines = [f"self-test: {self_test.get('summary', '')}"]
+    methods = self_test.get("methods", {})
+    method = self_test.get("method", "?")
+    if self_test.get("chosen") and len(methods) > 1:
+        caught = ", ".join(f"{m} {r['synthetic_fail_pct'] + r['synthetic_uncertain_pct']:.0f} %"
+                           for m, r in methods.items())
+        lines.append(f"method: {method} (auto: the best separation; synthetic defects caught: {caught})")
+    else:
+        lines.append(f"method: {method}")
+    lines += [f"warning: {w}" for w in self_test.get("warnings", [])]
+    return lines

@@ -1,0 +1,1 @@
+"""Scripted runs of the station (reproducible measurements); each module runs with python -m."""

@@ -1,0 +1,129 @@
+"""Missing, blank and wrong parts fail; every good board still passes (the shipped DeepPCB demo boards).
+
+The product: the demo line's board (profiles/demo, DeepPCB crops, MIT). Enrolled as a user would:
+the first 4 reference boards as shots, the other 4 as validation, default quality checks and
+thresholds. Then frames that the patch score alone lets through (each of their patches finds a
+look-alike among the references) must FAIL, and every good line board must PASS.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+from station_helpers import LINE_FILES, REFERENCE_FILES, load_rgb
+
+from engine import Detector
+from resad_station.enrollment.enroll import prepare, shots_from
+from resad_station.enrollment.quality import Shot, check_shots
+from resad_station.runtime.events import Verdict
+from resad_station.runtime.verdict import Thresholds, judge
+
+GOOD_LINE = [p for p in LINE_FILES if "_good_" in p.name]
+
+
+@pytest.fixture(scope="module")
+def enrolled():
+    det = Detector.load(method="knn", device="cpu", input_size=256)
+    shots, _ = shots_from(REFERENCE_FILES[:4])
+    validation, _ = shots_from(REFERENCE_FILES[4:])
+    draft = prepare(det, "board", shots, validation=validation)
+    cal = draft.calibration
+    return det, draft.refs, Thresholds(cal.t_uncertain, cal.t_fail), cal
+
+
+def _board() -> np.ndarray:
+    return load_rgb(REFERENCE_FILES[0])
+
+
+def _part_removed() -> np.ndarray:
+    """The board with the components of its central quarter removed: bare substrate there."""
+    board = _board().copy()
+    h, w = board.shape[:2]
+    substrate = np.median(board.reshape(-1, 3), axis=0).astype(np.uint8)
+    board[h // 4:3 * h // 4, w // 4:3 * w // 4] = substrate
+    return board
+
+
+def _other_product() -> np.ndarray:
+    """Another product in front of the camera: a real photo (scikit-image's coffee cup), board-sized."""
+    board = _board()
+    return cv2.resize(skimage.data.coffee(), (board.shape[1], board.shape[0]), interpolation=cv2.INTER_AREA)
+
+
+WRONG_FRAMES = {
+    "all black": lambda: np.zeros_like(_board()),
+    "all grey": lambda: np.full_like(_board(), 128),
+    "all white": lambda: np.full_like(_board(), 255),
+    "part removed": _part_removed,
+    "different product": _other_product,
+}
+
+
+@pytest.mark.parametrize("what", sorted(WRONG_FRAMES))
+def test_blank_missing_and_wrong_frames_fail_with_a_reason(enrolled, what):
+    det, refs, thresholds, _ = enrolled
+    pred = det.predict(WRONG_FRAMES[what](), refs)
+    assert pred.reason in ("part missing", "unlike the references"), (what, pred.checks)
+    assert max(pred.checks.values()) >= 1.0
+    assert judge(pred.score, pred.reason, thresholds) is Verdict.FAIL
+
+
+def test_every_good_board_of_the_line_passes(enrolled):
+    det, refs, thresholds, _ = enrolled
+    preds = det.predict_batch([load_rgb(p) for p in GOOD_LINE], refs)
+    verdicts = {p.name: (judge(pr.score, pr.reason, thresholds), pr.reason, round(pr.score, 3), pr.checks)
+                for p, pr in zip(GOOD_LINE, preds)}
+    assert len(verdicts) == len(GOOD_LINE) >= 20
+    assert all(v[0] is Verdict.PASS for v in verdicts.values()), verdicts
+    assert all(max(pr.checks.values()) < 0.9 for pr in preds)  # clear of the limits, not just under them
+
+
+def test_the_checks_have_limits_from_the_shots_alone(enrolled):
+    det, refs, _, _ = enrolled
+    limits = det.check_limits(refs)
+    assert limits.shape == (2, 2) and bool((limits[:, 0] > limits[:, 1]).all())  # limit above every shot's value
+    off = Detector.load(method="knn", device="cpu", input_size=256, checks=False)
+    pred = off.predict(np.zeros_like(_board()), refs)
+    assert pred.reason == "" and pred.checks == {}  # switched off: the patch score alone
+
+
+def test_self_test_reports_good_and_synthetic_defects(enrolled):
+    _, _, thresholds, cal = enrolled
+    test = cal.self_test
+    assert test["summary"].startswith("good (leave-one-out and validation): all pass; synthetic defects: ")
+    knn = test["methods"]["knn"]
+    assert knn["good_fail"] == knn["good_uncertain"] == 0 and knn["synthetic_n"] == 12
+    assert knn["synthetic_fail_pct"] + knn["synthetic_uncertain_pct"] >= 75.0  # the generator's defects are visible
+    assert len(cal.synthetic_scores) == 12 and max(cal.scores) < thresholds.t_uncertain < thresholds.t_fail
+
+
+def _garbled_jpeg(tmp_path) -> str:
+    """A board saved as JPEG whose data was cut after a third (then closed with an end-of-image
+    marker, as a transfer cut short may leave it): it decodes, the lost part as flat mid grey."""
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(_board(), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    path = tmp_path / "garbled.jpg"
+    path.write_bytes(data.tobytes()[: len(data) // 3] + b"\xff\xd9")
+    assert load_rgb(path).shape == _board().shape  # it does decode: only the content check can refuse it
+    return str(path)
+
+
+def test_enrollment_refuses_blank_garbled_and_foreign_shots(tmp_path):
+    for name, image in (("black.png", np.zeros_like(_board())), ("grey.png", np.full_like(_board(), 128)),
+                        ("cup.png", _other_product())):
+        cv2.imwrite(str(tmp_path / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    files = [*map(str, REFERENCE_FILES[:4]), _garbled_jpeg(tmp_path),
+             *(str(tmp_path / n) for n in ("black.png", "grey.png", "cup.png"))]
+    shots, rejects = shots_from(files)
+    report = check_shots(shots)
+    why = {r.name.rsplit("/", 1)[-1]: r.reason for r in rejects + report.rejects}
+    assert "blank or near-uniform" in why["black.png"] and "blank or near-uniform" in why["grey.png"]
+    assert "flat grey" in why["garbled.jpg"] and "garbled" in why["garbled.jpg"]
+    assert "far from the other shots" in why["cup.png"]
+    assert [s.name for s in report.accepted] == [str(p) for p in REFERENCE_FILES[:4]]
+
+
+def test_a_blank_shot_among_two_is_refused_on_its_own():
+    report = check_shots([Shot("board", _board()), Shot("cap", np.full_like(_board(), 3))])
+    assert [r.name for r in report.rejects] == ["cap"] and "blank" in report.rejects[0].reason
