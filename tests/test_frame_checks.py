@@ -105,7 +105,15 @@ def _garbled_jpeg(tmp_path) -> str:
     ok, data = cv2.imencode(".jpg", cv2.cvtColor(_board(), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     path = tmp_path / "garbled.jpg"
     path.write_bytes(data.tobytes()[: len(data) // 3] + b"\xff\xd9")
-    assert load_rgb(path).shape == _board().shape  # it does decode: only the content check can refuse it
+    assert load_rgb(path).shape == _board().shape  # a lenient decoder decodes it
+    return str(path)
+
+
+def _garbled_as_png(tmp_path, garbled: str) -> str:
+    """What a lenient decoder made of the cut JPEG, stored losslessly: no decoder complains about
+    this file, so only the content check can refuse it."""
+    path = tmp_path / "garbled_decoded.png"
+    cv2.imwrite(str(path), cv2.cvtColor(load_rgb(garbled), cv2.COLOR_RGB2BGR))
     return str(path)
 
 
@@ -113,13 +121,15 @@ def test_enrollment_refuses_blank_garbled_and_foreign_shots(tmp_path):
     for name, image in (("black.png", np.zeros_like(_board())), ("grey.png", np.full_like(_board(), 128)),
                         ("cup.png", _other_product())):
         cv2.imwrite(str(tmp_path / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    files = [*map(str, REFERENCE_FILES[:4]), _garbled_jpeg(tmp_path),
+    garbled = _garbled_jpeg(tmp_path)
+    files = [*map(str, REFERENCE_FILES[:4]), garbled, _garbled_as_png(tmp_path, garbled),
              *(str(tmp_path / n) for n in ("black.png", "grey.png", "cup.png"))]
     shots, rejects = shots_from(files)
     report = check_shots(shots)
     why = {r.name.rsplit("/", 1)[-1]: r.reason for r in rejects + report.rejects}
     assert "blank or near-uniform" in why["black.png"] and "blank or near-uniform" in why["grey.png"]
-    assert "flat grey" in why["garbled.jpg"] and "garbled" in why["garbled.jpg"]
+    assert "corrupt JPEG data" in why["garbled.jpg"]  # the station's decoder hears libjpeg's complaint
+    assert "flat grey" in why["garbled_decoded.png"] and "garbled" in why["garbled_decoded.png"]
     assert "far from the other shots" in why["cup.png"]
     assert [s.name for s in report.accepted] == [str(p) for p in REFERENCE_FILES[:4]]
 
