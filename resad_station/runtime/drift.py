@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from resad_station.enrollment.calibration import RELATIVE_SPREAD_FLOOR
+from engine.thresholds import RELATIVE_SPREAD_FLOOR
 from resad_station.runtime.events import FrameResult, Verdict
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
