@@ -40,6 +40,25 @@ def test_monitor_learns_a_baseline_then_warns_on_a_shift_and_clears_itself():
     assert [e.status for _, e in back] == [DriftStatus.CLEARED] and not m.warning
 
 
+def test_monitor_warns_when_a_whole_frame_check_creeps_towards_its_limit_with_steady_scores():
+    """A lighting change moves the "unlike the references" ratio before the patch score: the
+    warning must come before that check fails good parts, though the scores never move."""
+    rng = np.random.default_rng(1)
+    m = DriftMonitor(DriftSettings(baseline_frames=20), "cam1", "p", CAL, clock=lambda: 100.0)
+    for i in range(200):  # steady: the score and the check ratio vary, neither moves
+        assert m.observe(4.0 + rng.normal(0, 0.5), Verdict.PASS, float(i), {"global": 0.5 + rng.normal(0, 0.05)}) == []
+    warned_at = None
+    for i in range(200):  # the ratio creeps to its limit (1.0 fails) over 200 frames; scores stay put
+        ratio = 0.5 + 0.5 * i / 200 + rng.normal(0, 0.05)
+        if m.observe(4.0 + rng.normal(0, 0.5), Verdict.PASS, 200.0 + i, {"global": ratio}) and warned_at is None:
+            warned_at, ratio_then = i, ratio
+    assert warned_at is not None and ratio_then < 0.9  # well before the check starts failing frames
+    # the same run without the check's ratio never warns: the scores alone did not move
+    m2 = DriftMonitor(DriftSettings(baseline_frames=20), "cam1", "p", CAL, clock=lambda: 100.0)
+    rng = np.random.default_rng(1)
+    assert not any(m2.observe(4.0 + rng.normal(0, 0.5), Verdict.PASS, float(i)) for i in range(400))
+
+
 def test_monitor_ignores_fails_and_nan_and_anchors_no_higher_than_the_calibration():
     m = DriftMonitor(DriftSettings(baseline_frames=5), "cam1", "p", CAL)
     assert feed(m, [50.0] * 100, Verdict.FAIL) == [] and m.learning  # defects say nothing about good parts
@@ -160,7 +179,7 @@ def test_drift_events_reach_outputs_through_the_listener_seam():
     listeners.add(outputs)
     watch = DriftWatch(DriftMonitor(DriftSettings(baseline_frames=5), "cam1", "p", CAL), listeners, store=stored.append)
     for i, score in enumerate([4.0, 4.2, 3.9, 4.1, 4.0] + [9.0] * 10):  # what on_frame reads of a FrameResult
-        watch.on_frame(SimpleNamespace(product="p", score=score, verdict=Verdict.PASS, decided_at=float(i)))
+        watch.on_frame(SimpleNamespace(product="p", score=score, verdict=Verdict.PASS, decided_at=float(i), checks={}))
     assert [m for m, _ in outputs.got] == ["on_drift"] and stored == [outputs.got[0][1]]
     message = event_message("on_drift", outputs.got[0][1], "line1")
     assert message.payload["event"] == "drift" and message.payload["status"] == "raised"

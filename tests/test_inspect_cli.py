@@ -48,7 +48,7 @@ def test_first_run_shows_enrollment_progress_and_a_final_status_line(tmp_path, c
     assert lines[0].startswith("loading the engine (knn")
     assert any("has no reference set: enrolling it from" in line and "(8 images)" in line for line in lines)
     assert "enrolling pcb: building references from 4 shots" in err
-    assert "enrolling pcb: calibrating (4 shots scored leave-one-out, 4 validation images)" in err
+    assert "enrolling pcb: calibrating (4 shots scored leave-one-out, 4 validation images, synthetic defects" in err
     assert lines[-1].startswith("stopped: ") and "camera " in lines[-1]
     done = sum(int(lines[-1].split(f"{v} ")[1].split()[0]) for v in ("pass", "uncertain", "fail"))
     assert done == 3  # the last line counts every frame, not a stale snapshot

@@ -17,7 +17,8 @@ from test_ui_station import WAIT_MS, window  # noqa: E402,F401 (the fixture)
 
 def test_why_in_review_live_click_and_export(qtbot, window, tmp_path):  # noqa: F811
     window.start()
-    qtbot.waitUntil(lambda: window.bridge.frames_received >= 6, timeout=WAIT_MS)  # frames 4-5 are defective
+    # the demo line's first defective board is frame 12: wait until it is logged
+    qtbot.waitUntil(lambda: window.link.defects.count() >= 1, timeout=WAIT_MS)
     window.stop()
     qtbot.waitUntil(lambda: window.link.station.pipeline is None, timeout=30_000)
     # the live view: a click on the inspected picture shows that region against its reference

@@ -19,6 +19,12 @@ moved up from where good parts scored at enrollment, before false FAILs start.
               burst of high frames lifts S, not e); cleared by itself (non-latched) when e is back
               within slack / 2 of the baseline, and S starts again from 0.
 
+The whole-frame checks (engine/coverage.py: "part missing", "unlike the references") fail a frame
+on their own, and a global lighting change moves the "unlike the references" ratio before it
+moves the patch score. So each check's ratio (value / limit) of the non-failing frames gets the
+same baseline and z, and the CUSUM and EWMA run on the largest z of the frame: the warning comes
+before either the score or a check starts failing good parts.
+
 The shift it reports is the CUSUM's own estimate, slack + S / n over the n frames since S last
 left 0, and the time since then: "x sigma over the last N minutes".
 """
@@ -38,6 +44,7 @@ from engine.thresholds import RELATIVE_SPREAD_FLOOR
 from resad_station.runtime.events import FrameResult, Verdict
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+CHECK_SIGMA_FLOOR = 0.02  # of a check's limit: a check that barely varies over the baseline warns on noise
 
 
 class DriftStatus(str, enum.Enum):
@@ -117,6 +124,8 @@ class DriftMonitor:
         self.calibration_mean = float(calibration.get("mean", math.inf))
         self.calibration_sigma = calibration_spread(calibration)
         self._baseline: list[float] = []
+        self._check_baseline: dict[str, list[float]] = {}
+        self.check_anchor: dict[str, tuple[float, float]] = {}  # check name -> (median ratio, sigma)
         self.anchor: float | None = None
         self.sigma: float | None = None
         self.cusum = 0.0
@@ -136,18 +145,26 @@ class DriftMonitor:
         """The EWMA of the good scores in score units (None while learning the baseline)."""
         return None if self.anchor is None else self.anchor + self.ewma * self.sigma
 
-    def observe(self, score: float, verdict: Verdict, at: float | None = None) -> list[DriftEvent]:
+    def observe(self, score: float, verdict: Verdict, at: float | None = None,
+                checks: dict[str, float] | None = None) -> list[DriftEvent]:
         if verdict is Verdict.FAIL or not math.isfinite(score):
             return []
         at = self._clock() if at is None else at
         self._last_at = at
         s = self.settings
+        checks = {k: float(v) for k, v in (checks or {}).items() if math.isfinite(v)}
         if self.anchor is None:
             self._baseline.append(float(score))
+            for name, ratio in checks.items():
+                self._check_baseline.setdefault(name, []).append(ratio)
             if len(self._baseline) >= s.baseline_frames:
                 self._learn_baseline()
             return []
-        z = float(np.clip((score - self.anchor) / self.sigma, -s.clip, s.clip))
+        z = (score - self.anchor) / self.sigma
+        for name, (anchor, sigma) in self.check_anchor.items():
+            if name in checks:
+                z = max(z, (checks[name] - anchor) / sigma)
+        z = float(np.clip(z, -s.clip, s.clip))
         self.ewma = s.ewma_lambda * z + (1.0 - s.ewma_lambda) * self.ewma
         if self.cusum == 0.0:
             self._run_frames, self._run_since = 0, at
@@ -175,6 +192,12 @@ class DriftMonitor:
         spread = float(values.std(ddof=1)) if values.size > 1 else 0.0
         self.anchor = min(median, self.calibration_mean)
         self.sigma = max(robust, spread, self.calibration_sigma)
+        for name, ratios in self._check_baseline.items():
+            if len(ratios) >= max(2, len(values) // 2):  # a check that ran on most baseline frames
+                r = np.asarray(ratios, dtype=np.float64)
+                m = float(np.median(r))
+                self.check_anchor[name] = (m, max(MAD_TO_SIGMA * float(np.median(np.abs(r - m))),
+                                                  float(r.std(ddof=1)), CHECK_SIGMA_FLOOR))
 
     def _event(self, status: DriftStatus, why: str = "") -> DriftEvent:
         now = self._last_at if self._last_at is not None else self._clock()
@@ -202,7 +225,7 @@ class DriftWatch:
     def on_frame(self, result: FrameResult) -> None:
         if result.product != self.monitor.product:  # frames of a product switched away from
             return
-        self._emit(self.monitor.observe(result.score, result.verdict, result.decided_at))
+        self._emit(self.monitor.observe(result.score, result.verdict, result.decided_at, result.checks))
 
     def reset(self, product: str, calibration: dict[str, Any]) -> None:
         self._emit(self.monitor.reset(product, calibration))

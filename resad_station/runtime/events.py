@@ -51,6 +51,7 @@ class FrameResult:
     nearest: Any = None  # engine NearestShots: where each part matched in the references (the "why" view)
     reference_version: int | None = None  # the product's reference-set version it was judged against
     reason: str = ""  # why a whole-frame check failed it ("part missing", "unlike the references"), or ""
+    checks: dict[str, float] = field(default_factory=dict)  # each whole-frame check's value / its limit (>= 1 fails)
 
     @property
     def latency_ms(self) -> float:

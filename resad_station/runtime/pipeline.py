@@ -323,6 +323,7 @@ class Pipeline:
             nearest=getattr(pred, "nearest", None),
             reference_version=active.reference_set_version,
             reason=reason,
+            checks=dict(getattr(pred, "checks", None) or {}),
         )
         self._last_delay_s = max(0.0, decided_at - frame.captured_at)
         self.metrics.record(result.decided_at, result.latency_ms, verdict)
