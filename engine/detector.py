@@ -19,11 +19,9 @@ their state in a per-call clock, and the caches they fill lazily are idempotent.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -31,6 +29,8 @@ import torch
 from engine import coverage
 from engine.allocator import keep_freed_memory
 from engine.backbone import BACKBONE_ID, load_backbone
+from engine.detector_stats import MIN_SHOTS, ReferenceStats
+from engine.detector_support import _chunks, _Clock, _group_by_shape, _inference, resolve_device
 from engine.errors import EngineError, InputImageError, ReferenceSetError
 from engine.heads import ResADHeads
 from engine.methods import (METHOD_TERMS, TERM_REGISTRY, PassOutputs, constrain, needs_heads, terms_need_heads,
@@ -43,7 +43,7 @@ from engine.preprocess import PREPROCESS_ID, Prepared, prepare
 from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
 from engine.residual_scale import leave_one_out_norms, residual_scale
-from engine.scoring import SCORE_SCHEME, combine_levels, level_stats, smooth, to_original
+from engine.scoring import SCORE_SCHEME, combine_levels, smooth, to_original
 from engine.types import Prediction
 from engine.weights import BUNDLED_WEIGHTS, load_heads
 
@@ -52,48 +52,11 @@ METHODS = tuple(TERMS)  # the shipped methods
 AUTO = "auto"  # the method each reference set's self-test chose (ReferenceSet.method)
 METHOD_CHOICES = METHODS + (AUTO,)
 AUTO_FALLBACK = "resad+knn"  # "auto" on a reference set no self-test has chosen for
-MIN_SHOTS = 2  # leave-one-out statistics need at least two shots
 CPU_BATCH = 4
 RESIDUAL_SCALE = "residual_scale"  # key of the references' residual scale in ReferenceSet.stats
 
 
-@contextmanager
-def _inference():
-    """inference_mode, with denormal floats flushed to zero on the calling thread (a CPU flag of
-    that thread; it stays set). Without it the flows hit the CPU's slow denormal path: measured
-    here, the three flows took 1.9x as long. Values below 1e-38 do not change any score."""
-    torch.set_flush_denormal(True)
-    with torch.inference_mode():
-        yield
-
-
-class _Clock:
-    """Milliseconds per stage of one call (each call has its own, so calls may run concurrently)."""
-
-    def __init__(self, device: torch.device):
-        self.device = device
-        self.ms: dict[str, float] = defaultdict(float)
-        self.last = time.perf_counter()
-
-    def mark(self, stage: str) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        now = time.perf_counter()
-        self.ms[stage] += (now - self.last) * 1000.0
-        self.last = now
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda"):
-        raise EngineError(f"device: expected 'auto', 'cpu' or 'cuda', got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise EngineError("device 'cuda' was asked for but no CUDA GPU is available")
-    return torch.device(device)
-
-
-class Detector:
+class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits: engine/detector_stats.py
     def __init__(
         self,
         heads: ResADHeads | None,
@@ -201,22 +164,6 @@ class Detector:
         """score_id of the method that scores frames against `refs` (see method_for)."""
         return f"{self._loo_key(self.method_for(refs))}/{SCORE_SCHEME}"
 
-    def _stats_key(self, method: str) -> str:
-        key = f"{method}:{self.weights_id}" if needs_heads(method) else method
-        if self.search != "guided":  # other neighbours, other residuals
-            key = f"{key}~{self.search}"
-        if self.local_features:
-            key = f"{key}~local"
-        if self.augment != "none":  # other pools
-            key = f"{key}~aug-{self.augment}"
-        # the shots' leave-one-out scores depend on the levels summed
-        return key if self.score_levels is None else f"{key}@levels{''.join(map(str, self.score_levels))}"
-
-    def _loo_key(self, method: str) -> str:
-        """Key of the shots' leave-one-out image scores: the statistics' key plus the score rule."""
-        key = self._stats_key(method)
-        return key if self.image_score == DEFAULT_RULE else f"{key}#{self.image_score}"
-
     def _scale(self, refs: ReferenceSet) -> torch.Tensor | None:
         """The references' residual scale when the heads were trained with it (else None)."""
         if self.heads is None or self.heads.config.residual_norm != "reference":
@@ -290,47 +237,6 @@ class Detector:
                     out.append((i, [f[0].float().cpu().contiguous() for f in self._features(tensor[None])]))
         return out
 
-    def _loo_level_maps(self, refs: ReferenceSet, terms) -> list[dict[str, list[torch.Tensor]]]:
-        """For each shot, its raw level maps against the pool of the other shots."""
-        scale = self._scale(refs) if terms_need_heads(terms) else None
-        out = []
-        with _inference():
-            clock = _Clock(self.device)
-            for i in range(refs.k):
-                feats = [m.unsqueeze(0).to(self.device) for m in refs.maps[i]]
-                out.append(self._level_maps(feats, refs.pools(self.device, exclude=i), terms, clock, scale))
-        return out
-
-    def _ensure_stats(self, refs: ReferenceSet, methods) -> None:
-        """Per-level standardisation statistics from the references alone (leave-one-out).
-
-        The same leave-one-out pass also gives each shot's image score, kept on the reference set
-        for calibration, so enrollment runs it once.
-        """
-        key = self._stats_key
-        missing = [m for m in methods
-                   if self._loo_key(m) not in refs.loo_scores or any(key(t) not in refs.stats for t in TERMS[m])]
-        if not missing:
-            return
-        if refs.k < MIN_SHOTS:
-            raise ReferenceSetError(f"a reference set needs at least {MIN_SHOTS} shots, it has {refs.k}")
-        terms = terms_of(missing)
-        per_shot = self._loo_level_maps(refs, terms)
-        for t in terms:
-            if key(t) not in refs.stats:
-                levels = [torch.cat([shot[t][l].reshape(-1) for shot in per_shot]) for l in range(refs.levels)]
-                refs.stats[key(t)] = level_stats(levels)
-        for m in missing:
-            refs.loo_scores[self._loo_key(m)] = [image_score(smooth(self._combined(shot, m, refs)[0]), self.image_score)
-                                                 for shot in per_shot]
-
-    def leave_one_out_scores(self, refs_or_images, methods=None) -> list[float]:
-        """Image score of each shot against the references built from the others."""
-        refs = refs_or_images if isinstance(refs_or_images, ReferenceSet) else self.build_references(refs_or_images)
-        method = self._methods(methods or (self.method_for(refs),))[0]
-        self._ensure_stats(refs, (method,))
-        return list(refs.loo_scores[self._loo_key(method)])
-
     # -- prediction ------------------------------------------------------------------------------
     def predict(self, image: np.ndarray, refs: ReferenceSet, roi=None) -> Prediction:
         method = self.method_for(refs)
@@ -399,20 +305,6 @@ class Detector:
                     scores[m][idx] = [image_score(sm, self.image_score) for sm in maps[m]]
         return scores
 
-    def check_limits(self, refs: ReferenceSet) -> torch.Tensor:
-        """(2, 2) limits of the whole-frame checks (engine/coverage.py), from the shots, leave-one-out."""
-        if coverage.CHECKS_KEY not in refs.stats:
-            with _inference():
-                refs.stats[coverage.CHECKS_KEY] = coverage.limits([m[coverage.CHECK_LEVEL] for m in refs.maps])
-        return refs.stats[coverage.CHECKS_KEY]
-
-    def _check_ratios(self, frame_level: torch.Tensor, refs: ReferenceSet, exclude: int | None) -> list[dict[str, float]]:
-        """Per frame: each check's value / its limit."""
-        limit = self.check_limits(refs)[:, 0].tolist()
-        shots = [m[coverage.CHECK_LEVEL] for i, m in enumerate(refs.maps) if i != exclude]
-        values = coverage.check_values(frame_level, shots).cpu().tolist()
-        return [{name: v / lim for name, v, lim in zip(coverage.CHECK_NAMES, row, limit)} for row in values]
-
     def _run(self, images, refs: ReferenceSet, roi, methods, exclude: int | None = None) -> list[dict[str, Prediction]]:
         if not isinstance(refs, ReferenceSet):
             raise ReferenceSetError(f"refs: expected a ReferenceSet, got {type(refs).__name__}")
@@ -452,13 +344,3 @@ class Detector:
         return [{m: Prediction(score, amap, dict(per_frame), nearest=near, checks=dict(r), reason=coverage.reason(r))
                  for m, (score, amap) in out.items()} for out, near, r in zip(outputs, nearest, ratios)]
 
-
-def _chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _group_by_shape(prepared: Iterable[Prepared]) -> list[list[int]]:
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, p in enumerate(prepared):
-        groups[tuple(p.tensor.shape)].append(i)
-    return list(groups.values())
