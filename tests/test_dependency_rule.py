@@ -32,7 +32,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 # below it; packages on one line are peers and do not import each other. A new sub-package gets a
 # place here (and in docs/architecture.md) or the test fails.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("paths", "sections", "rate_limit", "access"),  # the data directory; the config-section base; a rate
+    ("paths", "sections", "rate_limit", "access", "safe_yaml"),  # the data directory; the config-section base; a rate
     # limit; the engineer PIN and the station secret
     ("storage",),  # database, migrations, image files, repository
     ("capture", "outputs"),  # frame sources, the capture thread, image decoding and listing; line outputs

@@ -188,3 +188,14 @@ def test_defects_list_and_export_filter_by_station_and_camera(tmp_path, db_url, 
     with open(out_csv, newline="") as f:
         table = list(csv.DictReader(f))
     assert sorted((r["station"], r["camera"]) for r in table) == [("line1", "cam1"), ("line1", "cam2")]
+
+
+def test_a_billion_laughs_station_file_is_refused_by_the_same_limits_as_profiles(tmp_path):
+    from resad_station.storage.location import StationFileError, read_station_file
+
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(8))
+    (tmp_path / "station.yaml").write_text(laughs)
+    with pytest.raises(StationFileError, match="expands to more than"):
+        read_station_file(tmp_path)

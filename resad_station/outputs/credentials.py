@@ -20,6 +20,8 @@ from typing import Literal
 
 import yaml
 
+from resad_station.safe_yaml import YamlLimitError, load_limited
+
 MAX_FILE_BYTES = 1 << 20
 ITERATIONS = 200_000
 ROLES = ("operator", "engineer")
@@ -63,8 +65,8 @@ def load_users(path: Path) -> dict[str, UserEntry]:
     if len(raw) > MAX_FILE_BYTES:
         raise CredentialsError(f"{where}: larger than {MAX_FILE_BYTES} bytes")
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = load_limited(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, YamlLimitError) as exc:
         raise CredentialsError(f"{where}: not a YAML users file: {exc}") from None
     entries = data.get("users") if isinstance(data, dict) else None
     if not isinstance(entries, list):

@@ -13,50 +13,12 @@ from pydantic import ValidationError
 from resad_station.paths import SHIPPED_PROFILES_DIR, user_profiles_dir
 from resad_station.profiles.errors import ProfileError, top_level_error, validation_error, yaml_error
 from resad_station.profiles.model import Profile
+from resad_station.safe_yaml import YamlLimitError, load_limited
 from resad_station.storage.atomic import atomic_write_bytes
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
 # Limits on what a profile file may make the loader build (hostile or broken files, see README "Limits")
-MAX_PROFILE_BYTES = 1_000_000
-MAX_NESTING = 32  # a real profile nests 3 deep
-MAX_NODES = 20_000  # YAML nodes after expanding aliases: "billion laughs" files stop here
-
-
-class _LimitExceeded(Exception):
-    pass
-
-
-class _LimitedLoader(yaml.SafeLoader):
-    """safe_load with a nesting limit and a bound on the size aliases expand to."""
-
-    def __init__(self, stream) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent, index):
-        self._depth += 1
-        try:
-            if self._depth > MAX_NESTING:
-                mark = self.peek_event().start_mark
-                raise _LimitExceeded(f"nested more than {MAX_NESTING} levels deep (line {mark.line + 1})")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """Nodes the document stands for with every alias expanded (shared nodes counted each time)."""
-    if id(node) in memo:
-        return memo[id(node)]
-    memo[id(node)] = MAX_NODES + 1  # a node that reaches itself (a recursive alias) is over any limit
-    if isinstance(node, yaml.SequenceNode):
-        size = 1 + sum(_expanded_size(v, memo) for v in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
-    else:
-        size = 1
-    memo[id(node)] = size = min(size, MAX_NODES + 1)
-    return size
+MAX_PROFILE_BYTES = 1_000_000  # nesting and alias limits: resad_station/safe_yaml.py
 
 
 def safe_load_limited(text: str, source_name: str):
@@ -64,25 +26,12 @@ def safe_load_limited(text: str, source_name: str):
     if len(text) > MAX_PROFILE_BYTES:
         raise ProfileError.single(source_name, f"too large: {len(text)} characters (a profile is at most "
                                                f"{MAX_PROFILE_BYTES})")
-    loader = None
     try:
-        loader = _LimitedLoader(text)
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        if _expanded_size(node, {}) > MAX_NODES:
-            raise _LimitExceeded(f"expands to more than {MAX_NODES} values (anchors and aliases); "
-                                 "a profile is a few dozen")
-        return loader.construct_document(node)
-    except _LimitExceeded as exc:
+        return load_limited(text)
+    except YamlLimitError as exc:
         raise ProfileError.single(source_name, f"refused: {exc}") from None
-    except RecursionError:
-        raise ProfileError.single(source_name, "refused: nested too deeply") from None
     except yaml.YAMLError as exc:
         raise yaml_error(source_name, exc) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
 
 
 def validate_profile_text(text: str, source_name: str, source_path: str | os.PathLike | None = None) -> Profile:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from resad_station.safe_yaml import YamlLimitError, load_limited
+
 from resad_station.storage.errors import StorageError
 
 FILE_NAME = "station.yaml"
@@ -59,8 +61,8 @@ def read_station_file(data_dir: Path) -> dict[str, str]:
     if len(raw) > MAX_BYTES:
         raise StationFileError(f"{path}: {len(raw)} bytes; a station file is at most {MAX_BYTES} bytes")
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = load_limited(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, YamlLimitError) as exc:
         raise StationFileError(f"{path}: not a YAML file ({exc})") from None
     if data is None:
         return {}
