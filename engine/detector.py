@@ -2,7 +2,7 @@
 
     det = Detector.load()                       # bundled ResAD weights, device "auto"
     refs = det.build_references(good_images)    # K >= 2 good shots, HxWx3 uint8 RGB
-    pred = det.predict(image, refs)             # Prediction(score, anomaly_map, timings)
+    pred = det.predict(image, refs)             # Prediction(score, grid_map, ..., timings); .anomaly_map full size
 
 method "resad": residual -> constraintor -> flow, score -log p. method "knn": the training-free
 baseline, the norm of the same residual (distance to the nearest reference feature). method
@@ -43,7 +43,7 @@ from engine.preprocess import PREPROCESS_ID, Prepared, prepare
 from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
 from engine.residual_scale import leave_one_out_norms, residual_scale
-from engine.scoring import SCORE_SCHEME, combine_levels, smooth, to_original
+from engine.scoring import SCORE_SCHEME, combine_levels, smooth
 from engine.types import Prediction
 from engine.weights import BUNDLED_WEIGHTS, load_heads
 
@@ -315,7 +315,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         self._ensure_stats(refs, methods)
         if self.checks:
             self.check_limits(refs)
-        outputs: list[dict[str, tuple[float, np.ndarray]]] = [{} for _ in images]  # score, full-size map
+        outputs: list[dict[str, tuple[float, np.ndarray]]] = [{} for _ in images]  # score, map on the grid
         nearest: list[NearestShots | None] = [None] * len(images)
         ratios: list[dict[str, float]] = [{} for _ in images]
         with _inference():
@@ -337,10 +337,11 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
                 for m in methods:
                     for j, i in enumerate(group):
                         sm = maps[m][j]
-                        outputs[i][m] = (image_score(sm, self.image_score), to_original(sm, prepared[i].original_shape, prepared[i].roi))
+                        outputs[i][m] = (image_score(sm, self.image_score), sm)
                 clock.mark("postprocess")
         per_frame = {k: v / len(images) for k, v in clock.ms.items()}  # batch time shared evenly
         per_frame["total"] = sum(per_frame.values())
-        return [{m: Prediction(score, amap, dict(per_frame), nearest=near, checks=dict(r), reason=coverage.reason(r))
-                 for m, (score, amap) in out.items()} for out, near, r in zip(outputs, nearest, ratios)]
+        return [{m: Prediction(score, grid, p.original_shape, p.roi, dict(per_frame), nearest=near, checks=dict(r),
+                               reason=coverage.reason(r))
+                 for m, (score, grid) in out.items()} for out, near, r, p in zip(outputs, nearest, ratios, prepared)]
 

@@ -5,6 +5,7 @@ with synthetic defects (and their masks) from engine.training.synthetic. The kNN
 real Detector scores them, so nothing here needs trained weights.
 """
 
+import dataclasses
 import json
 import logging
 import math
@@ -128,7 +129,7 @@ def test_both_methods_share_references_and_table_prints(dataset, knn_detector):
 
         def predict_all(self, image, refs):
             p = knn_detector.predict(image, refs)
-            flipped = type(p)(-p.score, -p.anomaly_map, p.timings)
+            flipped = dataclasses.replace(p, score=-p.score, grid_map=-p.grid_map)
             return {"knn": p, "resad": flipped}
 
     out = evaluate(lambda: Pair(), dataset, categories=["moon"], shots=(3,), seeds=(5,), progress=False)

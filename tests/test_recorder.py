@@ -21,8 +21,8 @@ IMAGE = load_rgb(LINE_FILES[3])[:160, :200].copy()  # a real board crop keeps th
 
 
 def result(i: int, verdict: Verdict, score: float = 1.0) -> FrameResult:
-    amap = np.zeros(IMAGE.shape[:2], np.float32)
-    amap[40:60, 50:90] = score
+    amap = np.zeros((IMAGE.shape[0] // 4, IMAGE.shape[1] // 4), np.float32)  # the engine's grid, stride 4
+    amap[10:15, 12:23] = score  # frame rows 40-60, columns 48-92
     now = time.time()
     return FrameResult("cam1", "board", i, now - 0.05, now, score, verdict, 1.0, 2.0, IMAGE, amap,
                        {"total": 5.0}, f"frame{i:03d}.png")
@@ -87,7 +87,8 @@ def test_pass_sampling_is_deterministic_and_defects_get_their_files(any_db):
     store = station_db.images
     assert np.array_equal(store.read_image(fail.image_path), IMAGE)  # lossless original
     raw = store.read_array(fail.raw_map_path)  # .npy read back without pickle
-    assert raw.dtype == np.float32 and raw.shape == IMAGE.shape[:2] and raw[50, 60] == pytest.approx(2.5)
+    # stored as the score saw it: float16 at the engine's grid, not up-sampled to the frame
+    assert raw.dtype == np.float16 and raw.shape == (40, 50) and float(raw[12, 15]) == pytest.approx(2.5)
     heat = store.read_image(fail.heatmap_path)
     assert heat.shape == IMAGE.shape
     # The overlay turns the anomalous box red (above T2) and leaves the quiet region as it was.

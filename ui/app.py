@@ -32,13 +32,18 @@ def open_link(args: argparse.Namespace) -> StationLink:
     if not args.bench:
         return StationLink.open(args.profile, args.data_dir, args.db_url, progress=_progress)
     from resad_station.profiles import load_profile, find_profile
-    from ui.bench import BENCH_FPS, make_full_hd_video
+    from resad_station.runtime.bench_video import camera_shots, make_line_video
+    from ui.bench import BENCH_FPS, BENCH_SIZE
 
     profile = load_profile(find_profile(args.profile))
-    video = make_full_hd_video(profile.resolve_path(profile.camera.uri))
-    # a live camera: frames keep coming at BENCH_FPS whatever inspection does (the newest is inspected)
-    camera = profile.camera.model_copy(update={"fps": BENCH_FPS, "loop": True, "mode": "live"})
-    fast = profile.model_copy(update={"camera": camera})
+    video, roi = make_line_video(profile.resolve_path(profile.camera.uri), BENCH_SIZE, BENCH_FPS)
+    # a live camera: frames keep coming at BENCH_FPS whatever inspection does (the newest is inspected);
+    # the camera frames the part as an installed one would: its box is the ROI, and a first run
+    # enrolls shots framed the same way (the ROI cuts them as it cuts the frames)
+    camera = profile.camera.model_copy(update={"fps": BENCH_FPS, "loop": True, "mode": "live", "roi": roi})
+    shots = camera_shots(profile.resolve_path(profile.enrollment.references), BENCH_SIZE, video.parent)
+    fast = profile.model_copy(update={"camera": camera, "enrollment": profile.enrollment.model_copy(
+        update={"references": str(shots)})})
     return StationLink.open_with(fast.with_source(profile.source_path), args.data_dir, args.db_url, source=str(video))
 
 
@@ -70,7 +75,7 @@ def run_app(args: argparse.Namespace) -> int:
 
         probe = EventLoopProbe()
         probe.start()
-        report = BenchReport(probe, window.live)
+        report = BenchReport(probe, window.live, link.station.stages)
     seconds = args.quit_after if args.quit_after else (DEFAULT_SCREENSHOT_S if args.screenshot or args.bench else None)
     if seconds is not None:
         def finish() -> None:

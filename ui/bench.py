@@ -1,6 +1,7 @@
 """`gui --bench`: how the UI keeps up with a 1920x1080 camera (reported, never asserted in tests).
 
-The source is a 1920x1080 video of the profile's line played as a live camera at BENCH_FPS.
+The source is a 1920x1080 video of the profile's line played as a live camera at BENCH_FPS
+(resad_station/runtime/bench_video.py), with the part's box as the camera ROI.
 EventLoopProbe: a QTimer asks to fire every PERIOD_MS; how late each tick comes is how long
 the event loop was blocked (a paint, a slot, a big upload). Its p99 is the stall a user feels.
 The live view's refresh rate is live camera pictures shown per second by the LiveScreen; the
@@ -9,18 +10,15 @@ inspected picture's rate (heatmap and verdict) is the inspection's and is report
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer
 
-from resad_station.capture.imaging import image_files
+from resad_station.runtime.bench_video import SIZES
 
 PERIOD_MS = 5
-BENCH_SIZE = (1920, 1080)
+BENCH_SIZE = SIZES["1080p"]
 BENCH_FPS = 30.0
 
 
@@ -51,28 +49,10 @@ class EventLoopProbe(QObject):
         return float(np.percentile(self.lateness_ms, q)) if self.lateness_ms else float("nan")
 
 
-def make_full_hd_video(source_profile_dir: Path, count: int = 16) -> Path:
-    """A 1920x1080 MJPG video made from the profile's line images (upscaled, letterboxed)."""
-    out = Path(tempfile.mkdtemp(prefix="resad-bench-")) / "line_1080p.avi"
-    w, h = BENCH_SIZE
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), BENCH_FPS, (w, h))
-    if not writer.isOpened():
-        raise RuntimeError(f"OpenCV cannot write an MJPG video to {out}")
-    for path in image_files([source_profile_dir])[:count]:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        scale = min(w / image.shape[1], h / image.shape[0])
-        resized = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)))
-        canvas = np.full((h, w, 3), 255, np.uint8)
-        y, x = (h - resized.shape[0]) // 2, (w - resized.shape[1]) // 2
-        canvas[y:y + resized.shape[0], x:x + resized.shape[1]] = resized
-        writer.write(canvas)
-    writer.release()
-    return out
-
-
 class BenchReport:
-    def __init__(self, probe: EventLoopProbe, live_screen) -> None:
+    def __init__(self, probe: EventLoopProbe, live_screen, stages=None) -> None:
         self.probe = probe
+        self.stages = stages  # the station's StageTimes: the whole path, GUI stages included
         self.live = live_screen
         self.started = time.monotonic()
         self.shown_at_start = live_screen.frames_shown
@@ -91,4 +71,6 @@ class BenchReport:
         ]
         if metrics is not None:
             out.append(f"bench: runtime inspected {metrics.frames_inspected} frames, {metrics.fps:.1f} fps, p95 latency {metrics.latency_p95_ms:.0f} ms, dropped {metrics.frames_dropped}")
+        if self.stages is not None:
+            out += [f"bench: {line}" for line in self.stages.table().splitlines()]
         return out

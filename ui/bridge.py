@@ -19,6 +19,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from resad_station.runtime.events import AlarmEvent, CameraState, FrameResult, Metrics, PreviewFrame, Verdict
+from resad_station.runtime.overlay import map_at
+from resad_station.runtime.stage_times import StageTimes
 from ui import overlay
 
 DISPLAY_MAX_SIDE = 960
@@ -70,7 +72,8 @@ class ScorePoint:
 
 def make_live_frame(result: FrameResult, max_side: int, opacity: float) -> LiveFrame:
     image = overlay.fit_longest_side(result.image, max_side)
-    small_map = overlay.resize_to(result.anomaly_map.astype(np.float32), image.shape[:2])
+    # the map comes at the engine's grid: up-sampled once, to the display size, never to the frame's
+    small_map = map_at(result.anomaly_map, *image.shape[:2])
     heat = overlay.normalise_map(small_map, result.t_uncertain, result.t_fail)
     contours = tuple(overlay.hot_contours(small_map, result.t_fail))
     return LiveFrame(
@@ -107,8 +110,9 @@ class RuntimeBridge(QObject):
     raw_frames_ready = Signal(object)  # list[(source_name, full-size RGB)] asked for by capture_raw()
 
     def __init__(self, max_side: int = DISPLAY_MAX_SIDE, parent: QObject | None = None,
-                 preview_max_side: int = PREVIEW_MAX_SIDE) -> None:
+                 preview_max_side: int = PREVIEW_MAX_SIDE, stages: StageTimes | None = None) -> None:
         super().__init__(parent)
+        self.stages = stages if stages is not None else StageTimes()  # the station's: GUI stages beside the runtime's
         self.max_side = max_side
         self.preview_max_side = preview_max_side
         self.opacity = 0.6  # read by the runtime thread; a float assignment is atomic
@@ -127,7 +131,8 @@ class RuntimeBridge(QObject):
 
     # -- runtime side (any thread) --
     def on_frame(self, result: FrameResult) -> None:
-        frame = make_live_frame(result, self.max_side, self.opacity)
+        with self.stages.timer("bridge_downscale"):
+            frame = make_live_frame(result, self.max_side, self.opacity)
         point = ScorePoint(result.decided_at, float(result.score), result.verdict, result.frame_index)
         with self._lock:
             self.frames_received += 1
@@ -144,8 +149,9 @@ class RuntimeBridge(QObject):
             self.frame_ready.emit()
 
     def on_preview(self, frame: PreviewFrame) -> None:
-        preview = LivePreview(frame.camera, frame.frame_index, frame.captured_at, frame.source_name,
-                              overlay.fit_longest_side(frame.image, self.preview_max_side))
+        with self.stages.timer("bridge_preview"):
+            preview = LivePreview(frame.camera, frame.frame_index, frame.captured_at, frame.source_name,
+                                  overlay.fit_longest_side(frame.image, self.preview_max_side))
         with self._lock:
             self.previews_received += 1
             if self._latest_preview is not None:

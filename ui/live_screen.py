@@ -168,7 +168,8 @@ class LiveScreen(QWidget):
             return
         self.last_frame = frame
         self.frames_shown += 1
-        self.view.show_frame(frame)
+        with self.bridge.stages.timer("paint"):  # the upload to the view; Qt paints it in the next pass
+            self.view.show_frame(frame)
         self.badge.set_verdict(frame.verdict, frame.score, frame.reason)
         if (frame.t_uncertain, frame.t_fail) != (self.trend.t1_line.value(), self.trend.t2_line.value()):
             self.set_thresholds(frame.t_uncertain, frame.t_fail)
@@ -181,7 +182,8 @@ class LiveScreen(QWidget):
             return
         self.last_preview = preview
         self.previews_shown += 1
-        self.feed.show_picture(preview.image)
+        with self.bridge.stages.timer("paint_preview"):
+            self.feed.show_picture(preview.image)
         self.feed_info.setText(f"live camera: frame {preview.frame_index}")
 
     def _opacity_changed(self, value: int) -> None:

@@ -40,7 +40,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"ResAD Station: {link.profile.name}")
         self.runner = TaskRunner(self)
         self.thumbnails = ThumbnailLoader(parent=self)
-        self.bridge = RuntimeBridge(parent=self)
+        self.bridge = RuntimeBridge(parent=self, stages=getattr(link.station, "stages", None))
         self.session = RoleSession(PinStore(link.data_dir), parent=self)
         self.audit = AuditView(link.audit_events)
         self.last_error: BaseException | None = None

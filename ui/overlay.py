@@ -9,6 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from resad_station.runtime.overlay import fit_longest_side  # noqa: F401 (the live view's downscale, shared)
+
 # Live heat scale (see normalise_map): T1 -> 0, T2 -> HEAT_AT_FAIL, clipped at 1 (a quarter of
 # the T1..T2 span above T2), so there is still colour headroom for the worst regions.
 HEAT_AT_FAIL = 0.8
@@ -39,22 +41,6 @@ def normalise_map(anomaly_map: np.ndarray, t_uncertain: float, t_fail: float) ->
     span = max(float(t_fail) - float(t_uncertain), 1e-12)
     heat = (anomaly_map.astype(np.float32) - np.float32(t_uncertain)) * np.float32(HEAT_AT_FAIL / span)
     return np.clip(heat, 0.0, 1.0, out=heat)
-
-
-def fit_longest_side(image: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink so the longest side is at most max_side (INTER_AREA: no aliasing); never enlarge."""
-    h, w = image.shape[:2]
-    scale = max_side / max(h, w)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
-def resize_to(array: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
-    if array.shape[:2] == shape_hw:
-        return array
-    return cv2.resize(array, (shape_hw[1], shape_hw[0]), interpolation=cv2.INTER_AREA)
 
 
 def hot_contours(anomaly_map: np.ndarray, t_fail: float) -> list[np.ndarray]:

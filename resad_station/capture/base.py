@@ -24,6 +24,7 @@ class Frame:
     index: int  # running frame number of this source, continues across reconnects
     captured_at: float  # time.time() when the frame was captured
     source_name: str  # file name, or uri#frame for cameras and videos
+    problem: str = ""  # why this frame cannot be inspected (the camera ROI misses it), reported by inspection
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,12 @@ class FrameSource(ABC):
     uri_hint: ClassVar[str] = "path or URL"  # what an empty uri should have been
     hardware_trigger: ClassVar[bool] = False  # camera.trigger: hardware is allowed
     guess_rank: ClassVar[int | None] = None  # --source guessing asks lower ranks first; None: never
+    _pacer: Any = None  # a simulated line's Pacer (capture/pacing.py), in sources that pace themselves
+
+    @property
+    def paced_ms(self) -> float:
+        """How long the last read() slept for its pacing (not reading or decoding: the stage timings leave it out)."""
+        return self._pacer.last_wait_ms if self._pacer is not None else 0.0
 
     @classmethod
     def claims(cls, uri: str) -> bool:

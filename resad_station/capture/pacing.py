@@ -14,6 +14,7 @@ class Pacer:
         self.period = 1.0 / float(fps)
         self._t0: float | None = None
         self._k = 0
+        self.last_wait_ms = 0.0  # the last wait()'s sleep
 
     def reset(self) -> None:
         """Start a new schedule (after open / reconnect): the next frame is due at once."""
@@ -31,6 +32,7 @@ class Pacer:
             # a real line does not send a salvo of parts after a stop
             self._t0, self._k, due = now, 0, now
         delay = due - now
+        self.last_wait_ms = max(0.0, delay) * 1000.0
         if timeout is not None and delay > timeout:
             time.sleep(max(0.0, timeout))
             raise ReadTimeout(f"next frame due in {delay:.3f} s")

@@ -6,10 +6,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal
+from dataclasses import replace
+from typing import Any, Literal
+
+import numpy as np
 
 from .base import CorruptFrameError, Frame, FrameSource, ReadTimeout, SourceError
 from .decode import ImageDecodeError, check_frame_size
+from .imaging import Roi, crop_roi
 from .slots import FrameFifo, LatestFrameSlot
 from .state import CameraState, CameraStatus
 
@@ -29,13 +33,20 @@ class CaptureWorker:
     A corrupt item is skipped, counted in `corrupt_skipped` and passed to `on_skip`.
     `on_frame` (the display tap) sees every captured frame on the capture thread, before it is
     queued: the live picture can follow the camera while inspection runs at its own pace.
+    `roi` (the profile's camera.roi) is cut here, before anything else sees the frame, into a
+    contiguous array the engine takes as it is: the queue, the display tap, inspection and the
+    recorder only ever hold the region. A frame the ROI misses keeps its full image and carries
+    the error in `Frame.problem`; inspection counts and reports it with the frame's name.
+    `stages` (a StageTimes) gets "read" (the source's read and decode, pacing sleep excluded)
+    and "roi_crop" per frame.
     """
 
     def __init__(self, source_factory: Callable[[], FrameSource], mode: Literal["live", "triggered"],
                  on_state: Callable[[CameraState], None], queue_size: int = 8,
                  backoff: Sequence[float] = (0.2, 0.5, 1, 2, 5), *, camera: str = "cam1",
                  on_skip: Callable[[CorruptFrameError], None] | None = None, give_up_after: int | None = None,
-                 on_frame: Callable[[Frame], None] | None = None) -> None:
+                 on_frame: Callable[[Frame], None] | None = None, roi: Roi | None = None,
+                 stages: Any = None) -> None:
         if mode not in ("live", "triggered"):
             raise ValueError(f"capture mode must be 'live' or 'triggered', got {mode!r}")
         if not backoff:
@@ -46,6 +57,8 @@ class CaptureWorker:
         self._on_state = on_state
         self._on_skip = on_skip
         self._on_frame = on_frame
+        self.roi = roi
+        self._stages = stages
         self._backoff = tuple(float(b) for b in backoff)
         self._give_up_after = give_up_after
         self._buffer: LatestFrameSlot | FrameFifo = LatestFrameSlot() if mode == "live" else FrameFifo(queue_size)
@@ -153,7 +166,9 @@ class CaptureWorker:
         """Read until stop (False) or a normal end (True); failures propagate as SourceError."""
         while not self._stop.is_set():
             try:
+                started = time.perf_counter()
                 frame = source.read(timeout=READ_POLL_S)
+                read_ms = (time.perf_counter() - started) * 1000.0 - source.paced_ms
             except ReadTimeout:
                 self._mark_healthy(announce)  # waiting for the next part: the source itself is fine
                 continue
@@ -170,6 +185,7 @@ class CaptureWorker:
                 return True
             self._mark_healthy(announce)
             self.captured += 1
+            frame = self._cut(frame, read_ms)
             if self._on_frame is not None:
                 try:
                     self._on_frame(frame)
@@ -178,6 +194,21 @@ class CaptureWorker:
             if not self._buffer.put(frame):  # closed by stop() while waiting for room
                 return False
         return False
+
+    def _cut(self, frame: Frame, read_ms: float) -> Frame:
+        stages = self._stages
+        if stages is not None:
+            stages.add("read", max(0.0, read_ms))
+        if self.roi is None:
+            return frame
+        started = time.perf_counter()
+        try:
+            region = np.ascontiguousarray(crop_roi(frame.image, self.roi))
+        except ValueError as exc:  # the ROI misses this frame: inspection reports it, naming the frame
+            return replace(frame, problem=str(exc))
+        if stages is not None:
+            stages.add("roi_crop", (time.perf_counter() - started) * 1000.0)
+        return replace(frame, image=region)
 
     def _skip(self, exc: CorruptFrameError) -> None:
         self.corrupt_skipped += 1

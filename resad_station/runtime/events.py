@@ -45,7 +45,9 @@ class FrameResult:
     t_uncertain: float
     t_fail: float
     image: np.ndarray  # HxWx3 uint8 RGB (the frame as inspected, after ROI crop)
-    anomaly_map: np.ndarray  # float32 HxW, same size as image
+    # float32, covering the whole image at the engine's grid (stride 4 of its input) or at any
+    # other size: up-sample it to the picture shown (runtime.overlay.map_at), never on the hot path
+    anomaly_map: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     source_name: str = ""  # file name or URI of the frame, when known
     nearest: Any = None  # engine NearestShots: where each part matched in the references (the "why" view)

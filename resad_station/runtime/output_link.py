@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from resad_station.outputs import OutputContext, OutputSet, OutputStatus
 from resad_station.profiles import list_profiles
-from resad_station.runtime.overlay import heatmap_overlay
+from resad_station.runtime.overlay import fit_longest_side, heatmap_overlay
 from resad_station.storage import repository as repo
 
 if TYPE_CHECKING:
@@ -44,8 +44,12 @@ def _select_product(station: "Station", product: str, actor: str) -> None:
     threading.Thread(target=switch, name="output-select-product", daemon=True).start()
 
 
+OVERLAY_MAX_SIDE = 960  # the outputs' picture is for a dashboard: display size, not the camera's
+
+
 def overlay_of(result: Any) -> Any:
-    return heatmap_overlay(result.image, result.anomaly_map, result.t_uncertain, result.t_fail)
+    image = fit_longest_side(result.image, OVERLAY_MAX_SIDE)
+    return heatmap_overlay(image, result.anomaly_map, result.t_uncertain, result.t_fail)
 
 
 def open_outputs(station: "Station") -> OutputSet:

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from engine import EngineError
-from resad_station.capture.imaging import Roi, crop_roi
 from resad_station.rate_limit import RateLimiter
 from resad_station.runtime.alarms import AlarmMachine
 from resad_station.runtime.events import (AlarmEvent, CameraState, CameraStatus, FrameResult, Metrics, PreviewFrame,
@@ -33,6 +32,7 @@ from resad_station.runtime.events import (AlarmEvent, CameraState, CameraStatus,
 from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.metrics import RollingMetrics
 from resad_station.runtime.recorder import Recorder
+from resad_station.runtime.stage_times import StageTimes
 from resad_station.runtime.verdict import Thresholds, judge
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class ActiveProduct:
 
 @dataclass(frozen=True)
 class PreparedFrames:
-    """Frames of one camera cut to the ROI, with the product snapshot they are judged against."""
+    """Frames of one camera (cut to the ROI by the capture thread), with the product snapshot they are judged against."""
 
     active: ActiveProduct
     frames: list
@@ -73,7 +73,6 @@ class Pipeline:
         active: ActiveProduct,
         recorder: Recorder,
         alarm: AlarmMachine,
-        roi: Roi | None = None,
         batch_max: int = 4,
         max_frames: int | None = None,
         metrics_interval_s: float = 0.5,
@@ -82,12 +81,13 @@ class Pipeline:
         preview_fps: float | None = PREVIEW_FPS,
         max_verdict_delay_s: float = 1.0,
         alarm_on_falling_behind: bool = False,
+        stages: StageTimes | None = None,
     ) -> None:
         self.camera = camera
         self.detector = detector
         self.recorder = recorder
         self.alarm = alarm
-        self.roi = roi
+        self.stages = stages if stages is not None else StageTimes()
         self.batch_max = max(1, int(batch_max))
         self.max_frames = max_frames
         self.metrics_interval_s = metrics_interval_s
@@ -166,13 +166,9 @@ class Pipeline:
 
     def on_captured(self, frame: Any) -> None:
         """Given to the capture worker as its frame tap: the display path (capture thread)."""
-        if not self._preview_gate.allow():
+        if frame.problem or not self._preview_gate.allow():  # a frame the ROI misses: reported by inspection
             return
-        try:
-            image = crop_roi(frame.image, self.roi)
-        except ValueError:  # the inspection path reports a bad ROI with the frame's name
-            return
-        self.listeners.publish("on_preview", PreviewFrame(self.camera, frame.index, frame.captured_at, image,
+        self.listeners.publish("on_preview", PreviewFrame(self.camera, frame.index, frame.captured_at, frame.image,
                                                           frame.source_name))
 
     def start(self, own_thread: bool = True) -> None:
@@ -251,12 +247,14 @@ class Pipeline:
     # several cameras' prepared frames in one predict_batch when they share a reference set.
     def prepare(self, frames: Sequence[Any]) -> "PreparedFrames | None":
         images, kept = [], []
+        now = time.time()
         for frame in frames:
-            try:
-                images.append(crop_roi(frame.image, self.roi))
-                kept.append(frame)
-            except ValueError as exc:
-                self._inspection_error(frame, exc)
+            if frame.problem:
+                self._inspection_error(frame, ValueError(frame.problem))
+                continue
+            self.stages.add("queue_wait", max(0.0, now - frame.captured_at) * 1000.0)
+            images.append(frame.image)
+            kept.append(frame)
         return PreparedFrames(self.active, kept, images) if images else None
 
     def predict(self, batch: "PreparedFrames") -> list[Any]:
@@ -281,7 +279,10 @@ class Pipeline:
 
     def _score(self, kept: Sequence[Any], images: Sequence[np.ndarray], active: ActiveProduct) -> list[Any]:
         try:
-            return list(self.detector.predict_batch(list(images), active.refs))
+            preds = list(self.detector.predict_batch(list(images), active.refs))
+            for pred in preds:  # the engine's stages, per frame (a batch's time shared evenly)
+                self.stages.add_many(pred.timings)
+            return preds
         except Exception:  # noqa: BLE001 - one bad frame (or a transient device error) must not stop the line
             # Score one by one to find the frame at fault; the others still get their verdict.
             preds = []
@@ -296,6 +297,7 @@ class Pipeline:
     def _decide(self, frame: Any, image: np.ndarray, pred: Any, scored_with: ActiveProduct) -> bool:
         """Judge one frame against the snapshot current now; False (nothing decided) when the
         product or reference set changed since the frame was scored: it must be scored again."""
+        started = time.perf_counter()
         score = float(pred.score)
         reason = getattr(pred, "reason", "")  # the engine's whole-frame checks: part missing, unlike the references
         with self._lock:  # the verdict's time and its snapshot are taken together: "next frame" is exact
@@ -317,7 +319,7 @@ class Pipeline:
             t_uncertain=active.thresholds.t_uncertain,
             t_fail=active.thresholds.t_fail,
             image=image,
-            anomaly_map=pred.anomaly_map,
+            anomaly_map=pred.grid_map,  # up-sampled only where a picture of it is shown or stored
             timings=dict(pred.timings),
             source_name=frame.source_name,
             nearest=getattr(pred, "nearest", None),
@@ -328,8 +330,11 @@ class Pipeline:
         self._last_delay_s = max(0.0, decided_at - frame.captured_at)
         self.metrics.record(result.decided_at, result.latency_ms, verdict)
         self.recorder.submit(result)
+        published = time.perf_counter()
+        self.stages.add("verdict", (published - started) * 1000.0)
         self.listeners.publish("on_frame", result)
         self._emit_alarms(events)
+        self.stages.add("listeners", (time.perf_counter() - published) * 1000.0)
         return True
 
     def _inspection_error(self, frame: Any, exc: Exception) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol, Sequence
 
 from resad_station.runtime.events import FrameResult, Verdict
+from resad_station.runtime.thread_priority import lower_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,8 @@ class Recorder:
         self._thread.start()
 
     def _run(self) -> None:
+        # encoding and writing must not take the cores from inspection (docs/benchmarks.md, "Camera resolution")
+        lower_this_thread()
         while True:
             with self._cond:
                 while not self._queue and not self._tasks and not self._stopping:

@@ -35,6 +35,7 @@ from resad_station.runtime.pipeline import ActiveProduct, Pipeline
 from resad_station.runtime.profile_audit import record_profile
 from resad_station.runtime.recorder import Recorder, RecordingPolicy
 from resad_station.runtime.sources import source_for
+from resad_station.runtime.stage_times import StageTimes
 from resad_station.runtime.station_references import StationError, StationReferences
 from resad_station.runtime.storage_sink import DatabaseSink
 from resad_station.runtime.verdict import Thresholds
@@ -74,7 +75,8 @@ class Station(StationReferences):  # active references, rebuild, recalibration, 
         self.source_override = source
         self.max_frames = max_frames
         self.listeners = ListenerSet()
-        self.sink = DatabaseSink(db)
+        self.stages = StageTimes()  # where the time goes, capture to stored record (inspect --stats)
+        self.sink = DatabaseSink(db, stages=self.stages)
         if detector is None:
             self.progress(f"loading the engine ({profile.engine.method}, device {profile.engine.device})")
         self.detector = detector or load_detector(profile)
@@ -118,7 +120,7 @@ class Station(StationReferences):  # active references, rebuild, recalibration, 
             return source
 
         return CaptureWorker(make_source, cam.mode, on_state, queue_size=max(8, self.profile.recording.queue_size // 8),
-                             camera=cam.name, on_frame=on_frame)
+                             camera=cam.name, on_frame=on_frame, roi=cam.roi, stages=self.stages)
 
     def start(self, scheduler: Any = None) -> None:
         """Start the line; with an InspectionScheduler (several cameras) it inspects this camera's
@@ -133,7 +135,7 @@ class Station(StationReferences):  # active references, rebuild, recalibration, 
             factory = self._capture_factory if scheduler is None else scheduler.capture_factory(self._capture_factory)
             self.pipeline = Pipeline(
                 p.camera.name, factory, self.detector, self.active, recorder, alarm,
-                roi=p.camera.roi, batch_max=BATCH_MAX.get(self.detector.device.type, BATCH_MAX["cpu"]),
+                batch_max=BATCH_MAX.get(self.detector.device.type, BATCH_MAX["cpu"]), stages=self.stages,
                 max_frames=self.max_frames, alarm_store=self.sink.write_alarm, listeners=self.listeners,
                 max_verdict_delay_s=p.alarm.max_verdict_delay_s, alarm_on_falling_behind=p.alarm.on_falling_behind,
             )
@@ -333,5 +335,6 @@ class Station(StationReferences):  # active references, rebuild, recalibration, 
                                                 - m.inspection_errors),
             "alarm_active": m.alarm_active,
             "outputs": [status_dict(s) for s in self.outputs.statuses()],
+            "stages_ms": self.stages.summary(),  # the whole path, stage by stage (docs/benchmarks.md)
         })
         return out

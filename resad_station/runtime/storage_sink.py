@@ -1,6 +1,7 @@
 """The recorder's sink in the app: rows through the storage repository, files through the ImageStore.
 
-Per batch: image files first (original PNG, heatmap overlay JPEG, raw map .npy), then one
+Per batch: image files first (original PNG, heatmap overlay JPEG, raw map .npy: float16 at the
+engine's grid, stride 4 of its input, covering the whole stored image), then one
 transaction with the inspection rows (bulk for plain rows) and the defect rows that point at
 those files. A crash between the two leaves unreferenced files, never a row without its file.
 
@@ -15,9 +16,12 @@ from __future__ import annotations
 import threading
 from typing import Sequence
 
+import numpy as np
+
 from resad_station.runtime.events import AlarmEvent
 from resad_station.runtime.overlay import heatmap_overlay
 from resad_station.runtime.recorder import RecordItem, SkipReport
+from resad_station.runtime.stage_times import StageTimes
 from resad_station.storage import repository as repo
 from resad_station.why.record import WhyRecorder
 
@@ -25,8 +29,9 @@ MAX_SKIPS_IN_AUDIT = 1000  # frame details per audit row; the count is always co
 
 
 class DatabaseSink:
-    def __init__(self, db, actor: str = "system") -> None:
+    def __init__(self, db, actor: str = "system", stages: StageTimes | None = None) -> None:
         self.db = db
+        self.stages = stages if stages is not None else StageTimes()
         self.actor = actor
         self._product_ids: dict[str, int] = {}
         self._lock = threading.Lock()  # alarm rows may come from another thread after stop
@@ -42,8 +47,9 @@ class DatabaseSink:
         for i, item in enumerate(items):
             if item.keep_images:
                 files[i] = self._store_files(item)
-                whys[i] = self.why.prepare(item.result)  # its crop files, before the rows
-        with self._lock, self.db.session() as s:
+                with self.stages.timer("why_crops"):
+                    whys[i] = self.why.prepare(item.result)  # its crop files, before the rows
+        with self.stages.timer("db_write"), self._lock, self.db.session() as s:
             plain = []
             for i, item in enumerate(items):
                 r = item.result
@@ -69,9 +75,15 @@ class DatabaseSink:
     def _store_files(self, item: RecordItem):
         r = item.result
         store = self.db.images
-        image = store.put_image(r.image, ".png")  # lossless: the evidence, and teach-as-good input
-        heatmap = store.put_image(heatmap_overlay(r.image, r.anomaly_map, r.t_uncertain, r.t_fail), ".jpg")
-        raw = store.put_array(r.anomaly_map)  # .npy without pickle
+        with self.stages.timer("encode_png"):
+            image = store.put_image(r.image, ".png")  # lossless: the evidence, and teach-as-good input
+        with self.stages.timer("overlay"):
+            overlay = heatmap_overlay(r.image, r.anomaly_map, r.t_uncertain, r.t_fail)
+        with self.stages.timer("encode_jpeg"):
+            heatmap = store.put_image(overlay, ".jpg")
+        with self.stages.timer("store_map"):
+            # at the engine's grid, as the score saw it: 1/16 of the input's pixels, not the frame's
+            raw = store.put_array(r.anomaly_map, np.float16)  # .npy without pickle
         return image, heatmap, raw
 
     def write_skipped(self, report: SkipReport) -> None:

@@ -94,9 +94,11 @@ class ImageStore:
             raise StorageError(f"OpenCV could not encode the image as {suffix}")
         return self.put_bytes(encoded.tobytes(), suffix)
 
-    def put_array(self, array: np.ndarray) -> StoredFile:
-        """Store a float32 map (raw anomaly map) as .npy, without pickle."""
-        array = np.ascontiguousarray(array, dtype=np.float32)
+    def put_array(self, array: np.ndarray, dtype: type = np.float32) -> StoredFile:
+        """Store a float map (raw anomaly map) as .npy (float32, or float16 where given), without pickle."""
+        if dtype not in (np.float32, np.float16):
+            raise ValueError(f"raw maps are stored as float32 or float16 (got {dtype})")
+        array = np.ascontiguousarray(array, dtype=dtype)
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         return self.put_bytes(buffer.getvalue(), ".npy")

@@ -41,11 +41,16 @@ def why_caption(shot: int, shot_name: str = "") -> str:
     return f"this region, against this part of reference shot {shot + 1}{name}"
 
 
-def hottest_point(anomaly_map: np.ndarray) -> tuple[int, int]:
-    """(x, y) of the anomaly map's maximum (NaN-safe)."""
+def hottest_point(anomaly_map: np.ndarray, frame_shape: tuple[int, ...] | None = None) -> tuple[int, int]:
+    """(x, y) of the anomaly map's maximum (NaN-safe), in the frame's pixels: a map at the engine's
+    grid covers the whole frame, so its cell centre is scaled to `frame_shape` (default: the map's own)."""
     flat = np.nan_to_num(np.asarray(anomaly_map, dtype=np.float32), nan=-np.inf).argmax()
-    y, x = np.unravel_index(int(flat), anomaly_map.shape[:2])
-    return int(x), int(y)
+    h, w = anomaly_map.shape[:2]
+    y, x = np.unravel_index(int(flat), (h, w))
+    if frame_shape is None or tuple(frame_shape[:2]) == (h, w):
+        return int(x), int(y)
+    height, width = frame_shape[:2]
+    return (min(width - 1, int((x + 0.5) * width / w)), min(height - 1, int((y + 0.5) * height / h)))
 
 
 def _square(cx: float, cy: float, side: int, width: int, height: int) -> Box:
@@ -66,7 +71,7 @@ def explain(frame_shape: tuple[int, ...], anomaly_map: np.ndarray, nearest: Any,
     shot_shapes: (height, width) of each reference shot image, in the reference set's order.
     """
     height, width = frame_shape[:2]
-    px, py = at if at is not None else hottest_point(anomaly_map)
+    px, py = at if at is not None else hottest_point(anomaly_map, frame_shape)
     k, fx, fy = nearest.reference_point(float(px), float(py))
     sh, sw = shot_shapes[k][:2]
     side = region_side(frame_shape)
