@@ -70,15 +70,20 @@ def compose_overlay(
     Per-pixel alpha = opacity * weight(t), t = heat / HEAT_AT_FAIL (0 at T1, 1 at T2): zero at
     and below T1, so the operator still sees the part and only anomalous areas are tinted;
     then ALPHA_FLOOR after a short soft edge, rising to the full opacity at T2. Contours are
-    drawn on top, opaque, so they stay visible at opacity 0.
+    drawn on top, opaque, so they stay visible at opacity 0. The heat is taken in 256 levels:
+    colour and weight are table look-ups and the blend one OpenCV call (a few ms at 960 px,
+    where float32 numpy took about 30).
     """
     rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
-    alpha = blend_weight(heat) * np.float32(np.clip(opacity, 0.0, 1.0))
-    colour = _HEAT_LUT[(heat * 255).astype(np.uint8)]
-    out = rgb.astype(np.float32) * (1.0 - alpha[..., None]) + colour.astype(np.float32) * alpha[..., None]
-    out = (out + 0.5).astype(np.uint8)
+    level = (heat * 255).astype(np.uint8)
+    colour = cv2.applyColorMap(level, _HEAT_LUT_CV)
+    alpha = cv2.LUT(level, _WEIGHT_LUT * np.float32(np.clip(opacity, 0.0, 1.0)))
+    out = cv2.blendLinear(np.ascontiguousarray(rgb), colour, np.float32(1.0) - alpha, alpha)
     if len(contours):
-        out = np.ascontiguousarray(out)
         thickness = max(1, round(max(out.shape[:2]) / 400))
         cv2.polylines(out, [c.reshape(-1, 1, 2).astype(np.int32) for c in contours], True, CONTOUR_RGB, thickness)
     return out
+
+
+_HEAT_LUT_CV = _HEAT_LUT.reshape(256, 1, 3).copy()  # applyColorMap's table shape
+_WEIGHT_LUT = blend_weight(np.arange(256, dtype=np.float32) / np.float32(255.0)).astype(np.float32)

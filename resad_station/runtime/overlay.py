@@ -33,13 +33,17 @@ def _scale(t_uncertain: float, t_fail: float) -> tuple[np.float32, np.float32]:
 
 
 def fit_longest_side(image: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink so the longest side is at most max_side (INTER_AREA: no aliasing); never enlarge."""
+    """Shrink so the longest side is at most max_side; never enlarge.
+
+    INTER_AREA (no aliasing) where the picture shrinks to less than half; above that bilinear
+    samples every source pixel anyway and costs a sixth (1 against 7 ms, 1080 -> 960 px).
+    """
     h, w = image.shape[:2]
     scale = max_side / max(h, w)
     if scale >= 1.0:
         return image
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 0.5 else cv2.INTER_LINEAR)
 
 
 def map_at(anomaly_map: np.ndarray, height: int, width: int) -> np.ndarray:
