@@ -34,7 +34,8 @@ def test_inspect_then_list_and_export_defects(tmp_path, capsys):
     code, out, _ = cli(capsys, "--data-dir", data, "defects", "list", "--product", "pcb", "--limit", "1000")
     assert code == 0 and out.strip().endswith(f"{kept} of {kept} defect(s)")
     header, first = out.splitlines()[:2]
-    assert header.split() == ["id", "time", "product", "station", "camera", "verdict", "score", "label", "source"]
+    assert header.split() == ["id", "reference", "time", "product", "station", "camera", "verdict", "score", "label",
+                              "source"]
     assert first.index(" pcb ") == header.index(" product")  # the columns line up under their names
     assert first.index(" cam1 ") == header.index(" camera")
     code, out, _ = cli(capsys, "--data-dir", data, "defects", "list", "--verdict", "fail", "--since", "1h", "--json")
@@ -48,6 +49,12 @@ def test_inspect_then_list_and_export_defects(tmp_path, capsys):
     with open(tmp_path / "d.csv", newline="") as f:
         table = list(csv.DictReader(f))
     assert len(table) == kept and all(r["missing"] == "" and r["raw_map"].endswith(".npy") for r in table)
+    # the reference (a message's defect_id) is in the CSV, one per row, and `--ref` finds exactly that row
+    refs = {r["reference"] for r in table}
+    assert len(refs) == kept and all(len(ref) == 36 for ref in refs)
+    ref = table[-1]["reference"]
+    code, out, _ = cli(capsys, "--data-dir", data, "defects", "list", "--ref", ref)
+    assert code == 0 and out.strip().endswith("1 of 1 defect(s)") and f" {table[-1]['id']}  {ref} " in out
 
     code, out, _ = cli(capsys, "--data-dir", data, "defects", "export", "--format", "zip", "--verdict", "fail",
                        tmp_path / "d.zip")

@@ -211,3 +211,24 @@ def test_gallery_filters_by_station_and_camera(qtbot, review, station_db):
     assert (review.station.currentText(), review.camera.currentText()) == ("line1", "cam1")
     review.station.setCurrentText("all stations")
     assert review.model.total == 7
+
+
+def test_a_defect_id_from_a_line_message_finds_its_defect(qtbot, review, station_db):
+    image = station_db.images.put_image(np.zeros((32, 32, 3), np.uint8))
+    base = datetime.now(timezone.utc)
+    refs = [f"0000000{i}-aaaa-4bbb-8ccc-dddddddddddd" for i in range(4)]
+    with station_db.session() as s:
+        p = repo.get_or_create_product(s, "board")
+        for i, ref in enumerate(refs):
+            repo.add_defect(s, product_id=p.id, camera="cam1", time=base - timedelta(seconds=i), verdict="fail",
+                            score=1.0 + i, image=image, reference=ref)
+    review.set_products(["board"])
+    review.apply_filter()
+    assert review.model.total == 4
+    review.reference.setText(f"  {refs[2].upper()} ")  # pasted from the MES message
+    review.reference.editingFinished.emit()
+    assert review.model.total == 1 and review.current.reference == refs[2]
+    assert f"defect_id {refs[2]}" in review.info.text() and review.current.score == 3.0
+    review.reference.clear()
+    review.reference.editingFinished.emit()
+    assert review.model.total == 4

@@ -34,6 +34,7 @@ class DefectFilter:
     label: str | None = None
     station: str | None = None  # a plant's stations share one database
     camera: str | None = None
+    reference: str | None = None  # a defect_id from a line message (MQTT, webhook, OPC UA)
 
 
 def query_filters(defect_filter: DefectFilter) -> dict[str, Any]:
@@ -89,7 +90,8 @@ class DefectPageModel(QAbstractListModel):
             return f"#{row.id} {row.verdict}{why} {row.score:.3g}{mark}"
         if role == Qt.ItemDataRole.ToolTipRole:
             why = f"\n{row.reason}" if row.reason else ""
-            return (f"defect {row.id}\n{row.time.astimezone():%Y-%m-%d %H:%M:%S} on {row.station + ' / ' if row.station else ''}"
+            ref = f"\ndefect_id {row.reference}" if row.reference else ""
+            return (f"defect {row.id}{ref}\n{row.time.astimezone():%Y-%m-%d %H:%M:%S} on {row.station + ' / ' if row.station else ''}"
                     f"{row.camera}\nscore {row.score:.4g}, label {row.label}{why}")
         if role == Qt.ItemDataRole.DecorationRole:
             key = row.heatmap_path or row.image_path

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListView,
     QPushButton,
     QSplitter,
@@ -74,6 +75,11 @@ class ReviewScreen(QWidget):
         self.camera = QComboBox()
         self.station.addItem(ALL_STATIONS)
         self.camera.addItem(ALL_CAMERAS)
+        # from a line message to its defect: paste the defect_id that MQTT / the webhook / OPC UA carried
+        self.reference = QLineEdit()
+        self.reference.setPlaceholderText("defect_id from the line…")
+        self.reference.setClearButtonEnabled(True)
+        self.reference.editingFinished.connect(self.apply_filter)
         self.count = QLabel("")
         for combo in (self.product, self.period, self.verdict, self.label_filter, self.station, self.camera):
             combo.currentIndexChanged.connect(self.apply_filter)
@@ -86,7 +92,7 @@ class ReviewScreen(QWidget):
         self.report_button.clicked.connect(self._report)
         bar = QHBoxLayout()
         for w in (QLabel("Product"), self.product, self.period, self.since_edit, self.until_edit, self.verdict,
-                  self.label_filter, self.station, self.camera, self.count):
+                  self.label_filter, self.station, self.camera, self.reference, self.count):
             bar.addWidget(w)
         # New defects: followed while the reviewer is at the top of the list, else offered with a count.
         self.refresh_button = QPushButton("")
@@ -115,6 +121,7 @@ class ReviewScreen(QWidget):
         self.heatmap = FittedPicture("heatmap")
         self.info = QLabel("")
         self.info.setStyleSheet("font-size: 13pt;")
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy the defect_id
         self.defect_button = QPushButton("Defect (D)")
         self.false_button = QPushButton("False alarm (F)")
         self.teach_button = QPushButton("Teach as good (T)")
@@ -192,6 +199,7 @@ class ReviewScreen(QWidget):
             label=LABEL_CHOICES[self.label_filter.currentText()],
             station=self.station.currentText() if self.station.currentIndex() > 0 else None,
             camera=self.camera.currentText() if self.camera.currentIndex() > 0 else None,
+            reference=self.reference.text().strip() or None,
         )
 
     def apply_filter(self) -> None:
@@ -256,7 +264,8 @@ class ReviewScreen(QWidget):
             self.why.show_why(*why)
         reviewed = f" by {d.reviewer}" if d.reviewer else ""
         where = f"{d.station} / {d.camera}" if d.station else d.camera
-        self.info.setText(f"#{d.id}  {d.time.astimezone():%Y-%m-%d %H:%M:%S}  {where}  <b>{d.verdict}</b> score {d.score:.4g}  label: <b>{d.label}</b>{reviewed}")
+        ref = f"<br>defect_id {d.reference}" if d.reference else ""
+        self.info.setText(f"#{d.id}  {d.time.astimezone():%Y-%m-%d %H:%M:%S}  {where}  <b>{d.verdict}</b> score {d.score:.4g}  label: <b>{d.label}</b>{reviewed}{ref}")
 
     def _set_actions_enabled(self, enabled: bool) -> None:
         for b in (self.defect_button, self.false_button, self.teach_button):

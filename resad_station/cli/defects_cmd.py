@@ -37,6 +37,8 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verdict", choices=("uncertain", "fail", "pass"), help="only this verdict")
     parser.add_argument("--station", help="only this station (a plant's stations share one database)")
     parser.add_argument("--camera", help="only this camera")
+    parser.add_argument("--ref", dest="reference", metavar="DEFECT_ID",
+                        help="the defect a line message named (its defect_id, as MQTT / the webhook / OPC UA sent it)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -58,11 +60,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _query_args(args: argparse.Namespace) -> dict:
-    return {k: getattr(args, k) for k in ("product", "since", "label", "verdict", "station", "camera")
+    return {k: getattr(args, k) for k in ("product", "since", "label", "verdict", "station", "camera", "reference")
             if getattr(args, k) is not None}
 
 
-ROW = "{id:>6}  {time:<25} {product:<16} {station:<12} {camera:<8} {verdict:<9} {score:>10}  {label:<11} {source}"
+ROW = ("{id:>6}  {reference:<36}  {time:<25} {product:<16} {station:<12} {camera:<8} {verdict:<9} {score:>10}  "
+       "{label:<11} {source}")
 
 
 def _list(db, args: argparse.Namespace) -> int:
@@ -72,16 +75,17 @@ def _list(db, args: argparse.Namespace) -> int:
         names = {p.id: p.name for p in repo.list_products(s)}
         rows, total = repo.query_defects(s, **_query_args(args), limit=max(0, args.limit))
     if rows and not args.json:
-        print(ROW.format(id="id", time="time", product="product", station="station", camera="camera", verdict="verdict",
+        print(ROW.format(id="id", reference="reference", time="time", product="product", station="station", camera="camera", verdict="verdict",
                          score="score", label="label", source="source"))
     for d in rows:
-        item = {"id": d.id, "time": d.time.isoformat(timespec="seconds"), "product": names.get(d.product_id),
+        item = {"id": d.id, "reference": d.reference, "time": d.time.isoformat(timespec="seconds"), "product": names.get(d.product_id),
                 "station": d.station, "camera": d.camera, "verdict": d.verdict, "score": round(d.score, 6), "label": d.label,
                 "source": d.note or "", "image": d.image_path}
         if args.json:
             print(json.dumps(item))
         else:
-            print(ROW.format(**(item | {"score": f"{d.score:.4g}", "station": d.station or "-"})))
+            print(ROW.format(**(item | {"score": f"{d.score:.4g}", "station": d.station or "-",
+                                        "reference": d.reference or "-"})))
     if not args.json:
         print(f"{len(rows)} of {total} defect(s)")
     return 0

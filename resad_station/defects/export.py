@@ -26,7 +26,7 @@ from typing import Any, Iterator
 from resad_station.storage import repository as repo
 
 PAGE = 500
-COLUMNS = ("id", "time", "product", "station", "camera", "verdict", "score", "label", "reviewer", "reviewed_at",
+COLUMNS = ("id", "reference", "time", "product", "station", "camera", "verdict", "score", "label", "reviewer", "reviewed_at",
            "source", "image", "heatmap", "raw_map", "missing")
 WHY_COLUMNS = ("why_shot", "why_shot_name", "why_region", "why_reference")  # zip only: the "why" view's crops
 
@@ -86,7 +86,7 @@ def _replaced_at_end(out: str | Path):
 
 def _row(defect, product: str, files: dict[str, str], missing: list[str]) -> list[Any]:
     return [_cell(v) for v in [
-        defect.id, defect.time.isoformat(), product, defect.station, defect.camera, defect.verdict, f"{defect.score:.6g}",
+        defect.id, defect.reference or "", defect.time.isoformat(), product, defect.station, defect.camera, defect.verdict, f"{defect.score:.6g}",
         defect.label, defect.reviewer or "", defect.reviewed_at.isoformat() if defect.reviewed_at else "",
         defect.note or "", files.get("image", ""), files.get("heatmap", ""), files.get("raw_map", ""),
         ";".join(missing),

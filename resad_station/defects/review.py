@@ -37,11 +37,12 @@ class DefectRow:
     note: str | None = field(default=None)
     station: str = ""  # a plant's stations share one database
     reason: str | None = None  # a whole-frame check's: part missing, unlike the references
+    reference: str | None = None  # the defect_id its verdict message carried (None: a row older than that)
 
     @classmethod
     def of(cls, d: Any) -> DefectRow:
         return cls(d.id, d.product_id, d.camera, d.time, d.verdict, d.score, d.image_path, d.heatmap_path,
-                   d.raw_map_path, d.label, d.reviewer, d.note, d.station, d.reason)
+                   d.raw_map_path, d.label, d.reviewer, d.note, d.station, d.reason, d.reference)
 
 
 def label_defect(db: Database, defect_id: int, label: str, actor: str, note: str | None = None) -> DefectRow:

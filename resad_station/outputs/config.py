@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import string
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_core import PydanticCustomError
 
-from resad_station.sections import Section, tuple_from_list
+from resad_station.sections import Section
 
 # Error types starting with "profile_" are printed as written (resad_station.profiles.errors).
 ERROR_PREFIX = "profile_output_"
@@ -29,11 +29,6 @@ class RejectConfig(OutputSection):
     delay_ms: float = Field(ge=0)
     pulse_ms: float = Field(gt=0)
     verdicts: tuple[Literal["fail", "uncertain"], ...] = ("fail",)
-
-    @field_validator("verdicts", mode="before")
-    @classmethod
-    def _verdicts_tuple(cls, value: Any) -> Any:
-        return tuple_from_list(value)
 
 
 class OutputConfig(OutputSection):

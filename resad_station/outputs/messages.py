@@ -50,6 +50,9 @@ def verdict_message(result: Any, line: str = "") -> Message:
         "source": result.source_name, "verdict": result.verdict.value, "score": _number(result.score),
         "t_uncertain": _number(result.t_uncertain), "t_fail": _number(result.t_fail),
         "latency_ms": round(result.latency_ms, 3), "captured_at": result.captured_at, "decided_at": result.decided_at,
+        # the reference of the defect row the recorder writes for this frame (after the message): null for
+        # a PASS or a frame that gets no row; `defects list --ref` finds the row
+        "defect_id": getattr(result, "defect_ref", None),
     }
     return _make("verdict", result.camera, payload, result)
 

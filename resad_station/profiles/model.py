@@ -17,7 +17,6 @@ from pydantic_core import PydanticCustomError
 from resad_station.capture import source_class, source_kinds
 from resad_station.outputs.registry import config_union
 from resad_station.sections import Section as _Section
-from resad_station.sections import tuple_from_list as _tuple_from_list
 
 VerdictName = Literal["pass", "uncertain", "fail"]
 MethodName = Literal["resad", "knn", "resad+knn", "auto"]  # the engine's METHOD_CHOICES (a test keeps them equal)
@@ -64,11 +63,11 @@ class CameraConfig(_Section):
     @field_validator("roi", mode="before")
     @classmethod
     def _roi_tuple(cls, value: Any) -> Any:
-        if isinstance(value, list) and len(value) != 4:
+        if isinstance(value, tuple) and len(value) != 4:  # a YAML list, made a tuple by Section
             raise PydanticCustomError(
-                "profile_roi", "expected [x, y, w, h]: 4 integers (got {roi})", {"roi": value}
+                "profile_roi", "expected [x, y, w, h]: 4 integers (got {roi})", {"roi": list(value)}
             )
-        return _tuple_from_list(value)
+        return value
 
     @field_validator("roi")
     @classmethod
@@ -182,11 +181,6 @@ class RecordingConfig(_Section):
     retention_days: int = Field(default=30, ge=1, le=36500)
     queue_size: int = Field(default=256, ge=1, le=100_000)
 
-    @field_validator("keep_images", mode="before")
-    @classmethod
-    def _keep_tuple(cls, value: Any) -> Any:
-        return _tuple_from_list(value)
-
     @field_validator("keep_images")
     @classmethod
     def _no_repeats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -215,11 +209,6 @@ class Profile(_Section):
     outputs: tuple[config_union(), ...] = ()  # one typed config per kind (resad_station/outputs/kinds)
 
     _source_path: Path | None = PrivateAttr(default=None)
-
-    @field_validator("outputs", mode="before")
-    @classmethod
-    def _outputs_tuple(cls, value: Any) -> Any:
-        return _tuple_from_list(value)
 
     @field_validator("outputs")
     @classmethod

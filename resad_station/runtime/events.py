@@ -54,6 +54,8 @@ class FrameResult:
     reference_version: int | None = None  # the product's reference-set version it was judged against
     reason: str = ""  # why a whole-frame check failed it ("part missing", "unlike the references"), or ""
     checks: dict[str, float] = field(default_factory=dict)  # each whole-frame check's value / its limit (>= 1 fails)
+    # the reference of the defect row this frame gets (the recorder sets it, Recorder.record); None: no row
+    defect_ref: str | None = None
 
     @property
     def latency_ms(self) -> float:

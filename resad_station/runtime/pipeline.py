@@ -329,7 +329,7 @@ class Pipeline:
         )
         self._last_delay_s = max(0.0, decided_at - frame.captured_at)
         self.metrics.record(result.decided_at, result.latency_ms, verdict)
-        self.recorder.submit(result)
+        result = self.recorder.record(result)  # with the reference of its defect row, when it gets one
         published = time.perf_counter()
         self.stages.add("verdict", (published - started) * 1000.0)
         self.listeners.publish("on_frame", result)

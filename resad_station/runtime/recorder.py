@@ -8,6 +8,13 @@ sink when the recorder stops, so what was lost is on record.
 
 Pass rows are sampled deterministically (`pass_sampling` = fraction written: 0.1 -> every 10th
 pass), before queueing, so unsampled passes cost nothing.
+
+Defect references: `record()` gives each UNCERTAIN/FAIL frame that will get a defect row a
+fresh reference (a UUID) at decision time, before anything is written, so the verdict message
+can name the defect row the recorder writes later (outputs' `defect_id`). The reference is
+made here, where the policy and the queue say whether the row will exist: a verdict that
+keep_images does not keep, or that is skipped because the queue is full, goes out without one.
+A UUID needs no coordination, so stations sharing one database never hand out the same one.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Protocol, Sequence
 
 from resad_station.runtime.events import FrameResult, Verdict
@@ -25,6 +33,11 @@ from resad_station.runtime.thread_priority import lower_this_thread
 log = logging.getLogger(__name__)
 
 MAX_SKIP_DETAILS = 10_000  # remembered skips; the count itself is exact beyond this
+
+
+def new_defect_ref() -> str:
+    """A defect row's reference: unique across every station writing to one database."""
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,20 @@ class Recorder:
             self.max_depth = max(self.max_depth, len(self._queue))
             self._cond.notify()
             return True
+
+    def record(self, result: FrameResult) -> FrameResult:
+        """Queue `result` as submit() does and return it as listeners should see it: with a new
+        `defect_ref` when it will get a defect row (UNCERTAIN/FAIL kept by the policy and
+        queued), with none otherwise (a PASS, a verdict not kept, a skip)."""
+        with self._cond:  # one decision with submit's: the policy cannot change in between
+            kept = result.verdict is not Verdict.PASS and result.verdict in self.policy.keep_images
+            if kept:
+                result = replace(result, defect_ref=new_defect_ref())
+            elif result.defect_ref is not None:
+                result = replace(result, defect_ref=None)
+            if not self.submit(result) and kept:
+                result = replace(result, defect_ref=None)
+        return result
 
     def submit_task(self, task: Callable[[], None]) -> None:
         """Run `task` on the recorder thread (alarm and audit rows). Unbounded: these are rare.

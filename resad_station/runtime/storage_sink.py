@@ -7,6 +7,8 @@ those files. A crash between the two leaves unreferenced files, never a row with
 
 Which frames get a defect row: verdicts listed in recording.keep_images (default uncertain and
 fail). A PASS listed there is kept too (a defect row with verdict "pass": a sample for review).
+Each defect row stores the reference the verdict message carried (FrameResult.defect_ref); a
+row whose frame came without one (a kept PASS) gets a new one, so every row can be looked up.
 Alarm events and recorder skips are audit events (action "alarm_raised" / "alarm_acknowledged"
 / "alarm_cleared", "recorder_skipped").
 """
@@ -20,7 +22,7 @@ import numpy as np
 
 from resad_station.runtime.events import AlarmEvent
 from resad_station.runtime.overlay import heatmap_overlay
-from resad_station.runtime.recorder import RecordItem, SkipReport
+from resad_station.runtime.recorder import RecordItem, SkipReport, new_defect_ref
 from resad_station.runtime.stage_times import StageTimes
 from resad_station.storage import repository as repo
 from resad_station.why.record import WhyRecorder
@@ -67,6 +69,7 @@ class DatabaseSink:
                     s, product_id=record.product_id, camera=r.camera, time=r.decided_at, verdict=r.verdict.value,
                     score=r.score, image=image, heatmap=heatmap, raw_map=raw, inspection_id=inspection.id,
                     note=r.source_name or None, station=self.db.station, reason=r.reason or None,
+                    reference=r.defect_ref or new_defect_ref(),  # a PASS kept as a sample gets one here
                 )
                 if whys.get(i) is not None:
                     self.why.add(s, defect.id, whys[i])

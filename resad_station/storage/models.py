@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 VERDICTS = ("pass", "uncertain", "fail")
 LABELS = ("none", "defect", "false_alarm")
 IMAGE_SOURCES = ("file", "live", "review")
+REFERENCE_LENGTH = 64  # a defect's reference: a UUID (36 characters) as the recorder makes them
 
 
 def utc_now() -> datetime:
@@ -148,6 +149,8 @@ class Defect(Base):
         sa.Index("ix_defect_time", "time", "id"),
         # A plant's review filters by station and camera (0003_plant_station).
         sa.Index("ix_defect_station_camera_time", "station", "camera", "time", "id"),
+        # The defect id a verdict message carries (0006_defect_reference): unique across the plant.
+        sa.Index("ix_defect_reference", "reference", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,6 +175,8 @@ class Defect(Base):
     note: Mapped[str | None] = mapped_column(sa.Text)
     # why a whole-frame check failed the frame ("part missing", "unlike the references"); None: the score did
     reason: Mapped[str | None] = mapped_column(sa.String(100))
+    # given at decision time and sent as the verdict message's defect_id; None on rows older than 0006
+    reference: Mapped[str | None] = mapped_column(sa.String(REFERENCE_LENGTH))
 
     product: Mapped[Product] = relationship()
 

@@ -17,13 +17,12 @@ import math
 import threading
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from resad_station.outputs.base import Output
 from resad_station.outputs.config import OutputConfig, OutputSection, RejectConfig
 from resad_station.outputs.messages import Message
 from resad_station.outputs.registry import register_output
-from resad_station.sections import tuple_from_list
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +54,6 @@ class ModbusConfig(OutputConfig):
     heartbeat_s: float = Field(default=1.0, gt=0)
     timeout_s: float = Field(default=2.0, gt=0)
     reject: RejectConfig | None = None
-
-    @field_validator("products", mode="before")
-    @classmethod
-    def _tuple(cls, value: Any) -> Any:
-        return tuple_from_list(value)
 
 
 def score_register(score: Any) -> int:

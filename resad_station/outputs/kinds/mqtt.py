@@ -21,7 +21,6 @@ from resad_station.outputs.base import Output
 from resad_station.outputs.config import OutputConfig, OutputSection, check_template, secret_from_env
 from resad_station.outputs.messages import Message, iso_time
 from resad_station.outputs.registry import register_output
-from resad_station.sections import tuple_from_list
 from resad_station.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -41,11 +40,6 @@ class MqttImage(OutputSection):
     max_per_s: float = Field(default=1.0, gt=0)
     quality: int = Field(default=80, ge=1, le=100)
     verdicts: tuple[Literal["pass", "uncertain", "fail"], ...] = ("uncertain", "fail")
-
-    @field_validator("verdicts", mode="before")
-    @classmethod
-    def _tuple(cls, value: Any) -> Any:
-        return tuple_from_list(value)
 
     @field_validator("topic")
     @classmethod

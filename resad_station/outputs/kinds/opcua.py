@@ -2,7 +2,7 @@
 
 Per camera, under Objects/ResAD/<camera> (node ids `ns=<ns>;s=<camera>.<Name>`, docs/outputs.md):
 read: Verdict, VerdictCode, Score, AlarmActive, Product, PassCount, UncertainCount, FailCount,
-FrameId, LastUpdate, LastEvent (JSON of the last runtime event), TriggerResult, Reject (when
+FrameId, DefectId (the last frame's defect reference, "" when it has no defect row), LastUpdate, LastEvent (JSON of the last runtime event), TriggerResult, Reject (when
 `reject:` is set). Writable by an engineer (users_file): AcknowledgeAlarm (write true),
 SelectProduct (a product name), Trigger (a request id: the next frame captured after the write
 is answered on TriggerResult as JSON with that request id). Every accepted write is audited.
@@ -32,9 +32,10 @@ VERDICT_CODES = {"pass": 1, "uncertain": 2, "fail": 3}
 READ_NODES = {
     "Verdict": ("String", ""), "VerdictCode": ("Int32", 0), "Score": ("Double", 0.0), "AlarmActive": ("Boolean", False),
     "Product": ("String", ""), "PassCount": ("Int64", 0), "UncertainCount": ("Int64", 0), "FailCount": ("Int64", 0),
-    "FrameId": ("Int64", -1), "LastUpdate": ("DateTime", None), "LastEvent": ("String", ""),
+    "FrameId": ("Int64", -1), "DefectId": ("String", ""), "LastUpdate": ("DateTime", None), "LastEvent": ("String", ""),
     "TriggerResult": ("String", ""),
 }
+TRIGGER_FIELDS = ("verdict", "score", "frame_id", "defect_id", "product", "time")  # of the verdict message
 WRITE_NODES = {"AcknowledgeAlarm": ("Boolean", False), "SelectProduct": ("String", ""), "Trigger": ("String", "")}
 
 
@@ -169,7 +170,8 @@ class OpcUaOutput(Output):
             verdict = p["verdict"]
             cam.counts[verdict] += 1
             values = {"Verdict": verdict, "VerdictCode": VERDICT_CODES[verdict], "Score": float("nan") if p["score"] is None else float(p["score"]),
-                      "Product": p["product"], "FrameId": p["frame_id"], "LastUpdate": now,
+                      "Product": p["product"], "FrameId": p["frame_id"], "DefectId": p["defect_id"] or "",
+                      "LastUpdate": now,
                       "PassCount": cam.counts["pass"], "UncertainCount": cam.counts["uncertain"],
                       "FailCount": cam.counts["fail"]}
             answer = self._answer_trigger(cam, message)
@@ -191,8 +193,7 @@ class OpcUaOutput(Output):
             cam.triggers = [t for t in cam.triggers if t[1] > captured_at]
         p = message.payload
         # several triggers before one frame: that frame answers the last one (the earlier are superseded)
-        return json.dumps({"request_id": due[-1][0], "verdict": p["verdict"], "score": p["score"],
-                           "frame_id": p["frame_id"], "product": p["product"], "time": p["time"],
+        return json.dumps({"request_id": due[-1][0], **{k: p[k] for k in TRIGGER_FIELDS},
                            "superseded": [t[0] for t in due[:-1]]})
 
     def reject_pulse(self, camera: str, high: bool) -> None:

@@ -81,8 +81,11 @@ def add_defect(
     note: str | None = None,
     station: str = "",
     reason: str | None = None,
+    reference: str | None = None,
 ) -> Defect:
-    """Insert a defect row. Store its files (ImageStore.put_*) BEFORE calling this."""
+    """Insert a defect row. Store its files (ImageStore.put_*) BEFORE calling this.
+
+    `reference` is the id the verdict message carried (unique: a second row with it is refused)."""
     require_one_of("verdict", verdict, VERDICTS)
     defect = Defect(
         product_id=product_id, station=station, camera=camera, time=as_utc(time), verdict=verdict, score=float(score),
@@ -90,10 +93,16 @@ def add_defect(
         heatmap_path=heatmap.path if heatmap else None, heatmap_sha256=heatmap.sha256 if heatmap else None,
         raw_map_path=raw_map.path if raw_map else None, raw_map_sha256=raw_map.sha256 if raw_map else None,
         inspection_id=inspection_id, label="none", note=note, reason=reason or None,
+        reference=normalize_reference(reference) if reference else None,
     )
     session.add(defect)
     session.flush()
     return defect
+
+
+def normalize_reference(text: str) -> str:
+    """A defect reference as stored (lower case, no surrounding spaces): what a reviewer pastes matches."""
+    return text.strip().lower()
 
 
 def get_defect(session: Session, defect_id: int) -> Defect:
@@ -127,9 +136,12 @@ def _defect_filters(
     until: datetime | float | None,
     verdict: str | Sequence[str] | None,
     label: str | Sequence[str] | None,
+    reference: str | None = None,
 ) -> list[sa.ColumnElement[bool]] | None:
     """WHERE clauses of a defect query; None when it can match nothing (unknown product)."""
     clauses: list[sa.ColumnElement[bool]] = []
+    if reference is not None:  # as a message carried it, or typed: case and spaces do not matter
+        clauses.append(Defect.reference == normalize_reference(reference))
     if product is not None:
         product_id = product_id_of(session, product)
         if product_id is None:
@@ -163,6 +175,7 @@ def query_defects(
     until: datetime | float | None = None,
     verdict: str | Sequence[str] | None = None,
     label: str | Sequence[str] | None = None,
+    reference: str | None = None,
     before: tuple[datetime, int] | None = None,
     offset: int = 0,
     limit: int = 50,
@@ -173,10 +186,11 @@ def query_defects(
     Pages are ordered by (time, id), newest first by default; `since` is inclusive, `until`
     exclusive. For deep pages pass `before=(time, id)` of the last row shown (keyset paging,
     newest_first only) instead of a large offset. The total ignores `before` and `offset`.
+    `reference` finds the defect a verdict message named (its `defect_id`).
     """
     if limit < 0 or offset < 0:
         raise ValueError(f"offset and limit must be >= 0 (got offset={offset}, limit={limit})")
-    clauses = _defect_filters(session, product, camera, station, since, until, verdict, label)
+    clauses = _defect_filters(session, product, camera, station, since, until, verdict, label, reference)
     if clauses is None:
         return [], 0
     total = session.scalar(sa.select(sa.func.count()).select_from(Defect).where(*clauses)) or 0
