@@ -16,11 +16,11 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
 
 from ui.audit_view import AuditView
 from ui.bridge import RuntimeBridge
+from ui.engineer_controls import EngineerControls
 from ui.enroll_wizard import EnrollWizard
 from resad_station.why import ReferenceShots
 from ui.honesty_view import HonestyView
 from ui.live_screen import LiveScreen
-from ui.pin_dialog import require_engineer
 from ui.review_screen import ReviewScreen
 from ui.roles import PinStore, RoleSession
 from ui.settings_screen import SettingsScreen
@@ -59,12 +59,13 @@ class MainWindow(QMainWindow):
         self.status = StationStatusBar()
         self.setStatusBar(self.status)
         self.profile_notice = self._profile_notice(getattr(link.station, "profile_change", None))
+        # thresholds, profile save, enroll and teach: the same code as each camera's in the multi-camera window
+        self.engineer = EngineerControls(link, self.session, self.runner, self.bridge, self.settings_screen, self)
 
         self._connect()
         self._menus()
         self._refresh_products()
         self._refresh_calibration()
-        self.settings_screen.load_profile(link.profile, link.profile_text())
         self.tabs.currentChanged.connect(self._tab_changed)
         self._restore_layout()
         link.add_listener(self.bridge)
@@ -91,11 +92,10 @@ class MainWindow(QMainWindow):
         live.stop_requested.connect(self.stop)
         live.product_selected.connect(self._switch_product)
         live.acknowledge_requested.connect(self.acknowledge)
-        self.review.teach_requested.connect(self._teach)
-        s = self.settings_screen
-        s.thresholds_changed.connect(self._apply_thresholds)
-        s.profile_saved.connect(self._save_profile)
-        s.pin_changed.connect(lambda: self._audit_in_worker("pin_changed", {}))
+        self.review.teach_requested.connect(self.engineer.teach)
+        self.engineer.changed.connect(self._changed)
+        self.engineer.failed.connect(self._error)
+        self.engineer.busy.connect(self.status.showMessage)
         self.session.role_changed.connect(self.status.set_role)
 
     def _menus(self) -> None:
@@ -157,38 +157,15 @@ class MainWindow(QMainWindow):
         good = self.link.good_scores()
         self.live.set_thresholds(t1, t2)
         self.live.set_good_scores(good)
-        self.settings_screen.thresholds.set_good_scores(good)
-        self.settings_screen.thresholds.set_current(t1, t2)
+        self.engineer.refresh()
 
-    # -- engineer actions (the screens already checked the role) --
-    def _apply_thresholds(self, t1: float, t2: float) -> None:
-        self.runner.submit(self.link.set_thresholds, t1, t2, self.session.actor, name="thresholds",
-                           on_done=lambda _r: self._changed(f"thresholds set: T1 {t1:.4g}, T2 {t2:.4g}"), on_error=self._error)
-
-    def _save_profile(self, profile, text: str) -> None:
-        self.runner.submit(self.link.save_profile, profile, text, self.session.actor, name="profile",
-                           on_done=lambda path: self._profile_saved(path), on_error=self._error)
-
-    def _profile_saved(self, path) -> None:
-        self.settings_screen.editor.mark_saved()
-        self._changed(f"profile saved to {path}")
-
-    def _teach(self, row) -> None:
-        if not require_engineer(self.session, "Teaching an image as good", self):
-            return
-        self.status.showMessage(f"teaching defect #{row.id} as good (rebuilding references)…")
-        self.runner.submit(self.link.teach_as_good, row.id, self.session.actor, name="teach",
-                           on_done=lambda v: self._changed(f"defect #{row.id} taught as good: reference set v{v}"), on_error=self._error)
-
+    # -- engineer actions: EngineerControls runs them; the window shows what they changed --
     def open_enroll_wizard(self) -> EnrollWizard | None:
-        if not require_engineer(self.session, "Enrolling a product", self):
-            return None
-        wizard = EnrollWizard(self.runner, self.link.enroll_backend(self.session.actor), self.link.product_names(),
-                              self.link.profiles(), self.link.product, self.bridge, self.link.profile.engine.shots, self)
-        wizard.finished.connect(lambda _r: self._changed(f"enrolled: version {wizard.saved_version}") if wizard.saved_version else None)
-        wizard.open()  # window-modal but not blocking: the live view keeps running behind it
-        self.enroll_wizard = wizard
-        return wizard
+        return self.engineer.open_enroll_wizard()
+
+    @property
+    def enroll_wizard(self) -> EnrollWizard | None:
+        return self.engineer.enroll_wizard  # the last one opened (a screenshot draws it in place)
 
     def _changed(self, message: str) -> None:
         self.status.showMessage(message, 10_000)
@@ -196,9 +173,6 @@ class MainWindow(QMainWindow):
         self._refresh_calibration()
         self.audit.refresh()
         self.review.model.refresh()
-
-    def _audit_in_worker(self, action: str, details: dict) -> None:
-        self.runner.submit(self.link.audit, self.session.actor, action, details, name="audit", on_done=lambda _r: self.audit.refresh())
 
     def _error(self, exc: BaseException) -> None:
         log.error("station action failed: %s", exc)

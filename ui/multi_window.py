@@ -1,11 +1,18 @@
-"""The window of a station with several cameras: a camera grid, each camera's live screen, Review.
+"""The window of a station with several cameras: a camera grid, each camera's live screen, Review,
+and each camera's Settings.
 
 The Cameras tab shows a tile per camera; a click opens that camera's full live screen (the same
 LiveScreen as a one-camera station: heatmap, badge, trend, alarm banner, product choice), and
-"All cameras" goes back. Review lists every camera's defects, with the camera filter. The status
-bar sums the cameras up: how many are connected, frames inspected per second, the worst p95
-latency, drops, verdict counts and alarms. F2 acknowledges the open camera's alarm (on the grid:
-every camera's); F5 / Shift+F5 start / stop the whole station.
+"All cameras" goes back. Review lists every camera's defects, with the camera filter; T teaches
+a defect as good on the camera that logged it. Settings has a tab per camera (the one-camera
+window's SettingsScreen over that camera's profile: thresholds, profile, camera, roles and
+audit) and the Station record. Each camera's changes, its enroll wizard and its teach go
+through its own EngineerControls, so they reach that camera only; one engineer session (PIN)
+serves them all, and every change is audited as in the one-camera window. The status bar sums
+the cameras up: how many are connected, frames inspected per second, the worst p95 latency,
+drops, verdict counts and alarms. F2 acknowledges the open camera's alarm (on the grid: every
+camera's); F5 / Shift+F5 start / stop the whole station; Ctrl+E enrolls on the open camera
+(or the one whose Settings tab shows); Ctrl+L logs the engineer out.
 """
 
 from __future__ import annotations
@@ -20,11 +27,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QSt
 
 from resad_station.runtime.events import CameraStatus, Metrics
 from resad_station.runtime.multi_station import MultiStation
+from ui.audit_view import AuditView
 from ui.bridge import RuntimeBridge
 from ui.camera_grid import TILE_MAX_SIDE, CameraGrid, CameraTile
+from ui.engineer_controls import EngineerControls
+from ui.enroll_wizard import EnrollWizard
+from ui.honesty_view import HonestyView
 from ui.live_screen import LiveScreen
 from ui.review_screen import ReviewScreen
 from ui.roles import PinStore, RoleSession
+from ui.settings_screen import SettingsScreen
 from ui.station_link import StationLink
 from ui.tasks import TaskRunner
 from ui.thumbnail_loader import ThumbnailLoader
@@ -42,6 +54,10 @@ class MultiCameraWindow(QMainWindow):
         self.metrics: dict[str, Metrics] = {}
         self.states: dict[str, CameraStatus] = {}
         self.alarms: dict[str, bool] = {}
+        self.last_error: BaseException | None = None
+        self.settings_tabs = QTabWidget()  # a SettingsScreen per camera, then the station record
+        self.settings: dict[str, SettingsScreen] = {}
+        self.engineers: dict[str, EngineerControls] = {}
 
         tiles, self.screens = [], {}
         self.stack = QStackedWidget()
@@ -57,6 +73,7 @@ class MultiCameraWindow(QMainWindow):
             screen.start_requested.connect(self.start)
             screen.stop_requested.connect(self.stop)
             self.screens[camera] = screen
+            self._camera_settings(camera, link, full_bridge)
             link.add_listener(tile_bridge)
             link.add_listener(full_bridge)
         self.grid = CameraGrid(tiles)
@@ -75,10 +92,14 @@ class MultiCameraWindow(QMainWindow):
         layout.addLayout(bar)
         layout.addWidget(self.stack, 1)
         self.review = ReviewScreen(next(iter(self.links.values())).defects, self.session, self.runner, self.thumbnails)
+        self.review.teach_requested.connect(self._teach)
+        self.honesty = HonestyView(line.db)
+        self.settings_tabs.addTab(self.honesty, "Station record")
         self.tabs = QTabWidget()
         self.tabs.addTab(cameras, "Cameras")
         self.tabs.addTab(self.review, "Review")
-        self.tabs.currentChanged.connect(lambda i: self.review.apply_filter() if self.tabs.widget(i) is self.review else None)
+        self.tabs.addTab(self.settings_tabs, "Settings")
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.summary = QLabel("")
         self.statusBar().addPermanentWidget(self.summary)
@@ -86,10 +107,22 @@ class MultiCameraWindow(QMainWindow):
         self._refresh_cameras()
         self.show_grid()
 
+    def _camera_settings(self, camera: str, link: StationLink, bridge: RuntimeBridge) -> None:
+        """The camera's Settings tab and the engineer actions over its own link."""
+        screen = SettingsScreen(self.session, AuditView(link.audit_events))
+        engineer = EngineerControls(link, self.session, self.runner, bridge, screen, self, camera=camera)
+        engineer.changed.connect(self._changed)
+        engineer.failed.connect(self._error)
+        engineer.busy.connect(self.statusBar().showMessage)
+        self.settings[camera], self.engineers[camera] = screen, engineer
+        self.settings_tabs.addTab(screen, camera)
+
     def _menus(self) -> None:
         menu = self.menuBar().addMenu("&Station")
         for text, keys, slot in (("&Start", "F5", self.start), ("S&top", "Shift+F5", self.stop),
                                  ("&Acknowledge alarm", "F2", lambda: self.acknowledge(self.open_camera_name)),
+                                 ("&Enroll product on this camera…", "Ctrl+E", lambda: self.open_enroll_wizard()),
+                                 ("&Log out engineer", "Ctrl+L", self.session.log_out),
                                  ("&All cameras", "Escape", self.show_grid), ("&Quit", "Ctrl+Q", self.close)):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(keys))
@@ -103,6 +136,7 @@ class MultiCameraWindow(QMainWindow):
             screen.set_products(link.product_names(), link.product)
             screen.set_thresholds(*link.thresholds())
             screen.set_good_scores(link.good_scores())
+            self.engineers[camera].refresh()
         self.review.set_products(sorted({link.product for link in self.links.values()}))
 
     # -- navigation --
@@ -117,6 +151,15 @@ class MultiCameraWindow(QMainWindow):
         self.stack.setCurrentWidget(self.screens[camera])
         self.back.setVisible(True)
         self.where.setText(f"<b>{camera}</b> · {self.links[camera].product}")
+
+    @property
+    def chosen_camera(self) -> str | None:
+        """The camera an engineer action is for: the open live screen's, else the Settings tab's shown."""
+        if self.open_camera_name is not None:
+            return self.open_camera_name
+        shown = self.settings_tabs.currentWidget()
+        return next((c for c, s in self.settings.items() if s is shown and self.tabs.currentWidget() is self.settings_tabs),
+                    None)
 
     def show_grid(self) -> None:
         self.stack.setCurrentWidget(self.grid)
@@ -145,6 +188,38 @@ class MultiCameraWindow(QMainWindow):
         self.runner.submit(self.links[camera].switch_product, product, self.session.actor, name="switch",
                            on_done=lambda _r: self._refresh_cameras(),
                            on_error=lambda e: self.statusBar().showMessage(f"switch failed: {e}", 10000))
+
+    # -- engineer actions: each camera's EngineerControls (PIN, worker thread, audit) --
+    def open_enroll_wizard(self, camera: str | None = None) -> EnrollWizard | None:
+        camera = camera or self.chosen_camera
+        if camera is None:
+            self.statusBar().showMessage("enroll: open a camera (or its Settings tab) first", 10_000)
+            return None
+        return self.engineers[camera].open_enroll_wizard()
+
+    def _teach(self, row) -> None:
+        engineer = self.engineers.get(row.camera)
+        if engineer is None:  # a defect another station's camera logged (a plant's shared database)
+            self.statusBar().showMessage(f"defect #{row.id} is from camera {row.camera}, not one of this station's", 10_000)
+            return
+        engineer.teach(row)
+
+    def _changed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10_000)
+        self._refresh_cameras()
+        self.review.model.refresh()
+
+    def _error(self, exc: BaseException) -> None:
+        self.last_error = exc
+        self.statusBar().showMessage(f"FAILED: {exc}", 30_000)  # not a modal box: inspection goes on
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.review:
+            self.review.apply_filter()
+        elif self.tabs.widget(index) is self.settings_tabs:
+            for screen in self.settings.values():
+                screen.audit.refresh()
+            self.honesty.refresh()
 
     def _metrics(self, m: Metrics) -> None:
         self.metrics[m.camera] = m

@@ -116,7 +116,8 @@ class StationLink:
         target.parent.mkdir(parents=True, exist_ok=True)
         save_profile(profile, target)
         target.write_text(text, encoding="utf-8")  # keep the engineer's comments; it validated as this text
-        self.audit(actor, "profile_saved", {"profile": profile.name, "product": profile.product, "path": str(target)})
+        self.audit(actor, "profile_saved", {"profile": profile.name, "product": profile.product,
+                                            "camera": profile.camera.name, "path": str(target)})
         return target
 
     def teach_as_good(self, defect_id: int, actor: str) -> int:
@@ -152,7 +153,8 @@ class WizardEnrollment:
 
     def save(self, draft: EnrollmentDraft, note: str) -> int:
         link = self.link
-        result = link.station.save_enrollment(draft, actor=self.actor, note=note, details={"from": "enroll wizard"})
+        details = {"from": "enroll wizard", "camera": link.profile.camera.name}
+        result = link.station.save_enrollment(draft, actor=self.actor, note=note, details=details)
         if result.product != link.product and draft.profile_path is not None:
             link.station.switch_product(draft.profile_path, actor=self.actor)  # the line inspects it from now on
         return result.version

@@ -204,7 +204,7 @@ class Station(StationReferences):  # active references, rebuild, recalibration, 
                 cal.update(t_uncertain=thresholds.t_uncertain, t_fail=thresholds.t_fail, thresholds_set_by=actor)
                 repo.set_calibration(s, rs.id, cal)
             repo.add_audit_event(s, actor, "thresholds_changed", {
-                "product": active.name, "from": [old.t_uncertain, old.t_fail],
+                "product": active.name, "camera": self.profile.camera.name, "from": [old.t_uncertain, old.t_fail],
                 "to": [thresholds.t_uncertain, thresholds.t_fail]})
         return thresholds
 
