@@ -117,4 +117,15 @@ def test_enrolling_on_one_camera_leaves_the_other_camera_inspecting_as_before(qt
     seen = len(frames_of(events, "top"))  # and the top camera keeps inspecting
     qtbot.waitUntil(lambda: len(frames_of(events, "top")) > seen + 1, timeout=WAIT_MS)
     assert {f.reference_version for f in frames_of(events, "top")} == {1}
+
+    # Review's teach as good goes to the camera that logged the defect: the top camera's references
+    qtbot.waitUntil(lambda: win.links["top"].defects.count(camera="top") > 0, timeout=WAIT_MS)
+    win.tabs.setCurrentWidget(win.review)
+    win.review.camera.setCurrentText("top")
+    taught = win.review.current
+    assert taught is not None and taught.camera == "top"
+    win.review.teach_current()
+    qtbot.waitUntil(lambda: top_station.active.reference_set_version == 2, timeout=WAIT_MS)
+    assert line.station("side").active.reference_set_version == 2  # its own enrollment, untouched since
+    assert audit(line, "reference_set_taught")[0].details["defect_id"] == taught.id
     assert win.last_error is None

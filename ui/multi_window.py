@@ -215,6 +215,7 @@ class MultiCameraWindow(QMainWindow):
 
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.review:
+            self.review.refresh_cameras()  # cameras that logged their first defect since
             self.review.apply_filter()
         elif self.tabs.widget(index) is self.settings_tabs:
             for screen in self.settings.values():
