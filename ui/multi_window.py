@@ -11,8 +11,8 @@ through its own EngineerControls, so they reach that camera only; one engineer s
 serves them all, and every change is audited as in the one-camera window. The status bar sums
 the cameras up: how many are connected, frames inspected per second, the worst p95 latency,
 drops, verdict counts and alarms. F2 acknowledges the open camera's alarm (on the grid: every
-camera's); F5 / Shift+F5 start / stop the whole station; Ctrl+E enrolls on the open camera
-(or the one whose Settings tab shows); Ctrl+L logs the engineer out.
+camera's); F5 / Shift+F5 start / stop the whole station; Ctrl+E enrolls on the camera whose
+Settings tab shows, else on the open camera; Ctrl+L logs the engineer out.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class MultiCameraWindow(QMainWindow):
         self.states: dict[str, CameraStatus] = {}
         self.alarms: dict[str, bool] = {}
         self.last_error: BaseException | None = None
+        self.enroll_wizard: EnrollWizard | None = None
         self.settings_tabs = QTabWidget()  # a SettingsScreen per camera, then the station record
         self.settings: dict[str, SettingsScreen] = {}
         self.engineers: dict[str, EngineerControls] = {}
@@ -154,12 +155,11 @@ class MultiCameraWindow(QMainWindow):
 
     @property
     def chosen_camera(self) -> str | None:
-        """The camera an engineer action is for: the open live screen's, else the Settings tab's shown."""
-        if self.open_camera_name is not None:
-            return self.open_camera_name
-        shown = self.settings_tabs.currentWidget()
-        return next((c for c, s in self.settings.items() if s is shown and self.tabs.currentWidget() is self.settings_tabs),
-                    None)
+        """The camera an engineer action is for: the one whose Settings tab shows, else the open live screen's."""
+        if self.tabs.currentWidget() is self.settings_tabs:
+            shown = self.settings_tabs.currentWidget()
+            return next((c for c, screen in self.settings.items() if screen is shown), None)
+        return self.open_camera_name
 
     def show_grid(self) -> None:
         self.stack.setCurrentWidget(self.grid)
@@ -195,12 +195,13 @@ class MultiCameraWindow(QMainWindow):
         if camera is None:
             self.statusBar().showMessage("enroll: open a camera (or its Settings tab) first", 10_000)
             return None
-        return self.engineers[camera].open_enroll_wizard()
+        self.enroll_wizard = self.engineers[camera].open_enroll_wizard()  # a screenshot draws it in place
+        return self.enroll_wizard
 
     def _teach(self, row) -> None:
-        engineer = self.engineers.get(row.camera)
+        engineer = self.engineers.get(row.camera) if row.station == self.line.db.station else None
         if engineer is None:  # a defect another station's camera logged (a plant's shared database)
-            self.statusBar().showMessage(f"defect #{row.id} is from camera {row.camera}, not one of this station's", 10_000)
+            self.statusBar().showMessage(f"defect #{row.id} is from {row.station or '-'} / {row.camera}, not a camera of this station", 10_000)
             return
         engineer.teach(row)
 
@@ -268,6 +269,10 @@ def run_multi_app(args: argparse.Namespace, profiles: list[str]) -> int:
     window = MultiCameraWindow(line)
     window.show()
     window.start()
+    if args.tab == "enroll":  # on the first camera (Ctrl+E enrolls on whichever is chosen)
+        QTimer.singleShot(0, lambda: window.open_enroll_wizard(line.cameras[0]))
+    elif args.tab:
+        window.tabs.setCurrentIndex({"live": 0, "review": 1, "settings": 2}[args.tab])
     if args.quit_after or args.screenshot:
         def finish() -> None:
             if args.screenshot:
