@@ -84,7 +84,7 @@ def run_bench(
         "batch": batch,
         "reference_set_mb": round(len(refs.to_bytes()) / 1e6, 2),
     }
-    if detector.heads is not None and "resad" in TERMS[detector.method]:
+    if detector.heads is not None and "resad" in TERMS[detector.method] and detector.graphs is None:  # torch's flows
         result.update(_flow_density(detector, refs, frames))
     if compare_exact:
         exact = Detector(detector.heads, detector.card, str(detector.device), detector.input_size, detector.method,

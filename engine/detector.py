@@ -39,6 +39,7 @@ from engine.nearest import NearestShots
 from engine.image_score import DEFAULT_RULE, check_rule, image_score
 from engine.local_features import local_average
 from engine.nn_search import SEARCH_MODES, search_levels
+from engine.onnx_runtime import RUNTIMES, runtime_graphs
 from engine.preprocess import PREPROCESS_ID, Prepared, prepare
 from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
@@ -71,6 +72,9 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         local_features: bool = False,
         augment: str = "none",
         checks: bool = True,
+        runtime: str = "torch",
+        onnx_file: str | Path | None = None,
+        onnx_cache: str | Path | None = None,
     ):
         if method != AUTO and method not in TERMS:
             raise EngineError(f"method: expected one of {(*TERMS, AUTO)}, got {method!r}")
@@ -99,6 +103,12 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         self.backbone = load_backbone().to(self.device)
         self.heads = heads.to(self.device).eval() if heads is not None else None
         self.weights_id = self.card.get("sha256", "untrained")[:16] if heads is not None else "none"
+        if runtime not in RUNTIMES:
+            raise EngineError(f"runtime: expected one of {RUNTIMES}, got {runtime!r}")
+        self.runtime = runtime
+        # onnxruntime: backbone and heads run as exported graphs (engine/onnx_runtime.py); None: torch
+        self.graphs = None if runtime == "torch" else runtime_graphs(
+            onnx_file, onnx_cache, self.heads, self.card, self.input_size, self.device)
 
     @classmethod
     def load(
@@ -122,6 +132,9 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
             torch.cuda.synchronize()
 
     def _features(self, batch: torch.Tensor) -> list[torch.Tensor]:
+        if self.graphs is not None:  # engine.runtime onnxruntime: the exported features graph
+            feats = self.graphs.features(batch)
+            return local_average(feats) if self.local_features else feats
         batch = batch.to(self.device, memory_format=torch.channels_last, non_blocking=True)
         if self.device.type == "cuda":
             with torch.autocast("cuda", dtype=torch.float16):
@@ -186,7 +199,8 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         """Raw per-level maps (B, H_l, W_l) of each term (engine/methods.py); larger = more anomalous."""
         residuals = self._residuals(feats, pools, found)
         clock.mark("nn_search")
-        outputs = PassOutputs(feats, residuals, self.heads, scale)
+        heads = self.heads if self.graphs is None else self.graphs.heads_for(self.heads)  # the heads graph
+        outputs = PassOutputs(feats, residuals, heads, scale)
         out = {t: TERM_REGISTRY[t].compute(outputs) for t in terms}
         clock.mark("flows")
         return out

@@ -87,6 +87,13 @@ class ResADHeads(nn.Module):
             self._folded_convs = folded
         return self._folded_convs[level]
 
+    def residual_log_prob(self, residuals: list[torch.Tensor], scale: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Per level log p / C maps (B, H, W) of the residuals x - x*: scaled by the references' scale
+        when given, constrained, through the flow. All levels in one call: the ONNX engine runs them as
+        one graph (engine/onnx_runtime.py)."""
+        return [self.log_prob_map(lvl, self.constrain(lvl, r if scale is None else r / scale[lvl]))
+                for lvl, r in enumerate(residuals)]
+
     def log_prob_map(self, level: int, constrained: torch.Tensor, dense: bool = False) -> torch.Tensor:
         """constrained (B, C, H, W) -> log p / C per position (B, H, W).
 

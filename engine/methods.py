@@ -102,7 +102,7 @@ def _knn(outputs: PassOutputs) -> list[torch.Tensor]:
 @register_term("resad", needs_heads=True)
 def _resad(outputs: PassOutputs) -> list[torch.Tensor]:
     """ResAD: residual -> constraintor -> flow, score -log p."""
-    return [-outputs.heads.log_prob_map(lvl, c) for lvl, c in enumerate(outputs.constrained())]
+    return [-m for m in outputs.heads.residual_log_prob(outputs.residuals, outputs.scale)]
 
 
 register_method("resad", ("resad",))

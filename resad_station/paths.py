@@ -48,5 +48,10 @@ def images_dir(data_dir: Path) -> Path:
     return data_dir / "images"
 
 
+def onnx_cache_dir(data_dir: Path) -> Path:
+    """Exported ONNX graphs (engine.runtime onnxruntime), one folder per weights, input size and opset."""
+    return data_dir / "onnx"
+
+
 def user_profiles_dir(data_dir: Path) -> Path:
     return data_dir / "profiles"

@@ -29,6 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")
     parser.add_argument("--augment", choices=("none", "flips", "rotations", "dihedral", "shifts"), default="none",
                         help="augmented views of the reference shots join the pools")
+    parser.add_argument("--runtime", default="torch", metavar="NAMES",
+                        help="torch, onnxruntime or both comma separated (side by side in one run, with their parity)")
+    parser.add_argument("--onnx", help="exported graph for onnxruntime (default: exported once into the data dir)")
     parser.add_argument("--json", help="write the numbers to this JSON file too")
 
 
@@ -43,8 +46,11 @@ def _images(folder: Path) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine import Detector
+    from engine import Detector, EngineError
     from engine.bench import format_bench, run_bench
+    from engine.bench_runtimes import format_runtimes, run_runtimes
+    from engine.onnx_runtime import RUNTIMES
+    from resad_station import paths
     from resad_station.paths import SHIPPED_PROFILES_DIR
 
     root = Path(args.images) if args.images else SHIPPED_PROFILES_DIR / "demo"
@@ -52,11 +58,30 @@ def run(args: argparse.Namespace) -> int:
     if len(refs) < args.shots:
         print(f"bench: {root / 'reference'} has {len(refs)} images, --shots {args.shots} needs more", file=sys.stderr)
         return 2
+    runtimes = [r.strip() for r in args.runtime.split(",") if r.strip()]
+    unknown = [r for r in runtimes if r not in RUNTIMES]
+    if not runtimes or unknown or len(set(runtimes)) != len(runtimes):
+        print(f"bench: --runtime: expected some of {', '.join(RUNTIMES)}, each once, got {args.runtime!r}", file=sys.stderr)
+        return 2
     frames = _images(root / "line")
-    det = Detector.load(args.weights, device=args.device, input_size=args.size, method=args.method, search=args.search,
-                        image_score=args.score, local_features=args.local_features, augment=args.augment)
-    result = run_bench(refs, frames, det, args.repeats, args.batch, args.compare_exact)
-    print(format_bench(result))
+    detectors = {}
+    for runtime in runtimes:
+        onnx = {} if runtime == "torch" else (
+            {"onnx_file": args.onnx} if args.onnx else {"onnx_cache": paths.onnx_cache_dir(paths.resolve_data_dir(args.data_dir))})
+        try:
+            detectors[runtime] = Detector.load(args.weights, device=args.device, input_size=args.size, method=args.method,
+                                               search=args.search, image_score=args.score,
+                                               local_features=args.local_features, augment=args.augment, runtime=runtime,
+                                               **onnx)
+        except EngineError as exc:
+            print(f"bench: {exc}", file=sys.stderr)
+            return 1
+    if len(detectors) > 1:
+        result = run_runtimes(refs, frames, detectors, args.repeats, args.batch)
+        print(format_runtimes(result))
+    else:
+        result = run_bench(refs, frames, detectors[runtimes[0]], args.repeats, args.batch, args.compare_exact)
+        print(format_bench(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return 0

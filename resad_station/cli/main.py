@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "enroll_cmd",
     "evaluate_cmd",
     "train_cmd",
+    "export_cmd",
     "bench_cmd",
     "benchmark_cmd",
     "profiles_cmd",

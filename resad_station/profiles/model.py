@@ -107,6 +107,9 @@ class EngineConfig(_Section):
     augment: Literal["none", "flips", "rotations", "dihedral", "shifts"] = "none"
     image_score: str = Field(default="max", pattern=r"^(max|top\d+(\.\d+)?)$")  # max, or mean of the top P %
     local_features: bool = False  # 3x3 neighbourhood average of the features before matching
+    # torch, or the exported graphs in ONNX Runtime (docs/engine.md, "The ONNX engine")
+    runtime: Literal["torch", "onnxruntime"] = "torch"
+    onnx: str | None = None  # a graph from `resad-station export --onnx`; None: exported once into the data dir
 
     @field_validator("score_levels")
     @classmethod

@@ -48,13 +48,23 @@ from resad_station.storage import repository as repo
 BATCH_MAX = {"cpu": 4, "cuda": 8}
 
 
-def load_detector(profile: Profile) -> Detector:
+def load_detector(profile: Profile, data_dir: Path | None = None) -> Detector:
     e = profile.engine
     weights = str(profile.resolve_path(e.weights)) if e.weights else None
     levels = None if e.score_levels == [1, 2, 3] else e.score_levels  # None: the paper's default, all three
     return Detector.load(weights=weights, device=e.device, input_size=e.input_size, method=e.method,
                          score_levels=levels, search=e.search, augment=e.augment, image_score=e.image_score,
-                         local_features=e.local_features)
+                         local_features=e.local_features, **onnx_options(profile, data_dir))
+
+
+def onnx_options(profile: Profile, data_dir: Path | None) -> dict:
+    """engine.runtime onnxruntime: the profile's exported graph, or the data dir's export cache."""
+    e = profile.engine
+    if e.runtime == "torch":
+        return {}
+    if e.onnx:
+        return {"runtime": e.runtime, "onnx_file": str(profile.resolve_path(e.onnx))}
+    return {"runtime": e.runtime, "onnx_cache": str(paths.onnx_cache_dir(paths.resolve_data_dir(data_dir)))}
 
 
 def resolve_profile(profile: Profile | str | os.PathLike, data_dir: Path | None = None) -> Profile:
@@ -79,7 +89,7 @@ class Station(StationReferences):  # active references, rebuild, recalibration, 
         self.sink = DatabaseSink(db, stages=self.stages)
         if detector is None:
             self.progress(f"loading the engine ({profile.engine.method}, device {profile.engine.device})")
-        self.detector = detector or load_detector(profile)
+        self.detector = detector or load_detector(profile, data_dir)
         self._lock = threading.RLock()
         self.pipeline: Pipeline | None = None
         self.outputs = OutputSet([])  # the profile's line outputs, while running
