@@ -98,6 +98,6 @@ def format_runtimes(r: dict) -> str:
         lines.append(f"{other} against {names[0]} on the same reference set, {r['frames']} frames:")
         for m, p in per.items():
             lines.append(f"  {m:<10} max |map diff| {p['max_map_diff']:.2e}, cells within 1e-3 "
-                         f"{p['share_within_1e-3'] * 100:.2f}%, max |score diff| {p['max_score_diff']:.2e}, "
+                         f"{p['share_within_1e-3'] * 100:.3f}%, max |score diff| {p['max_score_diff']:.2e}, "
                          f"score order {'same' if p['same_score_order'] else 'DIFFERENT'}")
     return "\n".join(lines)

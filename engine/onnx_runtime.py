@@ -61,9 +61,14 @@ def read_card(onnx_file: Path) -> dict:
         raise WeightsError(f"ONNX file {onnx_file}: its card {cpath.name} (with the sha256) is missing")
     try:
         card = json.loads(cpath.read_text())
-        card["files"]["features"]["sha256"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WeightsError(f"ONNX card {cpath}: unreadable or without files.features.sha256 ({exc})") from exc
+        files = card["files"]
+        ok = "features" in files and all(isinstance(e["file"], str) and isinstance(e["sha256"], str)
+                                         for e in files.values())
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        ok, card = False, {"error": exc}
+    if not ok:
+        raise WeightsError(f"ONNX card {cpath}: unreadable, or not a file name and sha256 for each graph "
+                           "(files.features at least)")
     return card
 
 
@@ -76,6 +81,9 @@ def check_card(onnx_file: Path, card: dict, weights_sha256: str, input_size: int
             raise WeightsError(f"ONNX file {onnx_file}: its card says {field} {card.get(field)!r}, this detector "
                                f"has {want!r}; export it again (resad-station export --onnx ...)")
     for role, entry in card["files"].items():
+        if Path(entry["file"]).name != entry["file"]:
+            raise WeightsError(f"ONNX card {onnx_card_path(onnx_file)}: files.{role}.file must be a file name beside "
+                               f"it, got {entry['file']!r}")
         path = Path(onnx_file).parent / entry["file"]
         if not path.is_file():
             raise WeightsError(f"ONNX file {path} ({role} graph named by {onnx_card_path(onnx_file).name}): not found")
@@ -100,6 +108,8 @@ class OnnxGraphs:
         options.intra_op_num_threads = torch.get_num_threads()  # the same CPU share as the torch engine
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # ORT's own notes (e.g. unused initializers) are not the user's business
+        # no spinning between runs: torch's search and checks run next on the same cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         folder = self.path.parent
         self.features_session = ort.InferenceSession(str(folder / self.card["files"]["features"]["file"]),
                                                      options, providers=self.providers)

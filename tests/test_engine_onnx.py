@@ -116,6 +116,19 @@ def test_a_modified_graph_is_refused_naming_the_file(exported, tmp_path):
         assert str(tampered) in str(info.value)
 
 
+def test_a_broken_card_is_refused_naming_it(exported, tmp_path):
+    graph = shutil.copy(exported, tmp_path)
+    card = onnx_card_path(tmp_path / exported.name)
+    for text, expected in (("{not json", "unreadable"), ('{"files": {}}', "files.features at least")):
+        card.write_text(text)
+        with pytest.raises(WeightsError, match=expected) as info:
+            Detector.load(device="cpu", method="resad", runtime="onnxruntime", onnx_file=graph)
+        assert str(card) in str(info.value)
+    card.unlink()
+    with pytest.raises(WeightsError, match="its card line.card.json .* is missing"):
+        Detector.load(device="cpu", method="resad", runtime="onnxruntime", onnx_file=graph)
+
+
 def test_graphs_of_other_weights_or_size_are_refused(exported):
     with pytest.raises(WeightsError, match="weights_sha256") as info:  # a detector without the heads
         Detector(None, None, "cpu", 256, "knn", runtime="onnxruntime", onnx_file=exported)
