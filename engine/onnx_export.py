@@ -2,7 +2,8 @@
 
 Two graphs, because the nearest-neighbour search sits between them and stays in torch:
 
-    features graph   image batch (B, 3, H, W), ImageNet-normalised -> the backbone's three levels
+    features graph   image batch (B, 3, H, W), ImageNet-normalised -> the backbone's three levels,
+                     channels last (B, H_l, W_l, C): the layout torch's search reads fastest
     heads graph      per level the residuals x - x* (B, C, H, W), the references' residual scale,
                      the flows' per-position condition biases and log p at 0 -> log p / C (B, H, W)
 
@@ -37,6 +38,8 @@ from engine.version import ENGINE_VERSION
 from engine.weights import sha256_file
 
 OPSET = 17
+# what the graphs take and give; a change of either bumps it (the card records it, loading checks it)
+FORMAT = "resad-onnx/1: features NHWC"
 NO_HEADS = "none"  # weights_sha256 of an export without heads (method "knn" only)
 
 
@@ -46,6 +49,15 @@ def onnx_card_path(onnx_file: Path) -> Path:
 
 def heads_graph_path(onnx_file: Path) -> Path:
     return Path(onnx_file).with_suffix(".heads.onnx")
+
+
+class _FeaturesGraph(nn.Module):
+    def __init__(self, backbone: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(f.permute(0, 2, 3, 1) for f in self.backbone(image))
 
 
 class _HeadsGraph(nn.Module):
@@ -105,9 +117,9 @@ def export_graphs(out: str | os.PathLike, heads: ResADHeads | None, weights_card
     out.parent.mkdir(parents=True, exist_ok=True)
     levels = ("level1", "level2", "level3")
     batch = torch.rand(2, 3, input_size, input_size + 32)  # a non-square example: no axis is taken as fixed
-    _export(load_backbone().eval(), (batch,), out, ["image"], list(levels),
+    _export(_FeaturesGraph(load_backbone().eval()), (batch,), out, ["image"], list(levels),
             {"image": {0: "batch", 2: "height", 3: "width"},
-             **{name: {0: "batch", 2: f"h{i}", 3: f"w{i}"} for i, name in enumerate(levels, 1)}})
+             **{name: {0: "batch", 1: f"h{i}", 2: f"w{i}"} for i, name in enumerate(levels, 1)}})
     files = {"features": {"file": out.name, "sha256": sha256_file(out)}}
     weights_sha = NO_HEADS
     if heads is not None:
@@ -118,6 +130,7 @@ def export_graphs(out: str | os.PathLike, heads: ResADHeads | None, weights_card
         files["heads"] = _export_heads(heads, heads_graph_path(out), batch)
     card = {
         "engine_version": ENGINE_VERSION,
+        "format": FORMAT,
         "backbone": BACKBONE_ID,
         "preprocess": PREPROCESS_ID,
         "input_size": int(input_size),

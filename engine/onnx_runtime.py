@@ -24,7 +24,7 @@ import torch
 
 from engine.backbone import BACKBONE_ID
 from engine.errors import EngineError, WeightsError
-from engine.onnx_export import NO_HEADS, OPSET, export_graphs, heads_input_names, onnx_card_path
+from engine.onnx_export import FORMAT, NO_HEADS, OPSET, export_graphs, heads_input_names, onnx_card_path
 from engine.preprocess import PREPROCESS_ID
 from engine.version import ENGINE_VERSION
 from engine.weights import sha256_file
@@ -74,7 +74,7 @@ def read_card(onnx_file: Path) -> dict:
 
 def check_card(onnx_file: Path, card: dict, weights_sha256: str, input_size: int) -> None:
     """Refuse graphs made for another engine, backbone, input size or head weights, or modified since."""
-    expected = {"engine_version": ENGINE_VERSION, "backbone": BACKBONE_ID, "preprocess": PREPROCESS_ID,
+    expected = {"engine_version": ENGINE_VERSION, "format": FORMAT, "backbone": BACKBONE_ID, "preprocess": PREPROCESS_ID,
                 "input_size": int(input_size), "weights_sha256": weights_sha256}
     for field, want in expected.items():
         if card.get(field) != want:
@@ -123,9 +123,11 @@ class OnnxGraphs:
             self.heads_inputs = heads_input_names(len(heads.config.channels))
 
     def features(self, batch: torch.Tensor) -> list[torch.Tensor]:
-        """(B, 3, H, W) -> per level (B, C, H_l, W_l) on the detector's device."""
+        """(B, 3, H, W) -> per level (B, C, H_l, W_l), channels-last as torch's backbone gives them, on the
+        detector's device."""
         image = batch.detach().to("cpu", torch.float32).contiguous().numpy()
-        return [torch.from_numpy(f).to(self.device) for f in self.features_session.run(None, {"image": image})]
+        return [torch.from_numpy(f).permute(0, 3, 1, 2).to(self.device)
+                for f in self.features_session.run(None, {"image": image})]
 
     def heads_for(self, heads):
         """What the methods call as the heads: this session, when `heads` are the ones it was exported from."""
@@ -162,7 +164,7 @@ class _SessionHeads:
 
 def cache_entry(cache_dir: str | os.PathLike, weights_sha256: str, input_size: int) -> Path:
     """The features graph's path in the cache for these weights, input size, opset and engine version."""
-    key = f"{weights_sha256[:16]}-{int(input_size)}px-opset{OPSET}-engine{ENGINE_VERSION}"
+    key = f"{weights_sha256[:16]}-{int(input_size)}px-opset{OPSET}-engine{ENGINE_VERSION}-{FORMAT.split(':')[0].replace('/', '')}"
     return Path(cache_dir) / key / CACHE_GRAPH
 
 
