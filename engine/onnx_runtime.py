@@ -111,16 +111,20 @@ class OnnxGraphs:
         # no spinning between runs: torch's search and checks run next on the same cores
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         folder = self.path.parent
-        self.features_session = ort.InferenceSession(str(folder / self.card["files"]["features"]["file"]),
-                                                     options, providers=self.providers)
+        self.features_session = self._session(ort, folder / self.card["files"]["features"]["file"], options)
         self.heads = heads
         self.heads_session = None
         if heads is not None:
             if "heads" not in self.card["files"]:
                 raise WeightsError(f"ONNX file {self.path}: exported without heads, but the detector has head weights")
-            self.heads_session = ort.InferenceSession(str(folder / self.card["files"]["heads"]["file"]),
-                                                      options, providers=self.providers)
+            self.heads_session = self._session(ort, folder / self.card["files"]["heads"]["file"], options)
             self.heads_inputs = heads_input_names(len(heads.config.channels))
+
+    def _session(self, ort, path: Path, options):
+        try:
+            return ort.InferenceSession(str(path), options, providers=self.providers)
+        except Exception as exc:  # ORT's own error types; its text says what is wrong with the graph
+            raise WeightsError(f"ONNX file {path}: ONNX Runtime cannot load it ({exc})") from exc
 
     def features(self, batch: torch.Tensor) -> list[torch.Tensor]:
         """(B, 3, H, W) -> per level (B, C, H_l, W_l), channels-last as torch's backbone gives them, on the

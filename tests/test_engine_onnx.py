@@ -168,3 +168,8 @@ def test_profile_runtimes_are_the_engines():
     from typing import get_args
 
     assert get_args(EngineConfig.model_fields["runtime"].annotation) == RUNTIMES
+
+
+def test_bench_refuses_an_unknown_runtime(capsys):
+    assert cli_main(["bench", "--runtime", "torch,tensorrt"]) == 2
+    assert "--runtime: expected some of torch, onnxruntime, each once, got 'torch,tensorrt'" in capsys.readouterr().err
