@@ -7,8 +7,11 @@ line with the shipped profile, every score within 1e-4 and every verdict the sam
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+import torch
 from station_helpers import DEMO, LINE_FILES, Events, load_rgb
 
 from engine.scoring import to_original
@@ -24,15 +27,19 @@ def run_line(tmp_path, roi=None, max_frames=None):
     base = load_profile(DEMO.parent / "demo.yaml")
     camera = base.camera.model_copy(update={"mode": "triggered", "loop": False, "fps": 200.0, "roi": roi})
     profile = base.model_copy(update={"camera": camera})
-    events = Events()
+    events, threads = Events(), []
     with Station.open(profile, tmp_path / "data", max_frames=max_frames) as station:
         station.add_listener(events)
+        station.add_listener(type("Threads", (), {"on_frame": lambda self, r: threads.append(torch.get_num_threads())})())
+        before = torch.get_num_threads()
         station.start()
         assert station.wait(300), "the line did not finish"
         assert station.stop(timeout=30)
         direct = [station.detector.predict(image, station.active.refs)
                   for image in (crop(load_rgb(f), roi) for f in LINE_FILES[:len(events.frames)])]
         thresholds, summary = station.active.thresholds, station.summary()
+    # the inspection thread leaves a core to capture and recording (engine.threads unset); this one keeps its own
+    assert set(threads) == {max(1, (os.cpu_count() or 2) - 1)} and torch.get_num_threads() == before
     return events.frames, direct, thresholds, summary
 
 

@@ -90,7 +90,7 @@ BAD_PROFILES = {
     ),
     "unknown_key": (
         MINIMAL + "engine:\n  input_size: 256\n  shot: 4\n",
-        ["demo.yaml: engine.shot: unknown field; expected one of: input_size, shots, device, method, search, weights, score_levels, augment, image_score, local_features, runtime, onnx"],
+        ["demo.yaml: engine.shot: unknown field; expected one of: input_size, shots, device, method, search, weights, score_levels, augment, image_score, local_features, runtime, onnx, threads"],
     ),
     "not_yaml": (
         "name: [demo\n",
@@ -127,6 +127,10 @@ BAD_PROFILES = {
     "unknown_score_level": (
         MINIMAL + "engine:\n  score_levels: [2, 4]\n",
         ["demo.yaml: engine.score_levels: must list some of the levels 1, 2, 3 (got [2, 4])"],
+    ),
+    "zero_engine_threads": (
+        MINIMAL + "engine:\n  threads: 0\n",
+        ["demo.yaml: engine.threads: input should be greater than or equal to 1 (got 0)"],
     ),
     "unknown_method": (
         MINIMAL + "engine:\n  method: patchcore\n",

@@ -110,6 +110,10 @@ class EngineConfig(_Section):
     # torch, or the exported graphs in ONNX Runtime (docs/engine.md, "The ONNX engine")
     runtime: Literal["torch", "onnxruntime"] = "torch"
     onnx: str | None = None  # a graph from `resad-station export --onnx`; None: exported once into the data dir
+    # the engine's CPU threads; None: one fewer than the cores (at least 1), so that decoding and
+    # recording keep a core of their own (docs/benchmarks.md, "Camera resolution": 18 against 12
+    # inspected per second at 1080p on 2 cores)
+    threads: int | None = Field(default=None, ge=1, le=256)
 
     @field_validator("score_levels")
     @classmethod

@@ -30,12 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=("live", "triggered"), default="triggered")
     ap.add_argument("--fps", type=float, default=15.0)
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--threads", type=int, help="engine.threads (default: the profile's; unset: cores - 1)")
     ap.add_argument("--data-dir", help="default: a fresh temporary folder")
     args = ap.parse_args(argv)
 
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="resad-bench-cams-")
     base = resolve_profile(args.profile, None)
-    engine = {k: v for k, v in (("method", args.method), ("device", args.device)) if v}
+    engine = {k: v for k, v in (("method", args.method), ("device", args.device), ("threads", args.threads)) if v}
     profiles = [base.model_copy(update={
         "engine": base.engine.model_copy(update=engine),
         "camera": base.camera.model_copy(update={"name": f"cam{i + 1}", "mode": args.mode, "fps": args.fps,

@@ -17,11 +17,9 @@ import json
 import tempfile
 import time
 
-import torch
-
 from resad_station.runtime.bench_video import SIZES, camera_shots, make_line_video
 from resad_station.runtime.stage_times import stage_table
-from resad_station.runtime.station import Station, resolve_profile
+from resad_station.runtime.station import Station, engine_threads, resolve_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,13 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=("live", "triggered"), default="live")
     ap.add_argument("--seconds", type=float, default=40.0)
     ap.add_argument("--no-roi", action="store_true", help="no camera ROI: the whole frame goes to the engine")
-    ap.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's, one per core)")
+    ap.add_argument("--threads", type=int, help="engine.threads (default: the profile's; unset: cores - 1)")
+    ap.add_argument("--runtime", choices=("torch", "onnxruntime"), help="engine.runtime (default: the profile's)")
     ap.add_argument("--data-dir", help="default: a fresh temporary folder (enrolls the demo first)")
     ap.add_argument("--json", help="also write the summary here")
     args = ap.parse_args(argv)
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     profile = resolve_profile(args.profile, None)
     work = tempfile.mkdtemp(prefix="resad-bench-")
     video, roi = make_line_video(profile.resolve_path(profile.camera.uri), SIZES[args.size], args.fps, out_dir=work)
@@ -47,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
                                                "roi": None if args.no_roi else roi})
     enrollment = profile.enrollment.model_copy(update={"references": str(shots)})
     # a product of its own: the shots are enrolled at camera size, cut by the same ROI as the frames
-    profile = profile.model_copy(update={"camera": camera, "enrollment": enrollment,
+    engine = profile.engine.model_copy(update={k: v for k, v in (("runtime", args.runtime), ("threads", args.threads)) if v})
+    profile = profile.model_copy(update={"camera": camera, "enrollment": enrollment, "engine": engine,
                                          "product": f"{profile.product}-{args.size}{'-full' if args.no_roi else ''}"})
     data_dir = args.data_dir or f"{work}/data"
     with Station.open(profile, data_dir, source=str(video)) as station:
@@ -57,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = station.summary()
     summary["bench"] = {"size": args.size, "frame": list(SIZES[args.size]), "roi": None if args.no_roi else list(roi),
                         "fps": args.fps, "mode": args.mode, "seconds": args.seconds,
-                        "torch_threads": torch.get_num_threads()}
+                        "engine_threads": engine_threads(profile), "runtime": profile.engine.runtime}
     stages = summary.pop("stages_ms")
     print(json.dumps(summary, indent=2))
     print(stage_table(stages))

@@ -27,7 +27,8 @@ from resad_station import paths
 from resad_station.profiles import Profile
 from resad_station.runtime.events import CameraStatus, Metrics
 from resad_station.runtime.scheduler import InspectionScheduler
-from resad_station.runtime.station import BATCH_MAX, Station, StationError, load_detector, resolve_profile
+from resad_station.runtime.station import (BATCH_MAX, Station, StationError, engine_threads, load_detector,
+                                            resolve_profile)
 from resad_station.storage import open_station_database
 
 MAX_CAMERAS = 16
@@ -138,7 +139,7 @@ class MultiStation:
             if self.scheduler is not None:
                 raise StationError("the station is already running")
             scheduler = InspectionScheduler(self.detector, BATCH_MAX.get(self.detector.device.type, BATCH_MAX["cpu"]),
-                                            self.max_frames)
+                                            self.max_frames, engine_threads(self.stations[0].profile))
             self.started_at = time.time()
             for s in self.stations:
                 s.start(scheduler)

@@ -33,6 +33,7 @@ from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.metrics import RollingMetrics
 from resad_station.runtime.recorder import Recorder
 from resad_station.runtime.stage_times import StageTimes
+from resad_station.runtime.thread_priority import set_engine_threads
 from resad_station.runtime.verdict import Thresholds, judge
 
 if TYPE_CHECKING:
@@ -82,12 +83,14 @@ class Pipeline:
         max_verdict_delay_s: float = 1.0,
         alarm_on_falling_behind: bool = False,
         stages: StageTimes | None = None,
+        engine_threads: int | None = None,
     ) -> None:
         self.camera = camera
         self.detector = detector
         self.recorder = recorder
         self.alarm = alarm
         self.stages = stages if stages is not None else StageTimes()
+        self.engine_threads = engine_threads  # the engine's CPU threads on this inspection thread
         self.batch_max = max(1, int(batch_max))
         self.max_frames = max_frames
         self.metrics_interval_s = metrics_interval_s
@@ -219,6 +222,7 @@ class Pipeline:
     # -- inspection thread --------------------------------------------------------------------
 
     def _run(self) -> None:
+        set_engine_threads(self.engine_threads)
         try:
             while not self._stop.is_set():
                 want = self.batch_max

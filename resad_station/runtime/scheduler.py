@@ -21,6 +21,7 @@ import threading
 from collections import defaultdict
 from typing import Any, Callable, Sequence
 
+from resad_station.runtime.thread_priority import set_engine_threads
 from resad_station.runtime.pipeline import Pipeline, PreparedFrames
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,10 @@ IDLE_WAIT_S = 0.005  # between looks at the queues when nothing is waiting (a wa
 
 
 class InspectionScheduler:
-    def __init__(self, detector: Any, batch_max: int = 4, max_frames: int | None = None) -> None:
+    def __init__(self, detector: Any, batch_max: int = 4, max_frames: int | None = None,
+                 engine_threads: int | None = None) -> None:
         self.detector = detector
+        self.engine_threads = engine_threads  # set on the scheduler's thread (thread_priority.set_engine_threads)
         self.batch_max = max(1, int(batch_max))
         self.max_frames = max_frames  # per camera, as `inspect --max-frames`
         self.pipelines: list[Pipeline] = []
@@ -84,6 +87,7 @@ class InspectionScheduler:
     # -- the inspection thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        set_engine_threads(self.engine_threads)
         try:
             while not self._stop.is_set():
                 all_ended = self._finish_ended()  # every round: a busy camera must not hide an ended one

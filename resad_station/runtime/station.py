@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import torch
 
 from engine import Detector
 from resad_station import paths
@@ -48,8 +49,17 @@ from resad_station.storage import repository as repo
 BATCH_MAX = {"cpu": 4, "cuda": 8}
 
 
+def engine_threads(profile: Profile) -> int:
+    """The engine's CPU threads while the line runs: engine.threads, or one fewer than the cores,
+    since the capture and recorder threads need one (enrollment and the CLI tools keep torch's
+    default, one per core)."""
+    return profile.engine.threads or max(1, (os.cpu_count() or 2) - 1)
+
+
 def load_detector(profile: Profile, data_dir: Path | None = None) -> Detector:
     e = profile.engine
+    if e.threads:  # process-wide; ONNX Runtime's sessions take the same count
+        torch.set_num_threads(e.threads)
     weights = str(profile.resolve_path(e.weights)) if e.weights else None
     levels = None if e.score_levels == [1, 2, 3] else e.score_levels  # None: the paper's default, all three
     return Detector.load(weights=weights, device=e.device, input_size=e.input_size, method=e.method,
@@ -148,6 +158,7 @@ class Station(StationReferences):  # active references, rebuild, recalibration, 
                 batch_max=BATCH_MAX.get(self.detector.device.type, BATCH_MAX["cpu"]), stages=self.stages,
                 max_frames=self.max_frames, alarm_store=self.sink.write_alarm, listeners=self.listeners,
                 max_verdict_delay_s=p.alarm.max_verdict_delay_s, alarm_on_falling_behind=p.alarm.on_falling_behind,
+                engine_threads=engine_threads(p),
             )
             self._start_drift(recorder)
             # the why view reads the reference shots once; on the recorder thread, before the first defect

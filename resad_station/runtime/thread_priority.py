@@ -1,4 +1,4 @@
-"""Lower the priority of the calling thread (Linux), so background work yields the cores to inspection.
+"""Which thread gets the cores: a lower priority for background work (Linux), the engine's thread count.
 
 On Linux every thread is a schedulable task with its own nice value: setpriority on the thread's
 native id lowers that thread alone. Elsewhere (or without permission) nothing changes and the
@@ -23,3 +23,13 @@ def lower_this_thread(by: int = BACKGROUND_NICE) -> bool:
     except OSError:
         return False
     return True
+
+
+def set_engine_threads(count: int | None) -> None:
+    """The engine's intra-op threads on the calling thread (the inspection thread): torch applies
+    the count to the calling thread and to threads started after it; the main thread, where the
+    CLI enrolls, keeps its own. None leaves torch's setting as it is."""
+    if count:
+        import torch  # only here: this module is imported by threads that never touch torch
+
+        torch.set_num_threads(int(count))
