@@ -15,6 +15,7 @@ import torch
 from station_helpers import DEMO, LINE_FILES, Events, load_rgb
 
 from engine.scoring import to_original
+from resad_station.capture.imaging import crop_roi
 from resad_station.profiles import load_profile
 from resad_station.runtime.overlay import heatmap_overlay, map_at
 from resad_station.runtime.station import Station
@@ -36,18 +37,11 @@ def run_line(tmp_path, roi=None, max_frames=None):
         assert station.wait(300), "the line did not finish"
         assert station.stop(timeout=30)
         direct = [station.detector.predict(image, station.active.refs)
-                  for image in (crop(load_rgb(f), roi) for f in LINE_FILES[:len(events.frames)])]
+                  for image in (crop_roi(load_rgb(f), roi) for f in LINE_FILES[:len(events.frames)])]
         thresholds, summary = station.active.thresholds, station.summary()
     # the inspection thread leaves a core to capture and recording (engine.threads unset); this one keeps its own
     assert set(threads) == {max(1, (os.cpu_count() or 2) - 1)} and torch.get_num_threads() == before
     return events.frames, direct, thresholds, summary
-
-
-def crop(image, roi):
-    if roi is None:
-        return image
-    x, y, w, h = roi
-    return image[y:y + h, x:x + w]
 
 
 def test_every_demo_verdict_equals_the_engine_alone(tmp_path):
