@@ -24,6 +24,7 @@ K-1, so a good frame stays further below the limits than the shots did.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -43,14 +44,13 @@ def descriptor(level_map: torch.Tensor) -> torch.Tensor:
     return torch.cat([flat.mean(-1), flat.std(-1, unbiased=False)], dim=-1)
 
 
-def _windows(frames: torch.Tensor, radius: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """frames (B, C, H, W) -> every (2r+1)^2 neighbour of every position: features (B, C, S, H*W)
-    (zero outside the frame) and their squared norms (B, S, H*W) (+inf outside: no counterpart)."""
-    B, C, H, W = frames.shape
-    side = 2 * radius + 1
-    feats = F.unfold(F.pad(frames, (radius,) * 4), side).view(B, C, side * side, H * W)
-    sq = F.pad(frames.pow(2).sum(1, keepdim=True), (radius,) * 4, value=float("inf"))
-    return feats, F.unfold(sq, side).view(B, side * side, H * W)
+@lru_cache(maxsize=16)
+def _far(height: int, width: int, radius: int) -> torch.Tensor:
+    """(P, 1, P) True where frame position p is more than `radius` cells from shot position q."""
+    ys, xs = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    ys, xs = ys.reshape(-1), xs.reshape(-1)
+    far = ((ys[:, None] - ys[None, :]).abs() > radius) | ((xs[:, None] - xs[None, :]).abs() > radius)
+    return far[:, None, :]
 
 
 def _worst_mean(nearest: torch.Tensor) -> torch.Tensor:
@@ -62,19 +62,25 @@ def _worst_mean(nearest: torch.Tensor) -> torch.Tensor:
 def _coverage(shots: torch.Tensor, frames: torch.Tensor, radius: int = COVERAGE_RADIUS) -> torch.Tensor:
     """shots (K, C, H, W) on the frames' grid, frames (B, C, H, W) -> (B, K) coverage per shot.
 
-    |a - b|^2 = |a|^2 + |b|^2 - 2 a.b over the (2r+1)^2 neighbours of each position: the frames'
-    neighbourhoods are unfolded once for all shots (measured on 2 cores: a per-offset loop, an
-    einsum or a per-position bmm cost 2-6x more)."""
+    |a - b|^2 = |a|^2 + |b|^2 - 2 a.b between every frame position and every shot position in one
+    matrix product per frame, then the positions further than `radius` cells are masked out. The
+    product does (H*W)/(2r+1)^2 times the arithmetic the neighbourhoods need, but as one GEMM it is
+    faster at the check level's grids (16x16 at 256 px, measured on 2 cores: 1.2 against 5.4 ms
+    for unfolded neighbourhoods, 7.3 against 43.6 ms for 8 frames)."""
     K, C, H, W = shots.shape
     P = H * W
-    feats, sq = _windows(frames, radius)  # (B, C, S, P), (B, S, P)
-    flat = shots.reshape(K, C, P)
+    flat_shots = shots.reshape(K, C, P)
+    shot_sq = flat_shots.pow(2).sum(1)[None]  # (1, K, P)
+    by_channel = flat_shots.permute(1, 0, 2).reshape(C, K * P)
+    far = _far(H, W, radius)
     out = []
-    for k in range(K):
-        dot = (feats * flat[k].unsqueeze(1)).sum(dim=1)  # (B, S, P)
-        d2 = sq + flat[k].pow(2).sum(0) - 2.0 * dot
-        out.append(_worst_mean(d2.min(dim=1).values.clamp_min_(0.0).sqrt_()))
-    return torch.stack(out, dim=1)
+    for frame in frames:  # one frame at a time: the (P, K, P) block stays small at large inputs
+        f = frame.reshape(C, P).t()  # (P, C)
+        dot = (f @ by_channel).view(P, K, P)
+        d2 = (f.pow(2).sum(1)[:, None, None] + shot_sq).sub_(dot.mul_(2.0))
+        d2.masked_fill_(far, float("inf"))
+        out.append(_worst_mean(d2.amin(dim=0).clamp_min_(0.0).sqrt_()))
+    return torch.stack(out)
 
 
 def check_values(frame_level: torch.Tensor, shot_levels: list[torch.Tensor]) -> torch.Tensor:

@@ -8,13 +8,17 @@ look-alike among the references) must FAIL, and every good line board must PASS.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
 import skimage.data
+import torch
 from station_helpers import LINE_FILES, REFERENCE_FILES, load_rgb
 
-from engine import Detector
+from engine import Detector, coverage
+from engine.preprocess import prepare as prepare_input
 from resad_station.enrollment.enroll import prepare, shots_from
 from resad_station.enrollment.quality import Shot, check_shots
 from resad_station.runtime.events import Verdict
@@ -87,6 +91,46 @@ def test_the_checks_have_limits_from_the_shots_alone(enrolled):
     off = Detector.load(method="knn", device="cpu", input_size=256, checks=False)
     pred = off.predict(np.zeros_like(_board()), refs)
     assert pred.reason == "" and pred.checks == {}  # switched off: the patch score alone
+
+
+def _coverage_by_definition(shots, frames, radius):
+    """Per frame and shot: each shot position's distance to its nearest frame position at most
+    `radius` cells away, position by position, then the mean of the worst COVERAGE_TOP share."""
+    K, C, H, W = shots.shape
+    out = torch.zeros(frames.shape[0], K)
+    for b in range(frames.shape[0]):
+        for k in range(K):
+            nearest = torch.empty(H * W)
+            for y in range(H):
+                for x in range(W):
+                    window = frames[b, :, max(0, y - radius):y + radius + 1, max(0, x - radius):x + radius + 1]
+                    nearest[y * W + x] = (window.reshape(C, -1) - shots[k, :, y, x, None]).norm(dim=0).min()
+            top = max(1, math.ceil(coverage.COVERAGE_TOP * H * W))
+            out[b, k] = nearest.topk(top).values.mean()
+    return out
+
+
+def test_coverage_is_the_nearest_frame_patch_within_the_radius(enrolled):
+    """The one-matrix-product form of the coverage check against its definition, on real boards:
+    a good one, the one with its centre removed, and a board grid of another aspect ratio."""
+    det, refs, _, _ = enrolled
+    level = coverage.CHECK_LEVEL
+    shots = torch.stack([m[level].float() for m in refs.maps])
+    frames = torch.cat([det._features(det_input(det, img))[level].float()
+                        for img in (load_rgb(GOOD_LINE[0]), _part_removed())])
+    got = coverage._coverage(shots, frames)
+    want = _coverage_by_definition(shots, frames, coverage.COVERAGE_RADIUS)
+    assert torch.allclose(got, want, rtol=1e-4, atol=1e-4), (got, want)
+    assert bool((got[1] > got[0]).all())  # the removed centre is found uncovered in every shot
+    wide = torch.nn.functional.interpolate(frames, size=(6, 13), mode="bilinear", align_corners=False)
+    shots_wide = torch.nn.functional.interpolate(shots, size=(6, 13), mode="bilinear", align_corners=False)
+    assert torch.allclose(coverage._coverage(shots_wide, wide, radius=1),
+                          _coverage_by_definition(shots_wide, wide, 1), rtol=1e-4, atol=1e-4)
+
+
+def det_input(det, image):
+    with torch.inference_mode():
+        return prepare_input(image, det.input_size).tensor[None]
 
 
 def test_self_test_reports_good_and_synthetic_defects(enrolled):
