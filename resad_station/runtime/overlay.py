@@ -74,7 +74,23 @@ def heatmap_overlay(
     levels = (np.asarray(anomaly_map, dtype=np.float32) - lo) * (np.float32(255.0) / span)  # at the map's grid
     levels = map_at(levels, height, width)
     level8 = np.clip(levels, 0.0, 255.0, out=levels).astype(np.uint8)
-    colour = cv2.applyColorMap(level8, _JET_RGB)
-    weight = level8.astype(np.float32)
-    weight *= np.float32(np.clip(opacity, 0.0, 1.0) / 255.0)
-    return cv2.blendLinear(np.ascontiguousarray(image), colour, np.float32(1.0) - weight, weight)
+    weights = np.arange(256, dtype=np.float32) * np.float32(np.clip(opacity, 0.0, 1.0) / 255.0)
+    return blend_levels(image, level8, _JET_RGB, weights)
+
+
+def blend_levels(image: np.ndarray, level8: np.ndarray, colour_lut: np.ndarray, weight_lut: np.ndarray) -> np.ndarray:
+    """A copy of the RGB image with colour_lut[level] blended in at weight_lut[level] per pixel.
+
+    Level 0 must weigh 0 (no colour), so only the bounding box of the non-zero levels is
+    blended: a good frame's live overlay (nothing above T1) costs a copy, a defect's its box."""
+    if weight_lut[0] != 0.0:
+        raise ValueError("blend_levels: level 0 must have weight 0")
+    out = np.array(image, copy=True, order="C")
+    x, y, w, h = cv2.boundingRect(level8)
+    if w == 0 or h == 0:
+        return out
+    box = level8[y:y + h, x:x + w]
+    alpha = cv2.LUT(box, weight_lut)
+    region = np.ascontiguousarray(out[y:y + h, x:x + w])
+    out[y:y + h, x:x + w] = cv2.blendLinear(region, cv2.applyColorMap(box, colour_lut), np.float32(1.0) - alpha, alpha)
+    return out
