@@ -22,6 +22,7 @@ from resad_station.runtime.events import (  # noqa: E402
 )
 from PySide6.QtGui import QFontMetricsF  # noqa: E402
 
+import ui.bridge  # noqa: E402
 from ui import overlay  # noqa: E402
 from ui.bridge import RuntimeBridge  # noqa: E402
 from ui.live_screen import LiveScreen  # noqa: E402
@@ -39,21 +40,37 @@ def frame(index: int, score: float, hot: bool, size=(1080, 1920)) -> FrameResult
     return FrameResult("cam1", "p", index, now, now + 0.01, score, verdict, 0.5, 1.0, image, amap)
 
 
-def test_bridge_downscales_and_coalesces_but_keeps_every_score(qtbot):
+def test_bridge_draws_off_the_runtime_thread_coalesces_and_keeps_every_score(qtbot, monkeypatch):
     bridge = RuntimeBridge(max_side=960)
-    woke = []
+    woke, callers = [], []
     bridge.frame_ready.connect(lambda: woke.append(1))
-    worker = threading.Thread(target=lambda: [bridge.on_frame(frame(i, 0.2, False)) for i in range(5)])
+    real_make = ui.bridge.make_live_frame
+
+    def make(result, *args):
+        callers.append(threading.current_thread().name)
+        return real_make(result, *args)
+
+    monkeypatch.setattr(ui.bridge, "make_live_frame", make)
+    worker = threading.Thread(target=lambda: [bridge.on_frame(frame(i, 0.2, False)) for i in range(5)], name="inspection")
     worker.start()
     worker.join()
-    qtbot.waitUntil(lambda: bool(woke))
-    taken = bridge.take_frame()
-    assert taken.frame_index == 4  # only the newest is shown...
-    assert max(taken.image.shape[:2]) == 960 and taken.heat.shape == taken.image.shape[:2]
-    assert bridge.coalesced == 4  # ...and the skipped ones are counted
-    assert [p.frame_index for p in bridge.take_scores()] == [0, 1, 2, 3, 4]
-    assert len(woke) == 1  # one queued wake-up for the burst, not five
-    assert bridge.take_frame() is None
+    shown = []
+    while True:  # the UI takes pictures as it gets to them; each is the newest when drawn
+        assert bridge.wait_idle()
+        taken = bridge.take_frame()
+        if taken is None:
+            break
+        shown.append(taken.frame_index)
+        assert max(taken.image.shape[:2]) == 960 and taken.heat.shape == taken.image.shape[:2]
+    assert shown == sorted(shown) and shown[-1] == 4  # the last frame is always shown...
+    assert len(shown) + bridge.coalesced == 5 and bridge.coalesced >= 1  # ...the skipped ones counted
+    assert set(callers) == {"bridge-picture"} and len(callers) == len(shown)  # skipped ones never drawn
+    assert [p.frame_index for p in bridge.take_scores()] == [0, 1, 2, 3, 4]  # every score kept
+    qtbot.waitUntil(lambda: len(woke) >= 1)
+    assert len(woke) <= len(shown)  # at most one queued wake-up per picture
+    bridge.close()
+    bridge.on_frame(frame(5, 0.2, False))  # after close: ignored, no thread left drawing
+    assert bridge.wait_idle() and bridge.take_frame() is None
 
 
 def shown_with_a_failed_frame(qtbot) -> tuple[RuntimeBridge, LiveScreen]:

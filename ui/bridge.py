@@ -1,16 +1,20 @@
 """The runtime -> Qt bridge: a runtime listener that re-emits events as queued Qt signals.
 
-Runtime listeners are called from the runtime's threads and must return quickly. The bridge does
-the per-frame image work there (downscale, heat colouring, contours: a few ms on a 960 px frame),
-so the UI thread only uploads a ready picture. Frames are COALESCED: the bridge holds only the
-newest frame; if the UI has not taken the previous one yet it is replaced and counted in
-`coalesced`. Previews (the live camera picture, published by the capture thread at up to 30 fps
-whether or not the frame gets inspected) are downscaled there and coalesced the same way. Scores are never coalesced: every frame's score is queued for the trend plot.
-Alarms, camera states and metrics are rare and are emitted one by one.
+Runtime listeners are called from the runtime's threads and must return quickly, so an inspected
+frame is only handed over there. The picture the live view shows (downscale, heat colouring,
+contours, blend: about 10 ms at 960 px) is made on the bridge's own picture thread, at a lower
+priority, and only when the UI has taken the previous one: the inspection thread never waits
+for it, and frames the screen would not show cost nothing. Frames are COALESCED: the bridge
+holds only the newest frame waiting for a picture; one replaced before its picture was made is
+counted in `coalesced`. Previews (the live camera picture, published by the capture thread at up
+to 30 fps whether or not the frame gets inspected) are downscaled there and coalesced the same
+way. Scores are never coalesced: every frame's score is queued for the trend plot. Alarms,
+camera states and metrics are rare and are emitted one by one.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -21,7 +25,10 @@ from PySide6.QtCore import QObject, Signal
 from resad_station.runtime.events import AlarmEvent, CameraState, FrameResult, Metrics, PreviewFrame, Verdict
 from resad_station.runtime.overlay import map_at
 from resad_station.runtime.stage_times import StageTimes
+from resad_station.runtime.thread_priority import lower_this_thread
 from ui import overlay
+
+log = logging.getLogger(__name__)
 
 DISPLAY_MAX_SIDE = 960
 PREVIEW_MAX_SIDE = 640  # the live camera panel is the side column's width
@@ -117,10 +124,16 @@ class RuntimeBridge(QObject):
         self.preview_max_side = preview_max_side
         self.opacity = 0.6  # read by the runtime thread; a float assignment is atomic
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)  # the picture thread waits on it
+        self._pending: FrameResult | None = None  # the newest inspected frame without a picture yet
+        self._making = False
+        self._closed = False
+        self._picture_thread: threading.Thread | None = None
         self._latest: LiveFrame | None = None
         self._scores: deque[ScorePoint] = deque(maxlen=SCORE_BACKLOG)
         self._signal_pending = False
         self.frames_received = 0
+        self.frames_made = 0  # pictures made for the UI
         self.coalesced = 0  # frames replaced before the UI showed them
         self._raw_wanted = 0
         self._raw: list[tuple[str, np.ndarray]] = []
@@ -131,22 +144,65 @@ class RuntimeBridge(QObject):
 
     # -- runtime side (any thread) --
     def on_frame(self, result: FrameResult) -> None:
-        with self.stages.timer("bridge_downscale"):
-            frame = make_live_frame(result, self.max_side, self.opacity)
         point = ScorePoint(result.decided_at, float(result.score), result.verdict, result.frame_index)
         with self._lock:
+            if self._closed:
+                return
             self.frames_received += 1
-            if self._latest is not None:
+            if self._pending is not None:
                 self.coalesced += 1
-            self._latest = frame
+            self._pending = result
             self._scores.append(point)
-            emit = not self._signal_pending
-            self._signal_pending = True
             raw_done = self._collect_raw(result)
+            if self._picture_thread is None:
+                self._picture_thread = threading.Thread(target=self._make_pictures, name="bridge-picture", daemon=True)
+                self._picture_thread.start()
+            self._wake.notify_all()
         if raw_done is not None:
             self.raw_frames_ready.emit(raw_done)
-        if emit:  # one queued signal at a time: a slow UI sees one wake-up, not a backlog
-            self.frame_ready.emit()
+
+    def _make_pictures(self) -> None:
+        lower_this_thread()  # the picture is for a person: inspection comes first
+        while True:
+            with self._lock:
+                self._wake.wait_for(lambda: self._closed or (self._pending is not None and self._latest is None))
+                if self._closed:
+                    return
+                result, self._pending, self._making = self._pending, None, True
+                opacity = self.opacity
+            try:
+                with self.stages.timer("bridge_downscale"):
+                    frame = make_live_frame(result, self.max_side, opacity)
+            except Exception:  # noqa: BLE001 - a frame that cannot be drawn must not end the live view
+                frame = None
+                log.exception("live view: frame %s could not be drawn", result.frame_index)
+            with self._lock:
+                self._making = False
+                if frame is not None:
+                    self._latest = frame
+                    self.frames_made += 1
+                emit = frame is not None and not self._signal_pending
+                self._signal_pending = self._signal_pending or emit
+                self._wake.notify_all()
+            if emit:  # one queued signal at a time: a slow UI sees one wake-up, not a backlog
+                try:
+                    self.frame_ready.emit()
+                except RuntimeError:  # the window is gone
+                    return
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Until the picture thread has nothing it may do: no frame waits, or the one waiting
+        waits for the UI to take the last picture (tests, screenshots)."""
+        with self._lock:
+            return self._wake.wait_for(
+                lambda: self._closed or (not self._making and (self._pending is None or self._latest is not None)),
+                timeout)
+
+    def close(self) -> None:
+        """Stop the picture thread (the window closes); later frames are ignored."""
+        with self._lock:
+            self._closed = True
+            self._wake.notify_all()
 
     def on_preview(self, frame: PreviewFrame) -> None:
         with self.stages.timer("bridge_preview"):
@@ -197,6 +253,7 @@ class RuntimeBridge(QObject):
         with self._lock:
             frame, self._latest = self._latest, None
             self._signal_pending = False
+            self._wake.notify_all()  # the slot is free: the picture thread may make the next
         return frame
 
     def take_preview(self) -> LivePreview | None:

@@ -20,6 +20,7 @@ from ui.engineer_controls import EngineerControls
 from ui.enroll_wizard import EnrollWizard
 from resad_station.why import ReferenceShots
 from ui.honesty_view import HonestyView
+from ui.layout_debounce import LayoutRequestDebounce
 from ui.live_screen import LiveScreen
 from ui.review_screen import ReviewScreen
 from ui.roles import PinStore, RoleSession
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.review, "Review")
         self.tabs.addTab(self.settings_screen, "Settings")
         self.setCentralWidget(self.tabs)
+        self._layout_debounce = LayoutRequestDebounce(self.tabs)
         self.status = StationStatusBar()
         self.setStatusBar(self.status)
         self.profile_notice = self._profile_notice(getattr(link.station, "profile_change", None))
@@ -216,6 +218,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self._save_layout()
         self.link.remove_listener(self.bridge)
+        self.bridge.close()
         self.link.close()  # stops capture, inspection and recorder threads
         self.runner.wait()
         self.thumbnails.stop()

@@ -61,6 +61,7 @@ class MultiCameraWindow(QMainWindow):
         self.engineers: dict[str, EngineerControls] = {}
 
         tiles, self.screens = [], {}
+        self._bridges: list[RuntimeBridge] = []
         self.stack = QStackedWidget()
         for camera, link in self.links.items():
             tile_bridge, full_bridge = RuntimeBridge(max_side=TILE_MAX_SIDE, parent=self), RuntimeBridge(parent=self)
@@ -77,6 +78,7 @@ class MultiCameraWindow(QMainWindow):
             self._camera_settings(camera, link, full_bridge)
             link.add_listener(tile_bridge)
             link.add_listener(full_bridge)
+            self._bridges += [tile_bridge, full_bridge]
         self.grid = CameraGrid(tiles)
         self.grid.camera_clicked.connect(self.open_camera)
         self.stack.addWidget(self.grid)
@@ -250,6 +252,8 @@ class MultiCameraWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.runner.wait()
+        for bridge in self._bridges:
+            bridge.close()
         self.line.stop()
         self.thumbnails.stop()
         super().closeEvent(event)
