@@ -28,6 +28,7 @@ from ui.alarm_banner import AlarmBanner
 from ui.drift_banner import DriftBanner
 from ui.live_why import LiveWhy
 from ui.bridge import LiveFrame, LivePreview, RuntimeBridge
+from ui.live_feed import LiveFeedView
 from ui.live_view import LiveImageView
 from ui.score_histogram import ScoreHistogram
 from ui.score_trend import ScoreTrendPlot
@@ -87,7 +88,7 @@ class LiveScreen(QWidget):
         self.badge = VerdictBadge()
         self.histogram = ScoreHistogram()
         self.trend = ScoreTrendPlot()
-        self.feed = LiveImageView()  # the live camera
+        self.feed = LiveFeedView()  # the live camera
         self.feed.setMinimumHeight(160)
         self.feed_info = QLabel("live camera")
         self.feed_info.setToolTip("The camera as it is now; the large picture is the last inspected frame")
