@@ -7,6 +7,7 @@ mapped by position; `load_classifier` exists so a test can check the mapping on 
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import torch
@@ -129,3 +130,24 @@ def load_backbone() -> torch.nn.Module:
     # channels-last: oneDNN's fastest layout for these depthwise/pointwise convolutions
     # (measured here: 4.8 vs 7.2 ms per 256x256 frame on 2 CPU cores).
     return trunk.to(memory_format=torch.channels_last).eval()
+
+
+def frozen_for_cpu(trunk: torch.nn.Module) -> torch.nn.Module:
+    """The trunk as a frozen TorchScript graph, for inference on the CPU: the same kernels and the
+    same numbers (the demo line's 60 scores are bit-identical), but the whole forward runs without
+    Python's interpreter lock. Eager, every one of its ~60 convolutions takes the lock back when it
+    ends, and on a station the UI thread, the capture and the recorder hold it in between
+    (measured on 2 cores, one engine thread, against a Python thread holding the lock a third of
+    the time: eager 14.9 -> 22.8 ms a frame, frozen 11.9 -> 14.8 ms; docs/engine.md).
+
+    torch.jit is deprecated in favour of torch.compile, which needs a C++ toolchain at start-up
+    and still runs Python between its kernels; torch is pinned here, and where tracing fails
+    the eager trunk is returned as it is."""
+    example = torch.zeros(1, 3, INPUT_MULTIPLE * 8, INPUT_MULTIPLE * 8).contiguous(memory_format=torch.channels_last)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the deprecation and the tracer's "list output" notes
+            with torch.inference_mode(False), torch.no_grad():
+                return torch.jit.freeze(torch.jit.trace(trunk.eval(), example, check_trace=False))
+    except Exception:  # noqa: BLE001 - a torch without TorchScript still inspects, only slower
+        return trunk

@@ -28,7 +28,7 @@ import torch
 
 from engine import coverage
 from engine.allocator import keep_freed_memory
-from engine.backbone import BACKBONE_ID, load_backbone
+from engine.backbone import BACKBONE_ID, frozen_for_cpu, load_backbone
 from engine.detector_stats import MIN_SHOTS, ReferenceStats
 from engine.detector_support import _chunks, _Clock, _group_by_shape, _inference, resolve_device
 from engine.errors import EngineError, InputImageError, ReferenceSetError
@@ -101,6 +101,8 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         self.augment = check_augment(augment)  # engine/reference_augment.py
         self.card = card or {}
         self.backbone = load_backbone().to(self.device)
+        # what inference runs on the CPU: the same trunk, frozen (engine/backbone.frozen_for_cpu)
+        self._cpu_trunk = frozen_for_cpu(self.backbone) if self.device.type == "cpu" else None
         self.heads = heads.to(self.device).eval() if heads is not None else None
         self.weights_id = self.card.get("sha256", "untrained")[:16] if heads is not None else "none"
         if runtime not in RUNTIMES:
@@ -140,7 +142,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
             with torch.autocast("cuda", dtype=torch.float16):
                 feats = [f.float() for f in self.backbone(batch)]
         else:
-            feats = self.backbone(batch)
+            feats = list(self._cpu_trunk(batch))
         return local_average(feats) if self.local_features else feats
 
     def _batches(self, prepared: list[Prepared]) -> list[list[int]]:
