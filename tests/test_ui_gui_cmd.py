@@ -38,13 +38,11 @@ def inspected(data) -> int:
         db.close()
 
 
-def test_ctrl_c_closes_the_window_cleanly_and_only_the_first_start_enrolls(tmp_path):
-    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "loop": True, "fps": 10, "mode": "triggered"}
-    profile = write_profile(tmp_path, "gui-line", "pcb", camera)
-    proc = gui(tmp_path, profile, "--quit-after", "600")
+def interrupt_once_inspecting(proc: subprocess.Popen, data) -> str:
+    """Ctrl-C (SIGINT) as soon as the window's line has inspected a frame; its stderr."""
     try:
         deadline = time.monotonic() + 300
-        while inspected(tmp_path / "data") == 0:  # the window's line is running
+        while inspected(data) == 0:  # the window's line is running
             assert proc.poll() is None, proc.communicate()[1][-2000:]
             assert time.monotonic() < deadline, "the GUI never inspected a frame"
             time.sleep(0.5)
@@ -53,6 +51,14 @@ def test_ctrl_c_closes_the_window_cleanly_and_only_the_first_start_enrolls(tmp_p
     finally:
         if proc.poll() is None:
             proc.kill()
+    return err
+
+
+def test_ctrl_c_closes_the_window_cleanly_and_only_the_first_start_enrolls(tmp_path):
+    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "loop": True, "fps": 10, "mode": "triggered"}
+    profile = write_profile(tmp_path, "gui-line", "pcb", camera)
+    proc = gui(tmp_path, profile, "--quit-after", "600")
+    err = interrupt_once_inspecting(proc, tmp_path / "data")
     assert proc.returncode == 0, err[-2000:]
     assert "Ctrl-C: closing the window" in err
     assert "has no reference set: enrolling it from" in err and "enrolled pcb: reference set v1" in err
@@ -60,6 +66,16 @@ def test_ctrl_c_closes_the_window_cleanly_and_only_the_first_start_enrolls(tmp_p
     _, err = again.communicate(timeout=300)
     assert again.returncode == 0, err[-2000:]
     assert "enroll" not in err  # a product with a reference set is not "enrolling on first run"
+
+
+def test_ctrl_c_closes_the_multi_camera_window_cleanly(tmp_path):
+    camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "loop": True, "fps": 5, "mode": "triggered"}
+    first = write_profile(tmp_path, "side-a", "pcb", camera)
+    second = write_profile(tmp_path, "side-b", "pcb", {**camera, "name": "cam2"})
+    proc = gui(tmp_path, first, "--profile", str(second), "--quit-after", "600")
+    err = interrupt_once_inspecting(proc, tmp_path / "data")
+    assert proc.returncode == 0, err[-2000:]
+    assert "Ctrl-C: closing the window" in err and "Traceback" not in err
 
 
 def test_a_screenshot_of_the_wizard_with_a_pin_set_says_why_it_cannot(tmp_path, capsys, monkeypatch):

@@ -61,9 +61,9 @@ def run_app(args: argparse.Namespace) -> int:
         print(f"resad-station gui: cannot open {args.profile}: {exc}", file=sys.stderr)
         return 1
     window = MainWindow(link)
+    quit_on_ctrl_c(window)  # before the line starts: a Ctrl-C at any moment after this closes it cleanly
     window.show()
     window.start()
-    _quit_on_ctrl_c(window)
     if args.tab == "enroll":
         QTimer.singleShot(0, window.open_enroll_wizard)
     elif args.tab:
@@ -102,10 +102,10 @@ def _wizard_unavailable(args: argparse.Namespace) -> str:
     return ""
 
 
-def _quit_on_ctrl_c(window) -> None:
+def quit_on_ctrl_c(window) -> None:
     # Qt's event loop runs in C++, where Python never sees SIGINT; a short timer lets the handler run.
     def on_interrupt(*_: object) -> None:
-        print("\nCtrl-C: closing the window", file=sys.stderr)
+        print("\nCtrl-C: closing the window", file=sys.stderr, flush=True)
         window.close()
 
     signal.signal(signal.SIGINT, on_interrupt)

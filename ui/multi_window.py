@@ -261,7 +261,7 @@ class MultiCameraWindow(QMainWindow):
 
 def run_multi_app(args: argparse.Namespace, profiles: list[str]) -> int:
     """`gui --profile A --profile B ...` / `gui --line FILE`: the multi-camera window."""
-    from ui.app import grab_window, make_app
+    from ui.app import grab_window, make_app, quit_on_ctrl_c
 
     app = make_app()
     print(f"opening {len(profiles)} cameras (loading the engine, enrolling on first run)…", file=sys.stderr)
@@ -271,6 +271,7 @@ def run_multi_app(args: argparse.Namespace, profiles: list[str]) -> int:
         print(f"resad-station gui: cannot open the cameras: {exc}", file=sys.stderr)
         return 1
     window = MultiCameraWindow(line)
+    quit_on_ctrl_c(window)
     window.show()
     window.start()
     if args.tab == "enroll":  # on the first camera (Ctrl+E enrolls on whichever is chosen)
