@@ -62,7 +62,11 @@ class PreparedFrames:
     images: list
 
 
-PREVIEW_FPS = 30.0  # what a screen can show; a faster camera's extra frames are not drawn
+# Previews a second at most: above the 30 fps most cameras run at, so that after a late read the
+# frame that catches up is still shown (under a 30/s limit it came too soon after and was skipped:
+# 87 % of a 30 fps camera's frames reached the live view in `gui --bench`, 88-92 % at 40); a
+# 60 fps camera's other frames are not drawn.
+PREVIEW_FPS = 40.0
 
 
 class Pipeline:
