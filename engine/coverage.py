@@ -44,13 +44,19 @@ def descriptor(level_map: torch.Tensor) -> torch.Tensor:
     return torch.cat([flat.mean(-1), flat.std(-1, unbiased=False)], dim=-1)
 
 
+# Above this many (frame position, shot, shot position) distances per frame (16 MB in float32)
+# the neighbourhoods are unfolded instead of taking every position against every position: a
+# wide or line-scan frame's grid would make the all-pairs block grow with the square of its size.
+ALL_PAIRS_LIMIT = 4_000_000
+
+
 @lru_cache(maxsize=16)
-def _far(height: int, width: int, radius: int) -> torch.Tensor:
+def _far(height: int, width: int, radius: int, device: torch.device) -> torch.Tensor:
     """(P, 1, P) True where frame position p is more than `radius` cells from shot position q."""
     ys, xs = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
     ys, xs = ys.reshape(-1), xs.reshape(-1)
     far = ((ys[:, None] - ys[None, :]).abs() > radius) | ((xs[:, None] - xs[None, :]).abs() > radius)
-    return far[:, None, :]
+    return far[:, None, :].to(device)
 
 
 def _worst_mean(nearest: torch.Tensor) -> torch.Tensor:
@@ -59,28 +65,48 @@ def _worst_mean(nearest: torch.Tensor) -> torch.Tensor:
     return nearest.topk(top, dim=-1).values.mean(dim=-1)
 
 
-def _coverage(shots: torch.Tensor, frames: torch.Tensor, radius: int = COVERAGE_RADIUS) -> torch.Tensor:
+def _coverage(shots: torch.Tensor, frames: torch.Tensor, radius: int = COVERAGE_RADIUS,
+              all_pairs_limit: int = ALL_PAIRS_LIMIT) -> torch.Tensor:
     """shots (K, C, H, W) on the frames' grid, frames (B, C, H, W) -> (B, K) coverage per shot.
 
-    |a - b|^2 = |a|^2 + |b|^2 - 2 a.b between every frame position and every shot position in one
-    matrix product per frame, then the positions further than `radius` cells are masked out. The
-    product does (H*W)/(2r+1)^2 times the arithmetic the neighbourhoods need, but as one GEMM it is
-    faster at the check level's grids (16x16 at 256 px, measured on 2 cores: 1.2 against 5.4 ms
-    for unfolded neighbourhoods, 7.3 against 43.6 ms for 8 frames)."""
+    |a - b|^2 = |a|^2 + |b|^2 - 2 a.b. At the usual check grids it is taken between every frame
+    position and every shot position in one matrix product per frame, and the positions further
+    than `radius` cells are masked out: (H*W)/(2r+1)^2 times the arithmetic the neighbourhoods
+    need, but one GEMM, and faster (16x16 at 256 px, 2 cores: 1.2 against 5.4 ms a frame, 7.3
+    against 43.6 ms for 8 frames). Larger grids unfold the neighbourhoods (memory linear in the
+    grid); both give the same values (tests/test_frame_checks.py)."""
     K, C, H, W = shots.shape
     P = H * W
+    if P * K * P > all_pairs_limit:
+        return _coverage_unfolded(shots, frames, radius)
     flat_shots = shots.reshape(K, C, P)
     shot_sq = flat_shots.pow(2).sum(1)[None]  # (1, K, P)
     by_channel = flat_shots.permute(1, 0, 2).reshape(C, K * P)
-    far = _far(H, W, radius)
+    far = _far(H, W, radius, frames.device)
     out = []
-    for frame in frames:  # one frame at a time: the (P, K, P) block stays small at large inputs
+    for frame in frames:  # one frame at a time: one (P, K, P) block under the limit
         f = frame.reshape(C, P).t()  # (P, C)
         dot = (f @ by_channel).view(P, K, P)
         d2 = (f.pow(2).sum(1)[:, None, None] + shot_sq).sub_(dot.mul_(2.0))
         d2.masked_fill_(far, float("inf"))
         out.append(_worst_mean(d2.amin(dim=0).clamp_min_(0.0).sqrt_()))
     return torch.stack(out)
+
+
+def _coverage_unfolded(shots: torch.Tensor, frames: torch.Tensor, radius: int) -> torch.Tensor:
+    """_coverage over the frames' unfolded (2r+1)^2 neighbourhoods, for grids too large for all pairs."""
+    K, C, H, W = shots.shape
+    B, P, side = frames.shape[0], H * W, 2 * radius + 1
+    feats = F.unfold(F.pad(frames, (radius,) * 4), side).view(B, C, side * side, P)  # zero outside
+    sq = F.unfold(F.pad(frames.pow(2).sum(1, keepdim=True), (radius,) * 4, value=float("inf")), side)
+    sq = sq.view(B, side * side, P)  # +inf outside the frame: no counterpart there
+    flat = shots.reshape(K, C, P)
+    out = []
+    for k in range(K):
+        dot = (feats * flat[k].unsqueeze(1)).sum(dim=1)  # (B, S, P)
+        d2 = sq + flat[k].pow(2).sum(0) - 2.0 * dot
+        out.append(_worst_mean(d2.min(dim=1).values.clamp_min_(0.0).sqrt_()))
+    return torch.stack(out, dim=1)
 
 
 def check_values(frame_level: torch.Tensor, shot_levels: list[torch.Tensor]) -> torch.Tensor:

@@ -111,7 +111,7 @@ def _coverage_by_definition(shots, frames, radius):
 
 
 def test_coverage_is_the_nearest_frame_patch_within_the_radius(enrolled):
-    """The one-matrix-product form of the coverage check against its definition, on real boards:
+    """Both forms of the coverage check (all pairs, unfolded) against its definition, on real boards:
     a good one, the one with its centre removed, and a board grid of another aspect ratio."""
     det, refs, _, _ = enrolled
     level = coverage.CHECK_LEVEL
@@ -121,6 +121,8 @@ def test_coverage_is_the_nearest_frame_patch_within_the_radius(enrolled):
     got = coverage._coverage(shots, frames)
     want = _coverage_by_definition(shots, frames, coverage.COVERAGE_RADIUS)
     assert torch.allclose(got, want, rtol=1e-4, atol=1e-4), (got, want)
+    unfolded = coverage._coverage(shots, frames, all_pairs_limit=0)  # the form for large grids
+    assert torch.allclose(unfolded, want, rtol=1e-4, atol=1e-4), (unfolded, want)
     assert bool((got[1] > got[0]).all())  # the removed centre is found uncovered in every shot
     wide = torch.nn.functional.interpolate(frames, size=(6, 13), mode="bilinear", align_corners=False)
     shots_wide = torch.nn.functional.interpolate(shots, size=(6, 13), mode="bilinear", align_corners=False)
