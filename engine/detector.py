@@ -102,7 +102,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         self.card = card or {}
         self.backbone = load_backbone().to(self.device)
         # what inference runs on the CPU: the same trunk, frozen (engine/backbone.frozen_for_cpu)
-        self._cpu_trunk = frozen_for_cpu(self.backbone) if self.device.type == "cpu" else None
+        self._cpu_trunk = frozen_for_cpu(self.backbone) if self.device.type == "cpu" and runtime == "torch" else None
         self.heads = heads.to(self.device).eval() if heads is not None else None
         self.weights_id = self.card.get("sha256", "untrained")[:16] if heads is not None else "none"
         if runtime not in RUNTIMES:
