@@ -73,6 +73,26 @@ def test_bridge_draws_off_the_runtime_thread_coalesces_and_keeps_every_score(qtb
     assert bridge.wait_idle() and bridge.take_frame() is None
 
 
+def test_a_frame_that_cannot_be_drawn_is_logged_once_and_its_score_still_reaches_the_ui(qtbot, monkeypatch, caplog):
+    bridge = RuntimeBridge()
+    woke = []
+    bridge.frame_ready.connect(lambda: woke.append(1))
+
+    def broken(result, *args):
+        raise ValueError("no picture")
+
+    monkeypatch.setattr(ui.bridge, "make_live_frame", broken)
+    with caplog.at_level("ERROR", logger="ui.bridge"):
+        for i in range(4):
+            bridge.on_frame(frame(i, 0.2, False))
+            assert bridge.wait_idle()
+        qtbot.waitUntil(lambda: bool(woke))
+    assert bridge.draw_failures >= 1 and bridge.take_frame() is None
+    assert len([r for r in caplog.records if "could not be drawn" in r.getMessage()]) == 1  # not one per frame
+    assert [p.frame_index for p in bridge.take_scores()] == [0, 1, 2, 3]
+    bridge.close()
+
+
 def shown_with_a_failed_frame(qtbot) -> tuple[RuntimeBridge, LiveScreen]:
     """A visible live screen that has shown one failed 1920x1080 frame with a hot region."""
     bridge = RuntimeBridge()

@@ -134,6 +134,7 @@ class RuntimeBridge(QObject):
         self._signal_pending = False
         self.frames_received = 0
         self.frames_made = 0  # pictures made for the UI
+        self.draw_failures = 0  # frames whose picture could not be made (the first is logged)
         self.coalesced = 0  # frames replaced before the UI showed them
         self._raw_wanted = 0
         self._raw: list[tuple[str, np.ndarray]] = []
@@ -175,13 +176,16 @@ class RuntimeBridge(QObject):
                     frame = make_live_frame(result, self.max_side, opacity)
             except Exception:  # noqa: BLE001 - a frame that cannot be drawn must not end the live view
                 frame = None
-                log.exception("live view: frame %s could not be drawn", result.frame_index)
+                self.draw_failures += 1
+                if self.draw_failures == 1:  # the first with its traceback; then counted, not repeated
+                    log.exception("live view: frame %s could not be drawn", result.frame_index)
             with self._lock:
                 self._making = False
                 if frame is not None:
                     self._latest = frame
                     self.frames_made += 1
-                emit = frame is not None and not self._signal_pending
+                # wake the UI even without a picture: the scores still go to the trend plot
+                emit = not self._closed and not self._signal_pending
                 self._signal_pending = self._signal_pending or emit
                 self._wake.notify_all()
             if emit:  # one queued signal at a time: a slow UI sees one wake-up, not a backlog
@@ -198,11 +202,14 @@ class RuntimeBridge(QObject):
                 lambda: self._closed or (not self._making and (self._pending is None or self._latest is not None)),
                 timeout)
 
-    def close(self) -> None:
-        """Stop the picture thread (the window closes); later frames are ignored."""
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop the picture thread (the window closes) and wait for it; later frames are ignored."""
         with self._lock:
             self._closed = True
             self._wake.notify_all()
+            thread = self._picture_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)  # a picture being made (~10 ms) finishes, and emits nothing
 
     def on_preview(self, frame: PreviewFrame) -> None:
         with self.stages.timer("bridge_preview"):
