@@ -106,7 +106,8 @@ def quit_on_ctrl_c(window) -> None:
     # Qt's event loop runs in C++, where Python never sees SIGINT; a short timer lets the handler run.
     def on_interrupt(*_: object) -> None:
         print("\nCtrl-C: closing the window", file=sys.stderr, flush=True)
-        window.close()
+        # from the event loop, never in the middle of whatever Python was running (window.start())
+        QTimer.singleShot(0, window.close)
 
     signal.signal(signal.SIGINT, on_interrupt)
     signal.signal(signal.SIGTERM, on_interrupt)

@@ -31,7 +31,7 @@ class LayoutRequestDebounce(QObject):
             return False
         if watched not in self._waiting:
             self._waiting.add(watched)
-            QTimer.singleShot(INTERVAL_MS, self, lambda w=watched: self._deliver(w))
+            QTimer.singleShot(INTERVAL_MS, watched, lambda w=watched: self._deliver(w))  # dies with it
         else:
             self.held += 1
         return True

@@ -77,7 +77,7 @@ def compose_overlay(
     """
     rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
     level = (heat * 255).astype(np.uint8)
-    out = blend_levels(rgb, level, _HEAT_LUT_CV, _WEIGHT_LUT * np.float32(np.clip(opacity, 0.0, 1.0)))
+    out = blend_levels(rgb, level, _HEAT_LUT_CV, _WEIGHT_LUT * np.float32(np.clip(np.nan_to_num(opacity), 0.0, 1.0)))
     if len(contours):
         thickness = max(1, round(max(out.shape[:2]) / 400))
         cv2.polylines(out, [c.reshape(-1, 1, 2).astype(np.int32) for c in contours], True, CONTOUR_RGB, thickness)

@@ -74,7 +74,7 @@ def heatmap_overlay(
     levels = (np.asarray(anomaly_map, dtype=np.float32) - lo) * (np.float32(255.0) / span)  # at the map's grid
     levels = map_at(levels, height, width)
     level8 = np.clip(levels, 0.0, 255.0, out=levels).astype(np.uint8)
-    weights = np.arange(256, dtype=np.float32) * np.float32(np.clip(opacity, 0.0, 1.0) / 255.0)
+    weights = np.arange(256, dtype=np.float32) * np.float32(np.clip(np.nan_to_num(opacity), 0.0, 1.0) / 255.0)
     return blend_levels(image, level8, _JET_RGB, weights)
 
 
