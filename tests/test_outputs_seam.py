@@ -247,3 +247,16 @@ def test_inspect_status_line_shows_the_outputs():
     line.on_output_state(OutputStatus("mqtt", "mqtt", OutputState.RECONNECTING, 120, 3, 7, 130, "refused"))
     line.on_metrics(Metrics("cam1", 30.0, 10.0, 20.0, 10, 10, 0, 0, {"pass": 10}))
     assert "out mqtt reconnecting 120/3" in stream.getvalue()
+
+
+def test_every_kind_is_known_even_when_one_was_imported_on_its_own_first():
+    """Importing one kind's module registers only that kind; the registry still loads them all
+    (the profile's `outputs:` refused 'webhook' after a modbus import, in a run of these tests alone)."""
+    import subprocess
+    import sys
+
+    code = ("import resad_station.outputs.kinds.modbus\n"
+            "from resad_station.outputs.registry import output_kinds\n"
+            "print(' '.join(sorted(output_kinds())))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.split() == ["modbus", "mqtt", "opcua", "webhook"]

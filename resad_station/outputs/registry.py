@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from resad_station.outputs.base import Output
 
 _KINDS: dict[str, type["Output"]] = {}
+_ALL_LOADED = False  # every module in kinds/ imported (one imported directly registers only itself)
 
 
 def register_output(cls: type["Output"]) -> type["Output"]:
@@ -36,8 +37,10 @@ def _load_kinds() -> None:
 
 
 def output_kinds() -> dict[str, type["Output"]]:
-    if not _KINDS:
+    global _ALL_LOADED
+    if not _ALL_LOADED:
         _load_kinds()
+        _ALL_LOADED = True
     return dict(_KINDS)
 
 
