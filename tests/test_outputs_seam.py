@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -260,3 +261,35 @@ def test_every_kind_is_known_even_when_one_was_imported_on_its_own_first():
             "print(' '.join(sorted(output_kinds())))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.split() == ["modbus", "mqtt", "opcua", "webhook"]
+
+
+class SlowToConnect(JsonLinesOutput):
+    """A peer whose set-up takes a while (as the OPC UA server's does), or never finishes."""
+
+    connect_s = 0.4
+
+    def connect(self):
+        self._stop.wait(self.connect_s)
+
+
+def test_the_line_starts_once_each_output_has_tried_to_connect_and_never_waits_forever(jsonl_kind, tmp_path):
+    config = JsonLinesConfig(kind="jsonl", path=str(tmp_path / "out.jsonl"))
+    slow = OutputSet([SlowToConnect(config)])
+    t0 = time.monotonic()
+    slow.start()
+    waited = time.monotonic() - t0
+    try:
+        assert waited >= SlowToConnect.connect_s * 0.9  # set up before the first frame is inspected
+        assert slow.outputs[0].state is OutputState.CONNECTED
+    finally:
+        slow.stop(timeout=1.0)
+
+    never = SlowToConnect(config)
+    never.connect_s = 60.0
+    stuck = OutputSet([never])
+    t0 = time.monotonic()
+    stuck.start(wait_s=0.3)
+    try:
+        assert time.monotonic() - t0 < 5.0 and never.state is OutputState.CONNECTING  # the line starts anyway
+    finally:
+        stuck.stop(timeout=1.0)

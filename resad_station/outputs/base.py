@@ -105,6 +105,7 @@ class Output:
         self._attempts = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.first_attempt = threading.Event()  # the first connect has succeeded or failed
         self._limiter = RateLimiter(config.rate_limit_per_s)
         self.state = OutputState.STOPPED
         self.last_error = ""
@@ -233,7 +234,9 @@ class Output:
         try:
             while not self._stop.is_set():
                 if self.state is not OutputState.CONNECTED:
-                    if not self._connect():
+                    connected = self._connect()
+                    self.first_attempt.set()
+                    if not connected:
                         if self.state is OutputState.FAILED:
                             return
                         self._stop.wait(backoff)
@@ -264,6 +267,7 @@ class Output:
             log.exception("output %s: its thread failed", self.name)
             self._set_state(OutputState.FAILED, "internal error (see the log)")
         finally:
+            self.first_attempt.set()
             self._disconnect()
 
     def _connect(self) -> bool:

@@ -18,6 +18,7 @@ from resad_station.outputs.registry import output_class
 
 log = logging.getLogger(__name__)
 
+STARTUP_WAIT_S = 5.0  # the longest a line's start waits for its outputs' first connect
 NOT_FORWARDED = frozenset({"on_preview", "on_metrics", "on_output_state"})  # per-frame noise, or our own
 
 
@@ -34,9 +35,20 @@ class OutputSet:
     def __len__(self) -> int:
         return len(self.outputs)
 
-    def start(self) -> None:
+    def start(self, wait_s: float = STARTUP_WAIT_S) -> None:
+        """Start every output and wait (at most `wait_s` in all) until each has tried to connect once.
+
+        Setting up a peer is heavy Python (the OPC UA server builds its whole address space, about
+        a second here): done while the first frames are inspected, it held the interpreter lock
+        the engine needs, and the line's first two seconds came out as one 1.2-2.1 s stall in
+        `bench_outputs`. A peer that is down fails its first try quickly and is retried in the
+        background as before."""
         for output in self.outputs:
             output.start()
+        deadline = time.monotonic() + wait_s
+        for output in self.outputs:
+            if not output.first_attempt.wait(max(0.0, deadline - time.monotonic())):
+                log.info("output %s: still connecting after %.0f s; the line starts anyway", output.name, wait_s)
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Stop every output side by side: N dead peers cost one `timeout`, not N."""
