@@ -16,6 +16,7 @@ from ui import overlay
 from ui.bridge import LiveFrame
 from ui.camera_state_label import DIMMED_OPACITY, CameraStateLabel
 
+
 class _ZoomView(pg.GraphicsView):
     def __init__(self, box: pg.ViewBox) -> None:
         super().__init__()

@@ -33,6 +33,7 @@ from ui.camera_grid import TILE_MAX_SIDE, CameraGrid, CameraTile
 from ui.engineer_controls import EngineerControls
 from ui.enroll_wizard import EnrollWizard
 from ui.honesty_view import HonestyView
+from ui.layout_debounce import LayoutRequestDebounce
 from ui.live_screen import LiveScreen
 from ui.review_screen import ReviewScreen
 from ui.roles import PinStore, RoleSession
@@ -104,6 +105,7 @@ class MultiCameraWindow(QMainWindow):
         self.tabs.addTab(self.settings_tabs, "Settings")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
+        self._layout_debounce = LayoutRequestDebounce(self.tabs)  # as in the one-camera window
         self.summary = QLabel("")
         self.statusBar().addPermanentWidget(self.summary)
         self._menus()

@@ -84,7 +84,7 @@ def blend_levels(image: np.ndarray, level8: np.ndarray, colour_lut: np.ndarray, 
     Level 0 must weigh 0 (no colour), so only the bounding box of the non-zero levels is
     blended: a good frame's live overlay (nothing above T1) costs a copy, a defect's its box."""
     if weight_lut[0] != 0.0:
-        raise ValueError("blend_levels: level 0 must have weight 0")
+        raise ValueError(f"blend_levels: level 0 must have weight 0 (no colour), got {weight_lut[0]!r}")
     out = np.array(image, copy=True, order="C")
     x, y, w, h = cv2.boundingRect(level8)
     if w == 0 or h == 0:
