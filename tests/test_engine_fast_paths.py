@@ -160,3 +160,30 @@ def test_exact_search_top_orders_the_nearest_and_agrees_with_exact_search():
     tiny = LevelPool.from_maps([torch.randn(8, 1, 1, generator=gen) for _ in range(2)])  # 2 rows, 3 asked
     rows, _ = exact_search_top(query, tiny, 3)
     assert torch.equal(rows[:, 2], rows[:, 0]) and set(rows[:, :2].unique().tolist()) <= {0, 1}
+
+
+def test_the_search_picks_the_true_nearest_where_float32_cannot_tell():
+    """The search ranks by ||p||^2 - 2 q.p. On real features those terms reach ~6000, where float32's
+    error (~1e-3) exceeds the gap between some candidates (in float32 a third of these picks were
+    up to 5e-3 farther than the nearest); ranked in float64, each pick is the nearest by the direct
+    ||q - p|| (engine/nn_search.py)."""
+    from engine.data.mvtec import load_rgb
+    from engine.nn_search import exact_search
+    from resad_station.capture.imaging import image_files
+    from resad_station.paths import SHIPPED_PROFILES_DIR
+
+    demo = SHIPPED_PROFILES_DIR / "demo"
+    det = Detector.load(method="knn", device="cpu")
+    refs = det.build_references([load_rgb(p) for p in image_files([demo / "reference"])[:4]])
+    x = torch.stack([prepare(load_rgb(p), 256).tensor for p in image_files([demo / "line"])[:2]])
+    with torch.inference_mode():
+        feats = det._features(x)
+        pools = refs.pools("cpu")
+        for level in (1, 2):  # levels 2 and 3: 512 and 2048 queries against 1024 and 4096 positions
+            q = feats[level].permute(0, 2, 3, 1).reshape(-1, feats[level].shape[1])
+            picked_rows, _ = exact_search(q, pools[level])
+            q64, pool = q.double(), pools[level].feats64
+            valid = torch.isfinite(pools[level].sqnorm)
+            nearest = torch.cat([((c[:, None, :] - pool[valid][None]) ** 2).sum(-1).min(1).values for c in q64.split(16)])
+            picked = ((q64 - pool[picked_rows]) ** 2).sum(1)
+            assert torch.allclose(picked, nearest, rtol=1e-9, atol=1e-9), f"level {level + 1}"

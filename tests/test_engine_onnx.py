@@ -79,18 +79,15 @@ def test_the_graphs_compute_what_the_torch_modules_do(both, demo):
 
 
 def test_maps_scores_and_verdicts_match_the_torch_engine(both):
-    """End to end the maps agree to the tolerance but for a few cells: the guided search reads features
-    that differ by float rounding (1e-4 on values up to ~70; torch's own float32 differs as much from
-    float64) and may then pick the other of two near-equal coarse matches, which moves the window below
-    it. Torch's float32 against float64 features moves the same cells as far (docs/engine.md)."""
+    """End to end every map cell agrees to the tolerance. The features differ by float rounding (1e-4
+    on values up to ~70); the search ranks candidates in float64, so that rounding cannot flip its
+    pick between candidates whose float32 distances tie (engine/nn_search.py)."""
     torch_det, _, refs, preds = both
     cal = calibrate_references(torch_det, refs)
     thresholds = Thresholds(cal.t_uncertain, cal.t_fail)
     for method in METHODS:
         for t, o in zip(preds["torch"], preds["onnxruntime"]):
-            diff = np.abs(t[method].anomaly_map - o[method].anomaly_map)
-            assert (diff < MAP_TOLERANCE).mean() > 0.98, method
-            assert diff.max() < 0.02, method
+            assert np.abs(t[method].anomaly_map - o[method].anomaly_map).max() < MAP_TOLERANCE, method
         t_scores = np.array([p[method].score for p in preds["torch"]])
         o_scores = np.array([p[method].score for p in preds["onnxruntime"]])
         assert np.abs(t_scores - o_scores).max() < MAP_TOLERANCE, method
