@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +67,11 @@ def rgb_texture() -> np.ndarray:
     from skimage import data
 
     return np.ascontiguousarray(data.astronaut()[::4, ::4])
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen_heap():
+    """A started Station freezes the heap (resad_station/runtime/heap.py); one test process starts
+    hundreds, so each test hands what it froze back to the collector."""
+    yield
+    gc.unfreeze()

@@ -108,18 +108,27 @@ class Subscriber:
 
 
 class Receiver:
-    """A local http.server that keeps each POST (headers, body) and answers `status`."""
+    """A local http.server that keeps each POST (headers, body) and answers `status`; with
+    keep_alive it speaks HTTP/1.1 and keeps connections open, as most web servers do."""
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, keep_alive: bool = False) -> None:
         self.status = status
         self.requests: list[tuple[dict, bytes]] = []
+        self.connections: list[socket.socket] = []  # every connection accepted, in order
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self):
+                super().setup()
+                receiver.connections.append(self.connection)
+
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append((dict(self.headers), body))
                 self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args):
@@ -129,7 +138,16 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def close_connections(self) -> None:
+        """End every open connection from the server's side (an idle timeout)."""
+        for conn in self.connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def close(self) -> None:
+        self.close_connections()
         self.server.shutdown()
         self.server.server_close()
 

@@ -36,6 +36,45 @@ def test_posts_signed_json_of_each_verdict(monkeypatch):
     assert doc["captured_at"] == 1000.0 and doc["latency_ms"] > 0 and doc["source"] == "frame0007.png"
 
 
+def test_one_kept_connection_carries_the_verdicts_and_one_the_receiver_closed_is_replaced():
+    """HTTP/1.1 receiver: the verdicts share one connection; when the receiver ends it while idle,
+    the next verdict goes out on a new one, none lost and none sent twice."""
+    receiver = Receiver(keep_alive=True)
+    try:
+        outputs = OutputSet.from_configs([WebhookConfig(kind="webhook", url=receiver.url)])
+        (output,) = outputs.outputs
+        outputs.start()
+        for i in range(5):
+            outputs.on_frame(frame_result(i))
+        wait_for(lambda: output.status().sent == 5, what="five sent")
+        assert len(receiver.connections) == 1
+        receiver.close_connections()
+        for i in range(5, 8):
+            outputs.on_frame(frame_result(i))
+        wait_for(lambda: output.status().sent == 8, what="three more sent")
+        outputs.stop()
+    finally:
+        receiver.close()
+    assert [json.loads(body)["frame_id"] for _, body in receiver.requests] == list(range(8))
+    assert len(receiver.connections) == 2
+    s = output.status()
+    assert (s.offered, s.sent, s.dropped, s.queued) == (8, 8, 0, 0)
+
+
+def test_a_receiver_that_closes_each_connection_gets_a_new_one_per_message():
+    receiver = Receiver()  # HTTP/1.0: the receiver closes after each answer
+    try:
+        outputs = OutputSet.from_configs([WebhookConfig(kind="webhook", url=receiver.url)])
+        outputs.start()
+        for i in range(3):
+            outputs.on_frame(frame_result(i))
+        wait_for(lambda: outputs.outputs[0].status().sent == 3, what="three sent")
+        outputs.stop()
+    finally:
+        receiver.close()
+    assert len(receiver.connections) == 3 and len(receiver.requests) == 3
+
+
 def test_a_missing_secret_fails_the_output_with_the_variable_named(monkeypatch):
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     outputs = OutputSet.from_configs([WebhookConfig(kind="webhook", url="http://127.0.0.1:9/x", secret_env="NOT_SET_ANYWHERE")])

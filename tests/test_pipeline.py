@@ -310,3 +310,29 @@ def test_a_profile_chooses_the_search_and_products_switched_to_must_share_it(tmp
         assert station.detector.search == "wide" and "~wide" in station.detector.score_id
         with pytest.raises(StationError, match="search guided"):
             station.switch_product(guided)
+
+
+def test_a_started_line_keeps_its_set_up_out_of_full_collections(tmp_path):
+    """runtime/heap.py: what exists when the line starts (the detector among it) is frozen, so full
+    collections no longer walk it; cycles the line makes afterwards are still collected."""
+    import gc
+    import weakref
+
+    video = write_line_video(tmp_path / "line.avi")
+    profile = write_profile(tmp_path, "video-line", "pcb", {"kind": "video", "uri": str(video), "mode": "triggered"})
+    with Station.open(profile, tmp_path / "data") as station:
+        assert any(o is station.detector for o in gc.get_objects())  # before the start: walked by every full collection
+        station.start()
+        assert not any(o is station.detector for o in gc.get_objects())
+        assert gc.get_freeze_count() > 100_000
+
+        class Node:
+            pass
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        del a, b
+        gc.collect()
+        assert gone() is None
+        assert station.wait(300) and station.stop(timeout=30)

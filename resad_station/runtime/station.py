@@ -29,6 +29,7 @@ from resad_station.enrollment.teach import teach_as_good
 from resad_station.profiles import Profile, find_profile, load_profile
 from resad_station.runtime.alarms import AlarmMachine
 from resad_station.runtime.events import RuntimeListener
+from resad_station.runtime.heap import freeze_startup_heap
 from resad_station.runtime.drift import DriftMonitor, DriftSettings, DriftWatch, write_drift_event
 from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.output_link import close_outputs, open_outputs, status_dict
@@ -165,6 +166,7 @@ class Station(StationReferences):  # active references, rebuild, recalibration, 
             recorder.submit_task(lambda a=self.active: self.sink.why.shots.get(a.name, a.reference_set_version))
             self.started_at = time.time()
             self.outputs = open_outputs(self)  # before the first frame, so none goes unsent
+            freeze_startup_heap()  # the line is set up: full collections skip it from now on (runtime/heap.py)
             if scheduler is not None:
                 scheduler.add(self.pipeline)
             self.pipeline.start(own_thread=scheduler is None)
