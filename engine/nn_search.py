@@ -14,11 +14,13 @@ about 0.5 ms more per frame), "wide" (levels 2 and 3 exhaustively; about 3-4 ms 
 256 px) and "exact" (every level; about 0.2 s per frame, to measure what the approximation costs).
 
 Distances are computed in float64. The search ranks candidates by ||p||^2 - 2 q.p (one matrix
-product), and in float32 that sum of terms near ||p||^2 ~ 3000-6000 carries an error near 1e-3,
-larger than the gap between many pairs of candidates: the pick among them then follows rounding,
-and rounding that moves a feature by 1e-5 (another runtime, another thread count) moves the map by
-up to 4e-3 where the pick flips. In float64 the pick is the true nearest; the residual itself is
-taken from the float32 features. It costs about 0.9 ms per frame (256 px, K=4, 2 cores).
+product); in float32 that sum, with ||p||^2 at 5,000-13,000 on the demo's features, carries an
+error larger than the gap between many candidates, and the pick among them follows rounding: on
+two demo frames 421 of 2048 picks at level 2 and 9 of 512 at level 3 were not the nearest. Other
+rounding (another runtime, another thread count) then flips picks and moved the map by up to
+4e-3. In float64 the pick is the true nearest; the pool is converted per search (it is small)
+and the residual is taken from the float32 features. It costs about 0.9 ms per frame (256 px,
+K=4, 2 cores).
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ class LevelPool:
     """All positions of the K reference feature maps of one level, padded to a common grid."""
 
     feats: torch.Tensor  # (K*Hmax*Wmax, C), padding rows are zero
-    feats64: torch.Tensor  # the same in float64, which the distances are computed in
     sqnorm: torch.Tensor  # (K*Hmax*Wmax,) float64, +inf on padding rows so they never win
     sizes: torch.Tensor  # (K, 2) long: valid (H, W) of each reference
     hmax: int
@@ -63,12 +64,12 @@ class LevelPool:
             grid[i, : m.shape[1], : m.shape[2]] = m.permute(1, 2, 0)
             valid[i, : m.shape[1], : m.shape[2]] = True
         feats = grid.reshape(-1, c).contiguous()
-        feats64 = feats.double()
+        feats64 = feats.double()  # what the distances are computed in; not kept (3x the pool's memory)
         sqnorm = (feats64 * feats64).sum(1)
         sqnorm[~valid.reshape(-1).to(feats.device)] = float("inf")
         sizes = torch.tensor([[m.shape[1], m.shape[2]] for m in maps], dtype=torch.long)
         same = all(m.shape[1:] == (hmax, wmax) for m in maps)
-        return cls(feats, feats64, sqnorm, sizes.to(feats.device), hmax, wmax, same)
+        return cls(feats, sqnorm, sizes.to(feats.device), hmax, wmax, same)
 
     def unravel(self, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         per = self.hmax * self.wmax
@@ -91,9 +92,10 @@ class Match:
 def _chunked_distances(query: torch.Tensor, pool: LevelPool):
     """(start, d) per chunk of QUERY_CHUNK query rows: d[i, j] = ||p_j||^2 - 2 q_i.p_j, which orders
     the pool rows like the squared distance (||q_i||^2 is the same along a row)."""
+    feats64 = pool.feats.double()  # once per search: the pools are small (1024 x 112 at level 3, 256 px, K=4)
     for start in range(0, query.shape[0], QUERY_CHUNK):
         q = query[start : start + QUERY_CHUNK].double()
-        yield start, torch.addmm(pool.sqnorm.unsqueeze(0), q, pool.feats64.t(), beta=1.0, alpha=-2.0)
+        yield start, torch.addmm(pool.sqnorm.unsqueeze(0), q, feats64.t(), beta=1.0, alpha=-2.0)
 
 
 def exact_search(query: torch.Tensor, pool: LevelPool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -185,7 +187,7 @@ def _shared_window_search(query: torch.Tensor, pool: LevelPool, parent: Match, r
     rows = rows.reshape(-1, alternatives * n * n)  # (P, T*n*n)
     # children of each parent together: (B, Hp, 2, Wp, 2, C) -> (P, 4, C)
     q = query.view(b, h // 2, 2, w // 2, 2, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, 4, c).double()
-    feats = pool.feats64.index_select(0, rows.reshape(-1)).view(*rows.shape, c)  # (P, T*n*n, C)
+    feats = pool.feats.index_select(0, rows.reshape(-1)).view(*rows.shape, c).double()  # (P, T*n*n, C)
     # argmin ||p - q||^2 = argmin ||p||^2 - 2 q.p; (P, 4, T*n*n) so the argmin runs along memory
     d = torch.bmm(q, feats.transpose(1, 2)).mul_(-2.0)
     masks = _child_masks(radius, query.device)
@@ -216,8 +218,8 @@ def _per_child_search(
     cx = up(parent.x) * 2 + (jj % 2).view(1, 1, w)
     cand = _window_rows(pool, k, cy, cx, 1, _offsets(-radius, radius, dev)).reshape(-1, (2 * radius + 1) ** 2)
     q = query.reshape(-1, c).double()
-    # index_select, not pool.feats64[cand]: advanced indexing is ~4x slower on the CPU here.
-    feats = pool.feats64.index_select(0, cand.reshape(-1)).view(*cand.shape, c)  # (N, M, C)
+    # index_select, not pool.feats[cand]: advanced indexing is ~4x slower on the CPU here.
+    feats = pool.feats.index_select(0, cand.reshape(-1)).view(*cand.shape, c).double()  # (N, M, C)
     # argmin ||p - q||^2 = argmin ||p||^2 - 2 q.p (||q||^2 is the same for every candidate)
     d = pool.sqnorm.index_select(0, cand.reshape(-1)).view(cand.shape)
     d = d.sub_(_row_dots(feats, q), alpha=2.0)

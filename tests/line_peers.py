@@ -115,6 +115,8 @@ class Receiver:
         self.status = status
         self.requests: list[tuple[dict, bytes]] = []
         self.connections: list[socket.socket] = []  # every connection accepted, in order
+        self.answering = threading.Event()  # cleared: requests are taken and never answered (a hung service)
+        self.answering.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -127,6 +129,8 @@ class Receiver:
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append((dict(self.headers), body))
+                if not receiver.answering.wait(60):
+                    return
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -147,6 +151,7 @@ class Receiver:
                 pass
 
     def close(self) -> None:
+        self.answering.set()
         self.close_connections()
         self.server.shutdown()
         self.server.server_close()

@@ -38,7 +38,8 @@ def test_posts_signed_json_of_each_verdict(monkeypatch):
 
 def test_one_kept_connection_carries_the_verdicts_and_one_the_receiver_closed_is_replaced():
     """HTTP/1.1 receiver: the verdicts share one connection; when the receiver ends it while idle,
-    the next verdict goes out on a new one, none lost and none sent twice."""
+    the next verdict goes out on a new one: none lost, and here (the break came before the next
+    request) none sent twice."""
     receiver = Receiver(keep_alive=True)
     try:
         outputs = OutputSet.from_configs([WebhookConfig(kind="webhook", url=receiver.url)])
@@ -59,6 +60,28 @@ def test_one_kept_connection_carries_the_verdicts_and_one_the_receiver_closed_is
     assert len(receiver.connections) == 2
     s = output.status()
     assert (s.offered, s.sent, s.dropped, s.queued) == (8, 8, 0, 0)
+
+
+def test_stop_interrupting_a_kept_connection_does_not_send_again():
+    """A receiver that took a verdict on the kept connection and hangs: stop() ends in time and the
+    interrupted send is not taken for a stale connection and sent once more."""
+    receiver = Receiver(keep_alive=True)
+    try:
+        outputs = OutputSet.from_configs([WebhookConfig(kind="webhook", url=receiver.url, timeout_s=600)])
+        (output,) = outputs.outputs
+        outputs.start()
+        outputs.on_frame(frame_result(0))
+        wait_for(lambda: output.status().sent == 1, what="the first sent")
+        receiver.answering.clear()
+        outputs.on_frame(frame_result(1))
+        wait_for(lambda: len(receiver.requests) == 2, what="the second taken")
+        assert outputs.stop(timeout=1.0), "stop() waited for a receiver that never answers"
+    finally:
+        receiver.close()
+    assert [json.loads(body)["frame_id"] for _, body in receiver.requests] == [0, 1]
+    assert len(receiver.connections) == 1
+    s = output.status()
+    assert s.sent == 1 and s.offered == s.sent + s.dropped + s.queued
 
 
 def test_a_receiver_that_closes_each_connection_gets_a_new_one_per_message():

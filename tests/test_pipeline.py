@@ -335,4 +335,8 @@ def test_a_started_line_keeps_its_set_up_out_of_full_collections(tmp_path):
         del a, b
         gc.collect()
         assert gone() is None
+        run = weakref.ref(station.pipeline)
         assert station.wait(300) and station.stop(timeout=30)
+        station.last_pipeline = None
+        gc.collect()
+        assert run() is None  # the stop thawed the heap: the run's own objects are collected once dropped

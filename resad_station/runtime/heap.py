@@ -5,11 +5,11 @@ interpreter lock while it does: with the detector, timm, torch and the outputs' 
 loaded that is about 470,000 objects and 190 ms here, a stall of every Python thread, the
 inspection thread's search and flows included. CPython starts one whenever the objects that
 survived younger collections reach a quarter of the old ones, so a long-running line pays it
-again and again. Once the line is set up, the objects that exist (modules, the model, the
-reference set, the outputs' servers) live as long as the station: `freeze_startup_heap` moves
-them out of the collector's sight, and later full collections walk only what the line made since.
-Memory is still freed by reference counting as before; only cycles among the frozen objects
-(none is expected: they are the program itself) would no longer be found.
+again and again. Once the line is set up, `freeze_startup_heap` moves what exists (modules, the
+model, the reference set, this run's pipeline and outputs) out of the collector's sight, and
+later full collections walk only what the line made since. Memory is still freed by reference
+counting; cycles among frozen objects are not, so `thaw_heap` hands everything back to the
+collector when the line stops: what that run built and dropped is then collected as before.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ def freeze_startup_heap() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+def thaw_heap() -> None:
+    """The line stopped: what was frozen at its start is the collector's again."""
+    gc.unfreeze()
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from resad_station.enrollment.teach import teach_as_good
 from resad_station.profiles import Profile, find_profile, load_profile
 from resad_station.runtime.alarms import AlarmMachine
 from resad_station.runtime.events import RuntimeListener
-from resad_station.runtime.heap import freeze_startup_heap
+from resad_station.runtime.heap import freeze_startup_heap, thaw_heap
 from resad_station.runtime.drift import DriftMonitor, DriftSettings, DriftWatch, write_drift_event
 from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.output_link import close_outputs, open_outputs, status_dict
@@ -179,6 +179,7 @@ class Station(StationReferences):  # active references, rebuild, recalibration, 
             return True
         joined = pipeline.stop(timeout)
         joined &= close_outputs(self, self.outputs, max(timeout, 2.0))
+        thaw_heap()  # what this run froze at its start can be collected once dropped
         with self._lock:
             self.last_pipeline, self.pipeline = pipeline, None
             if self.drift is not None:

@@ -8,7 +8,10 @@ for good: dropped and counted, never retried.
 The connection is kept open between messages (HTTP/1.1 keep-alive) unless the receiver closes
 it: a new TCP connection per verdict (and over https a TLS handshake) was most of this output's
 cost at 30 verdicts a second. A kept connection the receiver has closed while idle is found out
-when the next request fails before any answer; that request is sent once more on a new one.
+when the next request fails before any answer; that request is sent once more on a new one
+(never while the output is stopping: then the failure is the stop's own interrupt). Delivery is
+at least once: a connection that breaks after the receiver took a message but before its answer
+arrived gets the message again; `camera` and `frame_id` identify a verdict.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from resad_station.outputs.registry import register_output
 
 RETRIED_STATUS = {408, 429}
 # how a kept-alive connection that the receiver closed while idle fails, before any answer
-STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
+                    ssl.SSLEOFError, ssl.SSLZeroReturnError)  # https: closed without or with close_notify
 
 
 def signature(secret: bytes, body: bytes) -> str:
@@ -94,7 +98,7 @@ class WebhookOutput(Output):
         try:
             response = self._post(conn or self._opened(), path, message.body, headers)
         except STALE_CONNECTION:
-            if not kept:
+            if not kept or self._stop.is_set():  # a new connection failed, or stop() interrupted the send
                 raise
             self.disconnect()  # the receiver closed the kept connection while it was idle: once more, anew
             response = self._post(self._opened(), path, message.body, headers)
