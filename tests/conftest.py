@@ -71,7 +71,7 @@ def rgb_texture() -> np.ndarray:
 
 @pytest.fixture(autouse=True)
 def _unfrozen_heap():
-    """A started Station freezes the heap (resad_station/runtime/heap.py); one test process starts
-    hundreds, so each test hands what it froze back to the collector."""
+    """A started Station freezes the heap until it stops (resad_station/runtime/heap.py); a test
+    that leaves its station running must not leave the heap frozen for the tests after it."""
     yield
     gc.unfreeze()

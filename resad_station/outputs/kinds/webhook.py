@@ -100,7 +100,7 @@ class WebhookOutput(Output):
         except STALE_CONNECTION:
             if not kept or self._stop.is_set():  # a new connection failed, or stop() interrupted the send
                 raise
-            self.disconnect()  # the receiver closed the kept connection while it was idle: once more, anew
+            # the receiver closed the kept connection while it was idle (_post dropped it): once more, anew
             response = self._post(self._opened(), path, message.body, headers)
         status = response.status
         if 200 <= status < 300:
