@@ -6,9 +6,9 @@ contours, blend: about 10 ms at 960 px) is made on the bridge's own picture thre
 priority, and only when the UI has taken the previous one: the inspection thread never waits
 for it, and frames the screen would not show cost nothing. Frames are COALESCED: the bridge
 holds only the newest frame waiting for a picture; one replaced before its picture was made is
-counted in `coalesced`. Previews (the live camera picture, published by the capture thread at up
-to resad_station.runtime.pipeline.PREVIEW_FPS a second whether or not the frame gets inspected) are downscaled there and coalesced the same
-way. Scores are never coalesced: every frame's score is queued for the trend plot. Alarms,
+counted in `coalesced`. Previews (the live camera picture, published by the capture thread up to
+PREVIEW_FPS times a second, resad_station/runtime/pipeline.py, whether or not the frame gets
+inspected) are downscaled there and coalesced the same way. Scores are never coalesced: every frame's score is queued for the trend plot. Alarms,
 camera states and metrics are rare and are emitted one by one.
 """
 

@@ -5,8 +5,8 @@ parent's updateGeometry, whether or not anything changed), and QTabWidget answer
 request by repainting itself with every page in it. On the live screen a caption or the verdict
 badge changes text with every frame, so the whole window was repainted 40-50 times a second
 (an event filter counting paints during a 15 s `gui --bench` run: the central area 738 times;
-46 with this filter), and that Python-side
-painting (pyqtgraph) held the interpreter lock the inspection thread needs. The filter holds
+46 with this filter), and that Python-side painting (pyqtgraph) held the interpreter lock the
+inspection thread needs. The filter holds
 those requests and delivers one at most every INTERVAL_MS: a page whose minimum size really
 changed is laid out a quarter of a second later at worst.
 """

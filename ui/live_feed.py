@@ -1,7 +1,8 @@
 """The live camera picture in the side column: the newest captured frame, fitted, nothing else.
 
-It changes up to 30 times a second, so it is a plain widget that draws one QImage over the
-bridge's preview array: no scene graph, zoom or levels (the inspected view has those). Under
+It changes up to PREVIEW_FPS times a second (resad_station/runtime/pipeline.py), so it is a
+plain widget that draws one QImage over the bridge's preview array: no scene graph, zoom or
+levels (the inspected view has those). Under
 cProfile in `gui --bench` the pyqtgraph views' paints took 9.4 s of the UI thread in 1,889 paints
 (5 ms each), and the UI thread's Python holds the interpreter lock the inspection thread needs.
 """

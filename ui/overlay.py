@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from resad_station.runtime.overlay import blend_levels
+from resad_station.runtime.overlay import blend_levels, unit_opacity
 from resad_station.runtime.overlay import fit_longest_side  # noqa: F401 (the live view's downscale, shared)
 
 # Live heat scale (see normalise_map): T1 -> 0, T2 -> HEAT_AT_FAIL, clipped at 1 (a quarter of
@@ -77,7 +77,7 @@ def compose_overlay(
     """
     rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
     level = (heat * 255).astype(np.uint8)
-    out = blend_levels(rgb, level, _HEAT_LUT_CV, _WEIGHT_LUT * np.float32(np.clip(np.nan_to_num(opacity), 0.0, 1.0)))
+    out = blend_levels(rgb, level, _HEAT_LUT_CV, _WEIGHT_LUT * np.float32(unit_opacity(opacity)))
     if len(contours):
         thickness = max(1, round(max(out.shape[:2]) / 400))
         cv2.polylines(out, [c.reshape(-1, 1, 2).astype(np.int32) for c in contours], True, CONTOUR_RGB, thickness)

@@ -74,8 +74,13 @@ def heatmap_overlay(
     levels = (np.asarray(anomaly_map, dtype=np.float32) - lo) * (np.float32(255.0) / span)  # at the map's grid
     levels = map_at(levels, height, width)
     level8 = np.clip(levels, 0.0, 255.0, out=levels).astype(np.uint8)
-    weights = np.arange(256, dtype=np.float32) * np.float32(np.clip(np.nan_to_num(opacity), 0.0, 1.0) / 255.0)
+    weights = np.arange(256, dtype=np.float32) * np.float32(unit_opacity(opacity) / 255.0)
     return blend_levels(image, level8, _JET_RGB, weights)
+
+
+def unit_opacity(opacity: float) -> float:
+    """An opacity a person set, as a blend weight: clipped to 0..1, and 0 for NaN."""
+    return float(np.clip(np.nan_to_num(opacity), 0.0, 1.0))
 
 
 def blend_levels(image: np.ndarray, level8: np.ndarray, colour_lut: np.ndarray, weight_lut: np.ndarray) -> np.ndarray:
