@@ -63,6 +63,16 @@ def test_protocol_runs_caches_models_and_reruns_without_training(data, tmp_path)
             assert 0.0 <= mean["mean"] <= 1.0 and len(mean["per_seed"]) == 2
             per_target = [first["summary"][key][kk]["per_target"][t]["image_auroc"]["per_seed"] for t in ("moons", "grass")]
             assert mean["per_seed"] == pytest.approx([(a + b) / 2 for a, b in zip(*per_target)])
+    for entry in first["targets"].values():  # "auto" (the profile default) is the method its self-test chose
+        ev = entry["evaluation"]
+        for cat, per_k in ev["auto_choices"].items():
+            for kk, per_seed in per_k.items():
+                for s, chosen in per_seed.items():
+                    assert chosen in ("resad", "knn", "resad+knn")
+                    for rule in ("", "@top5"):
+                        got = ev["results"]["auto" + rule][kk]["per_category"][cat]["image_auroc"]["per_seed"]
+                        want = ev["results"][chosen + rule][kk]["per_category"][cat]["image_auroc"]["per_seed"]
+                        assert got[int(s)] == want[int(s)]
     again = run_protocol(data, tmp_path, SETTINGS, ("moons", "grass"), progress=False)
     assert not any(e["model"]["trained_now"] for e in again["targets"].values())
     assert again["summary"] == first["summary"]

@@ -31,7 +31,7 @@ from typing import Sequence
 from tqdm.auto import tqdm
 
 from engine.data.mvtec import category_dirs
-from engine.detector import Detector, METHODS
+from engine.detector import Detector, METHOD_CHOICES
 from engine.evaluation.runner import evaluate
 from engine.evaluation.summary import METRICS, summarize
 from engine.evaluation.transfer_targets import TargetPlan, fingerprint, plan
@@ -51,7 +51,7 @@ class InferenceSettings:
 
     shots: tuple[int, ...] = (2, 4, 8)
     seeds: tuple[int, ...] = (0, 1, 2)
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = METHOD_CHOICES  # the shipped methods and "auto"
     input_size: int = 256
     search: str = "guided"
     score_rules: tuple[str, ...] = ("max",)
