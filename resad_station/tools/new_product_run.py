@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import tempfile
 import threading
@@ -68,6 +69,18 @@ def _profile(work: Path, test_dir: Path, method: str, input_size: int) -> Path:
     return path
 
 
+def _engineer_pin(data_dir: Path, work: Path) -> Path:
+    """A fresh station has no engineer PIN and enrolling needs one: set a random one, as the engineer
+    would with `gui --set-pin`, and hand it to `enroll` in a file (the temporary folder goes at the end)."""
+    from resad_station.access.pins import PinStore
+
+    pin = "".join(secrets.choice("0123456789") for _ in range(8))
+    PinStore(data_dir).set_pin(pin)
+    path = work / "pin.txt"
+    path.write_text(pin + "\n", encoding="utf-8")
+    return path
+
+
 def tally(rows) -> dict:
     out: dict = {"good": Counter(), "defective": Counter(), "reasons": Counter()}
     for name, verdict, reason, _ in rows:
@@ -98,8 +111,9 @@ def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", i
         data_dir = work / "data"
         shot_files, val_dir, test_dir = _layout(root, work, shots, validation)
         profile = _profile(work, test_dir, method, input_size)
+        pin_file = _engineer_pin(data_dir, work)
         rc = cli(["--data-dir", str(data_dir), "enroll", "--product", PRODUCT, "--profile", str(profile),
-                  *map(str, shot_files), "--validation", str(val_dir)])
+                  *map(str, shot_files), "--validation", str(val_dir), "--pin-file", str(pin_file)])
         if rc != 0:
             raise SystemExit(f"enroll failed (exit {rc})")
         collector = Collector()
