@@ -1,6 +1,7 @@
 """The transfer protocol end to end, tiny: three MVTec-layout datasets made here, a few training
 steps, every method; the trained models are cached and a rerun only evaluates."""
 
+import itertools
 import json
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 import skimage.data
 import torch
 
-from engine import Detector
+from engine import METHODS, Detector
 from engine.evaluation.runner import evaluate
 from engine.evaluation.transfer import InferenceSettings, ProtocolSettings, format_summary, model_key, run_protocol
 from engine.evaluation.transfer_targets import plan
@@ -65,14 +66,12 @@ def test_protocol_runs_caches_models_and_reruns_without_training(data, tmp_path)
             assert mean["per_seed"] == pytest.approx([(a + b) / 2 for a, b in zip(*per_target)])
     for entry in first["targets"].values():  # "auto" (the profile default) is the method its self-test chose
         ev = entry["evaluation"]
-        for cat, per_k in ev["auto_choices"].items():
-            for kk, per_seed in per_k.items():
-                for s, chosen in per_seed.items():
-                    assert chosen in ("resad", "knn", "resad+knn")
-                    for rule in ("", "@top5"):
-                        got = ev["results"]["auto" + rule][kk]["per_category"][cat]["image_auroc"]["per_seed"]
-                        want = ev["results"][chosen + rule][kk]["per_category"][cat]["image_auroc"]["per_seed"]
-                        assert got[int(s)] == want[int(s)]
+        picks = [(cat, kk, int(s), chosen) for cat, per_k in ev["auto_choices"].items()
+                 for kk, per_seed in per_k.items() for s, chosen in per_seed.items()]
+        assert picks and all(chosen in METHODS for *_, chosen in picks)
+        for (cat, kk, s, chosen), rule in itertools.product(picks, ("", "@top5")):
+            got = ev["results"]["auto" + rule][kk]["per_category"][cat]["image_auroc"]["per_seed"][s]
+            assert got == ev["results"][chosen + rule][kk]["per_category"][cat]["image_auroc"]["per_seed"][s]
     again = run_protocol(data, tmp_path, SETTINGS, ("moons", "grass"), progress=False)
     assert not any(e["model"]["trained_now"] for e in again["targets"].values())
     assert again["summary"] == first["summary"]

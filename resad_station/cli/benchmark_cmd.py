@@ -16,16 +16,15 @@ import sys
 from pathlib import Path
 
 from resad_station.cli.evaluate_cmd import _int_list, write_json
+# every method a profile accepts, "auto" included (per category, K and seed the method the
+# self-test chooses from the references alone, as enrollment does); "all" = every one of them
+from resad_station.profiles.model import METHOD_NAMES
 
 NAME = "benchmark"
 HELP = "run a benchmark protocol (transfer: train on everything else, evaluate each unseen target few-shot)"
 # the engine's defaults (engine/evaluation/transfer.py), repeated so that --help imports no torch
 DEFAULT_TARGETS = ("magnetic_tile", "mvtec_screw", "piped", "deeppcb", "elpv")
 DEFAULT_EXTRAS = ("textures", "surfaces", "elpv")
-METHODS = ("resad", "knn", "resad+knn")
-# "auto": per category, K and seed the method the self-test chooses from the references alone, as
-# enrollment does for a new product (its default); "all" = every method, auto included
-AUTO = "auto"
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -42,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              f"the target; default {','.join(DEFAULT_EXTRAS)}; '' for none)")
     parser.add_argument("--shots", type=_int_list, default=[2, 4, 8], metavar="K[,K...]")
     parser.add_argument("--seeds", type=_int_list, default=[0, 1, 2], metavar="S[,S...]", help="reference draws")
-    parser.add_argument("--method", choices=(*METHODS, AUTO, "all"), default="all")
+    parser.add_argument("--method", choices=(*METHOD_NAMES, "all"), default="all")
     train = parser.add_argument_group("training (part of the model cache key)")
     train.add_argument("--steps", type=int, default=400)
     train.add_argument("--lr", type=float, default=1e-5)
@@ -78,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    methods = (*METHODS, AUTO) if args.method == "all" else (args.method,)
+    methods = tuple(METHOD_NAMES) if args.method == "all" else (args.method,)
     settings = ProtocolSettings(
         train=TrainConfig(steps=args.steps, lr=args.lr, seed=args.train_seed, eval_every=args.eval_every,
                           batch=args.batch, cond_dim=args.cond_dim),
