@@ -145,7 +145,7 @@ def test_a_profile_saying_onnxruntime_exports_once_into_the_data_dir(tmp_path):
         """))
     profile = load_profile(profile_file)
     det = load_detector(profile, tmp_path / "data")
-    entry = cache_entry(tmp_path / "data" / "onnx", det.card["sha256"], 256)
+    entry = cache_entry(tmp_path / "data" / "onnx", det.card["sha256"], profile.engine.input_size)
     assert det.graphs.path == entry and onnx_card_path(entry).is_file()
     written = entry.stat().st_mtime_ns
     assert load_detector(profile, tmp_path / "data").graphs.path == entry

@@ -2,7 +2,8 @@
 
 The product: the demo line's board (profiles/demo, DeepPCB crops, MIT). Enrolled as a user would:
 the first 4 reference boards as shots, the other 4 as validation, default quality checks and
-thresholds. Then frames that the patch score alone lets through (each of their patches finds a
+thresholds; once with kNN at 256 px (the demo's size) and once as a new product's profile has it
+(method auto, the default input size). Then frames that the patch score alone lets through (each of their patches finds a
 look-alike among the references) must FAIL, and every good line board must PASS.
 """
 
@@ -21,15 +22,17 @@ from engine import Detector, coverage
 from engine.preprocess import prepare as prepare_input
 from resad_station.enrollment.enroll import prepare, shots_from
 from resad_station.enrollment.quality import Shot, check_shots
+from resad_station.profiles.model import DEFAULT_INPUT_SIZE
 from resad_station.runtime.events import Verdict
 from resad_station.runtime.verdict import Thresholds, judge
 
 GOOD_LINE = [p for p in LINE_FILES if "_good_" in p.name]
 
 
-@pytest.fixture(scope="module")
-def enrolled():
-    det = Detector.load(method="knn", device="cpu", input_size=256)
+@pytest.fixture(scope="module", params=[("knn", 256), ("auto", DEFAULT_INPUT_SIZE)], ids=lambda p: f"{p[0]}@{p[1]}")
+def enrolled(request):
+    method, size = request.param
+    det = Detector.load(method=method, device="cpu", input_size=size)
     shots, _ = shots_from(REFERENCE_FILES[:4])
     validation, _ = shots_from(REFERENCE_FILES[4:])
     draft = prepare(det, "board", shots, validation=validation)
@@ -88,7 +91,7 @@ def test_the_checks_have_limits_from_the_shots_alone(enrolled):
     det, refs, _, _ = enrolled
     limits = det.check_limits(refs)
     assert limits.shape == (2, 2) and bool((limits[:, 0] > limits[:, 1]).all())  # limit above every shot's value
-    off = Detector.load(method="knn", device="cpu", input_size=256, checks=False)
+    off = Detector.load(method="knn", device="cpu", input_size=det.input_size, checks=False)
     pred = off.predict(np.zeros_like(_board()), refs)
     assert pred.reason == "" and pred.checks == {}  # switched off: the patch score alone
 

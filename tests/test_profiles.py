@@ -45,9 +45,19 @@ def test_example_profiles_are_valid(path: Path):
     assert load_profile(path).source_path == path.resolve()
 
 
+def test_example_lines_of_the_demo_product_run_at_the_size_its_references_were_enrolled_at():
+    """The demo product is enrolled by profiles/demo.yaml; a profile of the same product at another
+    input size would refuse that reference set at start."""
+    demo = load_profile(SHIPPED_PROFILES_DIR / "demo.yaml")
+    same = [load_profile(f) for f in sorted((SHIPPED_PROFILES_DIR / "examples").glob("*.yaml"))]
+    same = [p for p in same if p.product == demo.product]
+    assert len(same) >= 4
+    assert {p.name: p.engine.input_size for p in same} == {p.name: demo.engine.input_size for p in same}
+
+
 def test_defaults_fill_everything_but_the_required_fields(tmp_path):
     p = load_profile(write(tmp_path, MINIMAL))
-    assert p.engine.input_size == 256 and p.engine.shots == 4 and p.engine.device == "auto"
+    assert p.engine.input_size == 512 and p.engine.shots == 4 and p.engine.device == "auto"  # a new product's size
     assert p.recording.keep_images == ("uncertain", "fail") and p.outputs == ()
     assert p.camera.mode == "live" and p.camera.fps is None
 

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from resad_station.profiles.model import METHOD_NAMES
+from resad_station.profiles.model import DEFAULT_INPUT_SIZE, METHOD_NAMES
 
 NAME = "evaluate"
 HELP = "evaluate ResAD and the kNN baseline on MVTec-layout data"
@@ -44,7 +44,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="scoring method; both = resad and knn, all = every method, from one backbone pass "
                              "(default: both)")
     parser.add_argument("--weights", metavar="PATH", help="ResAD head weights (default: the bundled model)")
-    parser.add_argument("--input-size", type=int, default=256, help="short side fed to the backbone (default: 256)")
+    parser.add_argument("--input-size", type=int, default=DEFAULT_INPUT_SIZE,
+                        help=f"short side fed to the backbone (default: {DEFAULT_INPUT_SIZE}, a profile's)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     parser.add_argument("--levels", type=_int_list, default=None, metavar="L[,L...]",
                         help="backbone levels the score sums (default: 1,2,3, as in the paper)")

@@ -1,7 +1,7 @@
 """A new product, as a new user meets it: enroll from a few good shots, then inspect its test folder.
 
     python -m resad_station.tools.new_product_run DATASET_CATEGORY [--shots 4] [--validation 4]
-        [--method auto] [--json OUT.json]
+        [--method auto] [--input-size N] [--json OUT.json]
 
 DATASET_CATEGORY is a folder in the MVTec AD layout (train/good, test/good, test/<defect>). The
 run uses the station's own code paths and thresholds, in a fresh temporary data directory:
@@ -9,7 +9,8 @@ run uses the station's own code paths and thresholds, in a fresh temporary data 
 next --validation ones as --validation, then the test images (linked into one flat folder, named
 <class>__<file>) through a `folder` camera of a small profile written beside it, inspected by the
 Station as `inspect` runs it. Prints how the good and the defective images were judged (and why:
-a whole-frame check's reason), and the enrollment's self-test.
+a whole-frame check's reason), and the enrollment's self-test. Without --input-size the profile
+leaves engine.input_size out, so the run measures what a new product gets by default.
 """
 
 from __future__ import annotations
@@ -59,10 +60,11 @@ def _layout(root: Path, work: Path, shots: int, validation: int) -> tuple[list[P
     return train[:shots], val_dir, test_dir
 
 
-def _profile(work: Path, test_dir: Path, method: str, input_size: int) -> Path:
+def _profile(work: Path, test_dir: Path, method: str, input_size: int | None) -> Path:
+    engine = {"method": method, "device": "cpu", **({} if input_size is None else {"input_size": input_size})}
     profile = {"name": PRODUCT, "product": PRODUCT,
                "camera": {"kind": "folder", "uri": str(test_dir), "loop": False, "mode": "triggered", "fps": None},
-               "engine": {"method": method, "input_size": input_size, "device": "cpu"},
+               "engine": engine,
                "recording": {"keep_images": []}}
     path = work / "new-product.yaml"
     path.write_text(yaml.safe_dump(profile, sort_keys=False))
@@ -101,7 +103,7 @@ def tally(rows) -> dict:
     }
 
 
-def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", input_size: int = 256) -> dict:
+def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", input_size: int | None = None) -> dict:
     from resad_station.cli.main import main as cli
     from resad_station.runtime.station import Station
     from resad_station.storage import repository as repo
@@ -120,6 +122,7 @@ def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", i
         with Station.open(profile, data_dir) as station:
             with station.db.read_session() as s:
                 calibration = dict(repo.active_reference_set(s, PRODUCT).calibration)
+            input_size = station.detector.input_size
             station.add_listener(collector)
             station.start()
             station.wait()
@@ -138,7 +141,7 @@ def main(argv=None) -> int:
     ap.add_argument("--shots", type=int, default=4)
     ap.add_argument("--validation", type=int, default=4)
     ap.add_argument("--method", default="auto")
-    ap.add_argument("--input-size", type=int, default=256)
+    ap.add_argument("--input-size", type=int, default=None, help="default: a new profile's")
     ap.add_argument("--json", type=Path, help="write the result (with every frame) here")
     args = ap.parse_args(argv)
     result = run(args.root, args.shots, args.validation, args.method, args.input_size)
