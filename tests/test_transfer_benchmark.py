@@ -3,6 +3,7 @@ steps, every method; the trained models are cached and a rerun only evaluates.""
 
 import itertools
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -101,6 +102,15 @@ def test_cli_writes_table_and_json(data, tmp_path, capsys):
     assert list(result["summary"]) == ["knn"]
     assert main(["benchmark", "transfer", "--data", str(data), "--targets", "nope", "--extra", ""]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_elpv_without_its_package_says_how_to_install_it(data, tmp_path, capsys, monkeypatch):
+    """elpv-dataset is the optional 'train' extra; without it the elpv target is refused in one line."""
+    monkeypatch.setitem(sys.modules, "elpv_dataset", None)  # what an environment without the extra imports
+    rc = main(["benchmark", "transfer", "--data", str(data), "--targets", "elpv", "--extra", "",
+               "--cache-dir", str(tmp_path / "c"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "elpv-dataset" in err and "pip install -e '.[train]'" in err and "Traceback" not in err
 
 
 def test_subsample_keeps_the_ratio_and_is_fixed(data):

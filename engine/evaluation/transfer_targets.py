@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.mvtec import category_dirs
+from engine.training.sources import elpv_utils
 
 ELPV = "elpv"
 # elpv as a target: per cell type, good (defect probability 0) references and test images, and
@@ -55,9 +56,7 @@ def plan(target: str, data_dir: Path, extras: tuple[str, ...], cache_dir: Path) 
 
 def elpv_tree(out: Path) -> Path:
     """elpv in MVTec layout (made once): elpv_mono/ and elpv_poly/, copies of the package's files."""
-    from elpv_dataset import utils
-
-    labels = Path(utils.__file__).parent / "data" / "labels.csv"
+    labels = Path(elpv_utils().__file__).parent / "data" / "labels.csv"
     done = out / "done.json"
     if done.is_file():
         return out

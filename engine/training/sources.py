@@ -87,13 +87,17 @@ def texture_categories(crops: int, seed: int, names=TEXTURES, prefix: str = "tex
     return out
 
 
-def elpv_categories(per_type: int, seed: int) -> list[CategoryData]:
+def elpv_utils():
+    """The elpv-dataset package's utils module (an optional extra), or a ValueError saying how to get it."""
     try:
-        from elpv_dataset.utils import load_dataset
+        from elpv_dataset import utils
     except ImportError as exc:
-        raise ValueError("--extra elpv needs the elpv-dataset package: pip install '.[train]'") from exc
+        raise ValueError("elpv needs the elpv-dataset package: .venv/bin/pip install -e '.[train]'") from exc
+    return utils
 
-    images, probs, types = load_dataset()
+
+def elpv_categories(per_type: int, seed: int) -> list[CategoryData]:
+    images, probs, types = elpv_utils().load_dataset()
     rng = np.random.default_rng(seed)
     out = []
     for kind in ("mono", "poly"):
