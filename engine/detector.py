@@ -40,7 +40,8 @@ from engine.image_score import DEFAULT_RULE, check_rule, image_score
 from engine.local_features import local_average
 from engine.nn_search import SEARCH_MODES, search_levels
 from engine.onnx_runtime import RUNTIMES, runtime_graphs
-from engine.preprocess import PREPROCESS_ID, Prepared, prepare
+from engine.part_align import PartPose, align_image, check_align, find_pose, to_frame
+from engine.preprocess import PREPROCESS_ID, Prepared, crop_roi, prepare, to_rgb_uint8
 from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
 from engine.residual_scale import leave_one_out_norms, residual_scale
@@ -71,6 +72,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         image_score: str = DEFAULT_RULE,
         local_features: bool = False,
         augment: str = "none",
+        align: str = "none",
         checks: bool = True,
         runtime: str = "torch",
         onnx_file: str | Path | None = None,
@@ -99,6 +101,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         self.image_score = check_rule(image_score)  # engine/image_score.py
         self.local_features = bool(local_features)  # engine/local_features.py
         self.augment = check_augment(augment)  # engine/reference_augment.py
+        self.align = check_align(align)  # engine/part_align.py: shots and frames turned to one pose
         self.card = card or {}
         self.backbone = load_backbone().to(self.device)
         # what inference runs on the CPU: the same trunk, frozen (engine/backbone.frozen_for_cpu)
@@ -225,11 +228,21 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
                               "head weights (Detector.load(method='knn') with no bundled model): load it with weights")
         return methods
 
+    def _prepare(self, image, roi, what: str) -> tuple[Prepared, PartPose | None]:
+        """The network input of one image (its ROI cut first), turned to the part's pose under align."""
+        if self.align == "none":
+            return prepare(image, self.input_size, roi, what=what), None
+        rgb = to_rgb_uint8(image, what)
+        crop = crop_roi(rgb, roi)
+        pose = find_pose(crop)
+        tensor = prepare(align_image(crop, pose), self.input_size, None, what=what).tensor
+        return Prepared(tensor, rgb.shape[:2], None if roi is None else tuple(int(v) for v in roi)), pose
+
     # -- references ----------------------------------------------------------------------------
     def build_references(self, images: Sequence[np.ndarray], roi=None) -> ReferenceSet:
         if len(images) < MIN_SHOTS:
             raise ReferenceSetError(f"a reference set needs at least {MIN_SHOTS} good images, got {len(images)}")
-        prepared = [prepare(img, self.input_size, roi, what=f"reference image {i}") for i, img in enumerate(images)]
+        prepared = [self._prepare(img, roi, f"reference image {i}")[0] for i, img in enumerate(images)]
         maps: list[list[torch.Tensor]] = [None] * len(prepared)  # type: ignore[list-item]
         with _inference():
             for idx_group in _group_by_shape(prepared):
@@ -247,7 +260,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         out = []
         with _inference():
             for i, img in enumerate(images):
-                for view in extra_views(prepare(img, self.input_size, roi, what=f"reference image {i}").tensor
+                for view in extra_views(self._prepare(img, roi, f"reference image {i}")[0].tensor
                                         .permute(1, 2, 0).numpy(), self.augment):
                     tensor = torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)
                     out.append((i, [f[0].float().cpu().contiguous() for f in self._features(tensor[None])]))
@@ -281,10 +294,15 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         maps = self._level_maps(feats, pools, terms, clock, scale, found)
         return {m: np.stack([smooth(c) for c in self._combined(maps, m, refs)]) for m in methods}
 
-    def frame_features(self, images: Sequence[np.ndarray]) -> list[list[torch.Tensor]]:
+    def frame_features(self, images: Sequence[np.ndarray], poses: list | None = None) -> list[list[torch.Tensor]]:
         """Per image, its per-level features (C, H_l, W_l) on the CPU, as the frames' search sees them
-        (evaluation computes them once and scores many reference draws with `maps_from_features`)."""
-        prepared = [prepare(img, self.input_size, None, what=f"frame {i}") for i, img in enumerate(images)]
+        (evaluation computes them once and scores many reference draws with `maps_from_features`).
+        poses: when given, each image's PartPose (None without alignment) is appended to it, for
+        `engine.part_align.to_frame` to bring the maps back to the frames' coordinates."""
+        pairs = [self._prepare(img, None, f"frame {i}") for i, img in enumerate(images)]
+        prepared = [p for p, _ in pairs]
+        if poses is not None:
+            poses.extend(pose for _, pose in pairs)
         out: list[list[torch.Tensor]] = [None] * len(prepared)  # type: ignore[list-item]
         with _inference():
             for group in self._batches(prepared):
@@ -336,7 +354,8 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         ratios: list[dict[str, float]] = [{} for _ in images]
         with _inference():
             clock = _Clock(self.device)
-            prepared = [prepare(img, self.input_size, roi, what=f"frame {i}") for i, img in enumerate(images)]
+            pairs = [self._prepare(img, roi, f"frame {i}") for i, img in enumerate(images)]
+            prepared, poses = [p for p, _ in pairs], [pose for _, pose in pairs]
             clock.mark("preprocess")
             pools = refs.pools(self.device, exclude)
             for group in self._batches(prepared):
@@ -348,11 +367,11 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
                     clock.mark("checks")
                 found: list = []  # the finest level's matches, for the "why" view
                 maps = self._smoothed_maps(feats, pools, refs, methods, clock, found)
-                for j, i in enumerate(group):
-                    nearest[i] = NearestShots.of(found[0], j, prepared[i], refs)
+                for j, i in enumerate(group):  # matches on turned grids would point elsewhere: none under align
+                    nearest[i] = NearestShots.of(found[0], j, prepared[i], refs) if poses[i] is None else None
                 for m in methods:
                     for j, i in enumerate(group):
-                        sm = maps[m][j]
+                        sm = to_frame(maps[m][j], poses[i])
                         outputs[i][m] = (image_score(sm, self.image_score), sm)
                 clock.mark("postprocess")
         per_frame = {k: v / len(images) for k, v in clock.ms.items()}  # batch time shared evenly

@@ -30,6 +30,8 @@ class ReferenceStats:
             key = f"{key}~local"
         if self.augment != "none":  # other pools
             key = f"{key}~aug-{self.augment}"
+        if self.align != "none":  # turned shots and frames
+            key = f"{key}~align-{self.align}"
         # the shots' leave-one-out scores depend on the levels summed
         return key if self.score_levels is None else f"{key}@levels{''.join(map(str, self.score_levels))}"
 

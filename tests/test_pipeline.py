@@ -234,7 +234,7 @@ def test_score_levels_of_the_profile_reach_the_engine_and_a_mismatch_cannot_be_s
     every = write_profile(tmp_path, "every", "pcb-b", camera)
     with Station.open(coarse, tmp_path / "data") as station:
         assert station.detector.score_levels == (2, 3)
-        with pytest.raises(StationError, match=r"levels \[1, 2, 3\]"):
+        with pytest.raises(StationError, match=r"engine.score_levels: \[2, 3\] vs \[1, 2, 3\]"):
             station.switch_product(every)
     with Station.open(every, tmp_path / "data2") as station:
         assert station.detector.score_levels is None  # all three: the paper's default
@@ -308,7 +308,7 @@ def test_a_profile_chooses_the_search_and_products_switched_to_must_share_it(tmp
     guided = write_profile(tmp_path, "guided", "pcb2", camera)
     with Station.open(wide, tmp_path / "data") as station:
         assert station.detector.search == "wide" and "~wide" in station.detector.score_id
-        with pytest.raises(StationError, match="search guided"):
+        with pytest.raises(StationError, match="engine.search: .wide. vs .guided."):
             station.switch_product(guided)
 
 

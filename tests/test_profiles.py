@@ -100,7 +100,7 @@ BAD_PROFILES = {
     ),
     "unknown_key": (
         MINIMAL + "engine:\n  input_size: 256\n  shot: 4\n",
-        ["demo.yaml: engine.shot: unknown field; expected one of: input_size, shots, device, method, search, weights, score_levels, augment, image_score, local_features, runtime, onnx, threads"],
+        ["demo.yaml: engine.shot: unknown field; expected one of: input_size, shots, device, method, search, weights, score_levels, augment, align, image_score, local_features, runtime, onnx, threads"],
     ),
     "not_yaml": (
         "name: [demo\n",

@@ -19,6 +19,7 @@ import torch
 from engine.data.mvtec import load_rgb
 from engine.evaluation.metrics import aupro, downscale_for_metrics, image_auroc, pixel_auroc
 from engine.image_score import check_rule, image_score
+from engine.part_align import to_frame
 from engine.scoring import to_original
 
 BATCH = 8
@@ -30,9 +31,10 @@ class CachedFrames:
     def __init__(self, det: Any, paths: Sequence, on_image: Callable[[int], None] | None = None):
         self.feats: list[list[torch.Tensor]] = []
         self.shapes: list[tuple[int, int]] = []
+        self.poses: list = []  # engine.part_align.PartPose per image (None: not turned)
         for start in range(0, len(paths), BATCH):
             images = [load_rgb(p) for p in paths[start : start + BATCH]]
-            self.feats += det.frame_features(images)
+            self.feats += det.frame_features(images, self.poses)
             self.shapes += [im.shape[:2] for im in images]
             if on_image:
                 on_image(len(images))
@@ -67,7 +69,7 @@ def run_seed_cached(det: Any, frames: CachedFrames, labels: Sequence[bool], smal
             if mask is not None:
                 masks[i] = mask
             for m in methods:
-                sm = grid[m][j]
+                sm = to_frame(grid[m][j], frames.poses[i])  # the frame's coordinates, as predict gives them
                 for r, key in zip(rules, method_keys([m], rules)):
                     scores[key][i] = image_score(sm, r)
                 if mask is not None:

@@ -315,6 +315,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
             "image_score": getattr(det, "image_score", None),
             "local_features": getattr(det, "local_features", None),
             "augment": getattr(det, "augment", None),
+            "align": getattr(det, "align", None),
             "input_size": getattr(det, "input_size", None),
             "score_levels": list(getattr(det, "score_levels", None) or (1, 2, 3)),
             "search": getattr(det, "search", None),

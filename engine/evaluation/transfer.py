@@ -57,6 +57,7 @@ class InferenceSettings:
     score_rules: tuple[str, ...] = ("max",)
     local_features: bool = False
     augment: str = "none"
+    align: str = "none"
     levels: tuple[int, ...] | None = None
     # at most this many test images per target (split evenly over its categories, the good/anomalous
     # ratio kept; None: all): a cheaper, noisier run of the same protocol
@@ -98,7 +99,7 @@ def ensure_model(p: TargetPlan, train: TrainConfig, cache_dir: Path, progress: b
 def detector_for(model_file: str | None, inf: InferenceSettings, device: str = "cpu") -> Detector:
     return Detector.load(model_file, device=device, input_size=inf.input_size, method=inf.methods[0],
                          search=inf.search, score_levels=inf.levels, image_score=inf.score_rules[0],
-                         local_features=inf.local_features, augment=inf.augment)
+                         local_features=inf.local_features, augment=inf.augment, align=inf.align)
 
 
 def _cached_evaluation(p: TargetPlan, model: dict, inf: InferenceSettings, cache_dir: Path, device: str,

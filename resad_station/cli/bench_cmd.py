@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from resad_station.profiles.model import METHOD_NAMES
+from resad_station.profiles.model import ALIGN_NAMES, METHOD_NAMES
 
 NAME = "bench"
 HELP = "time each stage of the engine on this machine"
@@ -29,6 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")
     parser.add_argument("--augment", choices=("none", "flips", "rotations", "dihedral", "shifts"), default="none",
                         help="augmented views of the reference shots join the pools")
+    parser.add_argument("--align", choices=ALIGN_NAMES, default="none",
+                        help="part: shots and frames turned so that their one part lies one way")
     parser.add_argument("--runtime", default="torch", metavar="NAMES",
                         help="torch (the default), or onnxruntime: then both side by side in one run, with how far "
                              "their maps and scores differ")
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             detectors[runtime] = Detector.load(args.weights, device=args.device, input_size=args.size, method=args.method,
                                                search=args.search, image_score=args.score,
-                                               local_features=args.local_features, augment=args.augment, runtime=runtime,
+                                               local_features=args.local_features, augment=args.augment, align=args.align,
+                                               runtime=runtime,
                                                **onnx)
         except EngineError as exc:
             print(f"bench: {exc}", file=sys.stderr)

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from resad_station.profiles.model import DEFAULT_INPUT_SIZE, METHOD_NAMES
+from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_INPUT_SIZE, METHOD_NAMES
 
 NAME = "evaluate"
 HELP = "evaluate ResAD and the kNN baseline on MVTec-layout data"
@@ -56,6 +56,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")
     parser.add_argument("--augment", choices=("none", "flips", "rotations", "dihedral", "shifts"), default="none",
                         help="augmented views of the reference shots join the pools")
+    parser.add_argument("--align", choices=ALIGN_NAMES, default="none",
+                        help="part: shots and frames turned so that their one part lies one way (engine/part_align.py)")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON to this file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -73,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         detector = Detector.load(weights=args.weights, device=args.device, input_size=args.input_size,
                                  method=methods[0], score_levels=args.levels, search=args.search,
-                                 image_score=args.score, local_features=args.local_features, augment=args.augment)
+                                 image_score=args.score, local_features=args.local_features, augment=args.augment,
+                                 align=args.align)
         result = evaluate(detector, args.roots, categories=args.categories, shots=args.shots,
                           seeds=args.seeds, methods=methods, progress=not args.no_progress)
     except (EngineError, KeyError, ValueError, FileNotFoundError) as exc:

@@ -21,6 +21,8 @@ from resad_station.sections import Section as _Section
 VerdictName = Literal["pass", "uncertain", "fail"]
 MethodName = Literal["resad", "knn", "resad+knn", "auto"]  # the engine's METHOD_CHOICES (a test keeps them equal)
 METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
+AlignName = Literal["none", "part"]  # engine.part_align.ALIGN_MODES (a test keeps them equal)
+ALIGN_NAMES: tuple[str, ...] = get_args(AlignName)
 # Short side fed to the backbone for a new product. 512, not 256: on the transfer protocol it lifts the
 # default method's mean image AUROC by 0.035, on every reference seed (small defects need pixels; about
 # 54 against 15 ms a frame on 2 cores, docs/evaluation.md). `evaluate`, `benchmark transfer` and
@@ -110,6 +112,9 @@ class EngineConfig(_Section):
     # augmented views of the reference shots in the pools (engine/reference_augment.py): for products
     # whose orientation or position varies
     augment: Literal["none", "flips", "rotations", "dihedral", "shifts"] = "none"
+    # part: shots and frames turned so that one part on a plain background lies one way (engine/part_align.py),
+    # for parts that lie at any angle (screws)
+    align: AlignName = "none"
     image_score: str = Field(default="max", pattern=r"^(max|top\d+(\.\d+)?)$")  # max, or mean of the top P %
     local_features: bool = False  # 3x3 neighbourhood average of the features before matching
     # torch, or the exported graphs in ONNX Runtime (docs/engine.md, "The ONNX engine")

@@ -28,7 +28,7 @@ from resad_station.profiles import Profile
 from resad_station.runtime.events import CameraStatus, Metrics
 from resad_station.runtime.scheduler import InspectionScheduler
 from resad_station.runtime.station import (BATCH_MAX, Station, StationError, engine_threads, load_detector,
-                                            resolve_profile)
+                                            resolve_profile, setup_difference)
 from resad_station.storage import open_station_database
 
 MAX_CAMERAS = 16
@@ -59,12 +59,6 @@ def read_line_file(path: str | os.PathLike) -> list[str]:
     return entries
 
 
-def _engine_setup(profile: Profile) -> tuple:
-    e = profile.engine
-    weights = str(profile.resolve_path(e.weights)) if e.weights else None
-    return e.input_size, e.method, tuple(e.score_levels), e.search, e.device, weights
-
-
 def check_cameras(profiles: Sequence[Profile]) -> None:
     """Several profiles can share a station: distinct camera names, one engine set-up."""
     if not 1 <= len(profiles) <= MAX_CAMERAS:
@@ -77,12 +71,10 @@ def check_cameras(profiles: Sequence[Profile]) -> None:
         seen[p.camera.name] = p
     first = profiles[0]
     for p in profiles[1:]:
-        if _engine_setup(p) != _engine_setup(first):
-            names = ("input_size", "method", "score_levels", "search", "device", "weights")
-            diff = [f"engine.{n}: {a!r} vs {b!r}" for n, a, b in zip(names, _engine_setup(first), _engine_setup(p))
-                    if a != b]
+        diff = setup_difference(first, p)
+        if diff:
             raise StationError(f"profile {p.name!r} needs another engine set-up than {first.name!r} "
-                               f"({'; '.join(diff)}): the cameras of one station share one engine")
+                               f"({diff}): the cameras of one station share one engine")
 
 
 class MultiStation:

@@ -57,6 +57,23 @@ def engine_threads(profile: Profile) -> int:
     return profile.engine.threads or max(1, (os.cpu_count() or 2) - 1)
 
 
+# the engine fields that make one detector: profiles that differ in one of them cannot share it
+ENGINE_SETUP = ("input_size", "method", "score_levels", "search", "augment", "align", "image_score",
+                "local_features", "device", "weights")
+
+
+def engine_setup(profile: Profile) -> dict[str, Any]:
+    e = profile.engine
+    weights = str(profile.resolve_path(e.weights)) if e.weights else None
+    return {n: weights if n == "weights" else getattr(e, n) for n in ENGINE_SETUP}
+
+
+def setup_difference(a: Profile, b: Profile) -> str:
+    """'engine.search: 'guided' vs 'wide'; ...' for the set-up fields a and b differ in ('' if none)."""
+    x, y = engine_setup(a), engine_setup(b)
+    return "; ".join(f"engine.{n}: {x[n]!r} vs {y[n]!r}" for n in ENGINE_SETUP if x[n] != y[n])
+
+
 def load_detector(profile: Profile, data_dir: Path | None = None) -> Detector:
     e = profile.engine
     if e.threads:  # process-wide; ONNX Runtime's sessions take the same count
@@ -64,7 +81,7 @@ def load_detector(profile: Profile, data_dir: Path | None = None) -> Detector:
     weights = str(profile.resolve_path(e.weights)) if e.weights else None
     levels = None if e.score_levels == [1, 2, 3] else e.score_levels  # None: the paper's default, all three
     return Detector.load(weights=weights, device=e.device, input_size=e.input_size, method=e.method,
-                         score_levels=levels, search=e.search, augment=e.augment, image_score=e.image_score,
+                         score_levels=levels, search=e.search, augment=e.augment, align=e.align, image_score=e.image_score,
                          local_features=e.local_features, **onnx_options(profile, data_dir))
 
 
@@ -258,11 +275,9 @@ class Station(StationReferences):  # active references, rebuild, recalibration, 
     def switch_product(self, profile: Profile | str | os.PathLike, actor: str = "operator") -> ActiveProduct:
         """Inspect another product from the next frame on (same camera; camera settings stay)."""
         new = resolve_profile(profile, self.data_dir)
-        ours, theirs = self.profile.engine, new.engine
-        if (theirs.input_size, theirs.method, theirs.score_levels, theirs.search) != (
-                ours.input_size, ours.method, ours.score_levels, ours.search):
-            raise StationError(f"profile {new.name!r} needs another engine set-up ({theirs.method} @ {theirs.input_size}, "
-                               f"levels {theirs.score_levels}, search {theirs.search}): stop and open it instead")
+        diff = setup_difference(self.profile, new)
+        if diff:
+            raise StationError(f"profile {new.name!r} needs another engine set-up ({diff}): stop and open it instead")
         change = record_profile(self.db, new)
         self.profile_change = change or self.profile_change
         active = self._active_product(new)

@@ -1,7 +1,7 @@
 """A new product, as a new user meets it: enroll from a few good shots, then inspect its test folder.
 
     python -m resad_station.tools.new_product_run DATASET_CATEGORY [--shots 4] [--validation 4]
-        [--method auto] [--input-size N] [--json OUT.json]
+        [--method auto] [--input-size N] [--align part] [--json OUT.json]
 
 DATASET_CATEGORY is a folder in the MVTec AD layout (train/good, test/good, test/<defect>). The
 run uses the station's own code paths and thresholds, in a fresh temporary data directory:
@@ -28,6 +28,7 @@ import yaml
 
 from engine.self_test import auroc
 from resad_station.capture.imaging import image_files
+from resad_station.profiles.model import ALIGN_NAMES
 
 PRODUCT = "new-product"
 
@@ -60,8 +61,9 @@ def _layout(root: Path, work: Path, shots: int, validation: int) -> tuple[list[P
     return train[:shots], val_dir, test_dir
 
 
-def _profile(work: Path, test_dir: Path, method: str, input_size: int | None) -> Path:
-    engine = {"method": method, "device": "cpu", **({} if input_size is None else {"input_size": input_size})}
+def _profile(work: Path, test_dir: Path, method: str, input_size: int | None, align: str) -> Path:
+    engine = {"method": method, "device": "cpu", **({} if input_size is None else {"input_size": input_size}),
+              **({} if align == "none" else {"align": align})}
     profile = {"name": PRODUCT, "product": PRODUCT,
                "camera": {"kind": "folder", "uri": str(test_dir), "loop": False, "mode": "triggered", "fps": None},
                "engine": engine,
@@ -103,7 +105,8 @@ def tally(rows) -> dict:
     }
 
 
-def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", input_size: int | None = None) -> dict:
+def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", input_size: int | None = None,
+        align: str = "none") -> dict:
     from resad_station.cli.main import main as cli
     from resad_station.runtime.station import Station
     from resad_station.storage import repository as repo
@@ -112,7 +115,7 @@ def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", i
         work = Path(tmp)
         data_dir = work / "data"
         shot_files, val_dir, test_dir = _layout(root, work, shots, validation)
-        profile = _profile(work, test_dir, method, input_size)
+        profile = _profile(work, test_dir, method, input_size, align)
         pin_file = _engineer_pin(data_dir, work)
         rc = cli(["--data-dir", str(data_dir), "enroll", "--product", PRODUCT, "--profile", str(profile),
                   *map(str, shot_files), "--validation", str(val_dir), "--pin-file", str(pin_file)])
@@ -129,6 +132,7 @@ def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", i
             station.stop(timeout=30.0)
         return {"dataset": str(root), "shots": [p.name for p in shot_files], "validation": validation,
                 "profile_method": method, "method": calibration.get("method"), "input_size": input_size,
+                "align": align,
                 "t_uncertain": calibration["t_uncertain"], "t_fail": calibration["t_fail"],
                 "self_test": calibration.get("self_test", {}).get("summary"),
                 "warnings": calibration.get("self_test", {}).get("warnings", []),
@@ -141,10 +145,11 @@ def main(argv=None) -> int:
     ap.add_argument("--shots", type=int, default=4)
     ap.add_argument("--validation", type=int, default=4)
     ap.add_argument("--method", default="auto")
+    ap.add_argument("--align", choices=ALIGN_NAMES, default="none", help="engine.align of the profile")
     ap.add_argument("--input-size", type=int, default=None, help="default: a new profile's")
     ap.add_argument("--json", type=Path, help="write the result (with every frame) here")
     args = ap.parse_args(argv)
-    result = run(args.root, args.shots, args.validation, args.method, args.input_size)
+    result = run(args.root, args.shots, args.validation, args.method, args.input_size, args.align)
     g, d = result["good"], result["defective"]
     print(f"{result['dataset']}: method {result['method']} (profile {result['profile_method']}), "
           f"T1 {result['t_uncertain']:.4g}, T2 {result['t_fail']:.4g}; self-test: {result['self_test']}")
