@@ -55,6 +55,9 @@ AUTO = "auto"  # the method each reference set's self-test chose (ReferenceSet.m
 METHOD_CHOICES = METHODS + (AUTO,)
 AUTO_FALLBACK = "resad+knn"  # "auto" on a reference set no self-test has chosen for
 CPU_BATCH = 4
+# ...frames of 256 x 256 input; a CPU mini-batch holds at most this many input pixels (at 512 px one
+# frame: four of them took twice the time per frame of one by one, their search outgrowing the cache)
+CPU_BATCH_PIXELS = CPU_BATCH * 256 * 256
 RESIDUAL_SCALE = "residual_scale"  # key of the references' residual scale in ReferenceSet.stats
 
 
@@ -150,12 +153,13 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
 
     def _batches(self, prepared: list[Prepared]) -> list[list[int]]:
         """Frames of one size that are inspected together. A GPU takes them all; on the CPU
-        mini-batches of CPU_BATCH are fastest per frame (measured on 2 cores: 4 frames ~25% faster
-        per frame than one by one, 8 outgrow the cache and lose half of that)."""
+        mini-batches of CPU_BATCH_PIXELS are fastest per frame (measured on 2 cores: 4 frames of 256 px
+        ~25% faster per frame than one by one, 8 outgrow the cache and lose half of that)."""
         groups = _group_by_shape(prepared)
         if self.device.type == "cuda":
             return groups
-        return [chunk for g in groups for chunk in _chunks(g, CPU_BATCH)]
+        return [chunk for g in groups
+                for chunk in _chunks(g, max(1, CPU_BATCH_PIXELS // prepared[g[0]].tensor[0].numel()))]
 
     @property
     def score_id(self) -> str:

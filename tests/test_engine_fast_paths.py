@@ -187,3 +187,16 @@ def test_the_search_picks_the_true_nearest_where_float32_cannot_tell():
             nearest = torch.cat([((c[:, None, :] - pool[valid][None]) ** 2).sum(-1).min(1).values for c in q64.split(16)])
             picked = ((q64 - pool[picked_rows]) ** 2).sum(1)
             assert torch.allclose(picked, nearest, rtol=1e-9, atol=1e-9), f"level {level + 1}"
+
+
+def test_cpu_mini_batches_hold_a_bounded_number_of_pixels():
+    """Four 256 px frames go through the CPU engine together; 512 px frames one at a time (four of
+    them together took twice the time per frame: docs/benchmarks.md)."""
+    from engine.detector import CPU_BATCH_PIXELS
+
+    for size, per_batch in ((256, 4), (512, 1)):
+        det = Detector.load(method="knn", device="cpu", input_size=size)
+        prepared = [prepare(c, size) for c in brick_crops(6)]  # 192 px crops, resized to the input size
+        batches = det._batches(prepared)
+        assert [len(b) for b in batches] == [per_batch] * (6 // per_batch) + ([6 % per_batch] if 6 % per_batch else [])
+        assert all(len(b) * size * size <= max(CPU_BATCH_PIXELS, size * size) for b in batches)
