@@ -8,11 +8,11 @@ image so that its part lies one way makes the shots and the frame comparable aga
 
 The pose: the part is the largest connected region of the Otsu threshold of the blurred grey
 image, taking the smaller side (a dark part on a light background and a light part on a dark one
-both work). An image without one clear part (see ONE_PART_SHARE) is not turned: a blank frame, a
-texture, a board. Its centroid moves to the image centre and its principal axis turns to horizontal;
+both work). Its centroid moves to the image centre and its principal axis turns to horizontal;
 the sign of the third moment along the axis (which end carries more of the part, a screw's head)
 chooses between the two turns that do that. The turned image keeps the frame's size; what the
-turn brings in from outside the frame is a mirror of the frame's border.
+turn brings in from outside the frame is a mirror of the frame's border. An image without one
+clear part (see ONE_PART_SHARE) is not turned: a blank frame, most textures and boards.
 
 The anomaly map comes back to the frame's coordinates with the inverse turn, so the mirrored
 border drops out of it. The cells within SEAM_CELLS of that border are set to the lowest value
@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from engine.errors import EngineError
 
 ALIGN_MODES = ("none", "part")
 POSE_SIDE = 256  # the pose is found on a copy of at most this many pixels on its long side
@@ -42,8 +44,6 @@ SEAM_CELLS = 2  # map cells next to mirrored border that do not count either (th
 
 def check_align(mode: str) -> str:
     if mode not in ALIGN_MODES:
-        from engine.errors import EngineError
-
         raise EngineError(f"align: expected one of {ALIGN_MODES}, got {mode!r}")
     return mode
 

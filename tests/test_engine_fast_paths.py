@@ -194,9 +194,9 @@ def test_cpu_mini_batches_hold_a_bounded_number_of_pixels():
     them together took twice the time per frame: docs/benchmarks.md)."""
     from engine.detector import CPU_BATCH_PIXELS
 
-    for size, per_batch in ((256, 4), (512, 1)):
+    for size, sizes in ((256, [4, 2]), (512, [1] * 6)):
         det = Detector.load(method="knn", device="cpu", input_size=size)
         prepared = [prepare(c, size) for c in brick_crops(6)]  # 192 px crops, resized to the input size
         batches = det._batches(prepared)
-        assert [len(b) for b in batches] == [per_batch] * (6 // per_batch) + ([6 % per_batch] if 6 % per_batch else [])
+        assert [len(b) for b in batches] == sizes and sorted(i for b in batches for i in b) == list(range(6))
         assert all(len(b) * size * size <= max(CPU_BATCH_PIXELS, size * size) for b in batches)
