@@ -55,6 +55,13 @@ def test_example_lines_of_the_demo_product_run_at_the_size_its_references_were_e
     assert {p.name: p.engine.input_size for p in same} == {p.name: demo.engine.input_size for p in same}
 
 
+def test_the_new_product_template_has_a_new_profile_s_engine_defaults():
+    """The README tells a user to start a new product from this file: it must not pin other settings."""
+    from resad_station.profiles.model import EngineConfig
+
+    assert load_profile(SHIPPED_PROFILES_DIR / "examples" / "new-product.yaml").engine == EngineConfig()
+
+
 def test_defaults_fill_everything_but_the_required_fields(tmp_path):
     p = load_profile(write(tmp_path, MINIMAL))
     assert p.engine.input_size == 512 and p.engine.shots == 4 and p.engine.device == "auto"  # a new product's size
