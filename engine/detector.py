@@ -40,7 +40,7 @@ from engine.image_score import DEFAULT_RULE, check_rule, image_score
 from engine.local_features import local_average
 from engine.nn_search import SEARCH_MODES, search_levels
 from engine.onnx_runtime import RUNTIMES, runtime_graphs
-from engine.part_align import PartPose, align_image, check_align, find_pose, to_frame
+from engine.part_align import PartPose, align_image, check_align, find_pose, network_sized, to_frame
 from engine.preprocess import PREPROCESS_ID, Prepared, crop_roi, prepare, to_rgb_uint8
 from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
@@ -237,7 +237,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         if self.align == "none":
             return prepare(image, self.input_size, roi, what=what), None
         rgb = to_rgb_uint8(image, what)
-        crop = crop_roi(rgb, roi)
+        crop = network_sized(crop_roi(rgb, roi), self.input_size)  # turning 5 MP at full size took ~0.1 s
         pose = find_pose(crop)
         tensor = prepare(align_image(crop, pose), self.input_size, None, what=what).tensor
         return Prepared(tensor, rgb.shape[:2], None if roi is None else tuple(int(v) for v in roi)), pose

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from engine.errors import EngineError
+from engine.preprocess import input_shape
 
 ALIGN_MODES = ("none", "part")
 POSE_SIDE = 256  # the pose is found on a copy of at most this many pixels on its long side
@@ -90,6 +91,15 @@ def find_pose(rgb: np.ndarray) -> PartPose | None:
     matrix[0, 2] += (w - 1) / 2 - cx
     matrix[1, 2] += (h - 1) / 2 - cy
     return PartPose(matrix, (h, w))
+
+
+def network_sized(rgb: np.ndarray, input_size: int) -> np.ndarray:
+    """A larger image shrunk (area filter) to the network's input shape, which is turned instead of
+    the full frame; a smaller one as it is (the network's preprocessing enlarges it)."""
+    h, w = input_shape(rgb.shape[0], rgb.shape[1], input_size)
+    if h >= rgb.shape[0]:
+        return rgb
+    return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
 
 
 def align_image(rgb: np.ndarray, pose: PartPose | None) -> np.ndarray:

@@ -136,3 +136,15 @@ def test_profiles_that_differ_in_align_or_augment_cannot_share_one_engine(tmp_pa
     with pytest.raises(StationError, match="engine.augment: 'none' vs 'flips'"):
         check_cameras([fixtured, profile("turned", "augment: flips")])
     check_cameras([loose, profile("loose2", "align: part")])  # one set-up: one engine
+
+
+def test_a_large_frame_is_turned_at_the_network_s_size_and_its_map_covers_the_whole_frame(detectors):
+    """A frame four times the input size: shrunk before it is turned, the same verdict as the
+    network-sized frame, and the map at the frame's full size."""
+    det = detectors["part"]
+    refs = det.build_references([part_on_table(*p) for p in POSES])
+    good = part_on_table(200, -12, 6)
+    large = cv2.resize(good, (4 * SIZE, 4 * SIZE), interpolation=cv2.INTER_CUBIC)
+    small, big = det.predict(good, refs), det.predict(large, refs)
+    assert big.anomaly_map.shape == (4 * SIZE, 4 * SIZE)
+    assert abs(big.score - small.score) < 0.1 * abs(small.score) + 0.5
