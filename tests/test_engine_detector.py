@@ -138,6 +138,15 @@ def test_the_combined_method_is_the_sum_of_the_two_maps(crops):
     assert det.score_id.startswith("resad+knn:")
 
 
+def test_profiles_and_the_command_line_offer_the_engine_s_choices():
+    from engine.nn_search import SEARCH_MODES
+    from engine.part_align import ALIGN_MODES
+    from engine.reference_augment import AUGMENTS
+    from resad_station.profiles.model import ALIGN_NAMES, AUGMENT_NAMES, SEARCH_NAMES
+
+    assert SEARCH_NAMES == tuple(SEARCH_MODES) and AUGMENT_NAMES == AUGMENTS and ALIGN_NAMES == ALIGN_MODES
+
+
 def test_the_combined_method_needs_the_heads():
     from engine.errors import EngineError
     from resad_station.profiles.model import METHOD_NAMES

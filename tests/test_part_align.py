@@ -58,11 +58,6 @@ def test_turned_and_moved_copies_of_a_part_come_to_one_pose():
         assert _iou(aligned[0], aligned[i]) > 0.9, POSES[i]  # turned, they coincide (head to the same side)
 
 
-def test_profiles_and_the_command_line_offer_the_engine_s_modes():
-    from engine.part_align import ALIGN_MODES
-    from resad_station.profiles.model import ALIGN_NAMES
-
-    assert tuple(ALIGN_NAMES) == ALIGN_MODES
 
 
 def test_a_blank_frame_or_a_texture_has_no_pose_and_is_not_turned():

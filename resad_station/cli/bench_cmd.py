@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from resad_station.profiles.model import ALIGN_NAMES, METHOD_NAMES
+from resad_station.profiles.model import ALIGN_NAMES, AUGMENT_NAMES, METHOD_NAMES, SEARCH_NAMES
 
 NAME = "bench"
 HELP = "time each stage of the engine on this machine"
@@ -21,13 +21,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--weights", help="weights file (default: the bundled model)")
     parser.add_argument("--images", help="folder with reference/ and line/ subfolders (default: the shipped demo)")
-    parser.add_argument("--search", choices=("guided", "broad", "wide", "exact"), default="guided",
+    parser.add_argument("--search", choices=SEARCH_NAMES, default="guided",
                         help="levels searched over every position (see engine.search in a profile)")
     parser.add_argument("--compare-exact", action="store_true", help="also time the exhaustive NN search")
     parser.add_argument("--score", default="max", metavar="RULE",
                         help="image score: max (the map's maximum) or topP, the mean of its top P %% (e.g. top1)")
     parser.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")
-    parser.add_argument("--augment", choices=("none", "flips", "rotations", "dihedral", "shifts"), default="none",
+    parser.add_argument("--augment", choices=AUGMENT_NAMES, default="none",
                         help="augmented views of the reference shots join the pools")
     parser.add_argument("--align", choices=ALIGN_NAMES, default="none",
                         help="part: shots and frames turned so that their one part lies one way")

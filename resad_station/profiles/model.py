@@ -21,11 +21,16 @@ from resad_station.sections import Section as _Section
 VerdictName = Literal["pass", "uncertain", "fail"]
 MethodName = Literal["resad", "knn", "resad+knn", "auto"]  # the engine's METHOD_CHOICES (a test keeps them equal)
 METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
-AlignName = Literal["none", "part"]  # engine.part_align.ALIGN_MODES (a test keeps them equal)
+# the engine's choices, written out so that a CLI's --help imports no torch (tests keep them equal)
+SearchName = Literal["guided", "broad", "wide", "exact"]  # engine.nn_search.SEARCH_MODES
+SEARCH_NAMES: tuple[str, ...] = get_args(SearchName)
+AugmentName = Literal["none", "flips", "rotations", "dihedral", "shifts"]  # engine.reference_augment.AUGMENTS
+AUGMENT_NAMES: tuple[str, ...] = get_args(AugmentName)
+AlignName = Literal["none", "part"]  # engine.part_align.ALIGN_MODES
 ALIGN_NAMES: tuple[str, ...] = get_args(AlignName)
 # Short side fed to the backbone for a new product. 512, not 256: on the transfer protocol it lifts the
-# default method's mean image AUROC by 0.035, on every reference seed (small defects need pixels; about
-# 54 against 15 ms a frame on 2 cores, docs/evaluation.md). `evaluate`, `benchmark transfer` and
+# default method's mean image AUROC by 0.035, on every reference seed (small defects need pixels;
+# 56-61 against 14-19 ms a frame on 2 cores, docs/benchmarks.md). `evaluate`, `benchmark transfer` and
 # new_product_run measure with it unless told otherwise.
 DEFAULT_INPUT_SIZE = 512
 
@@ -106,12 +111,12 @@ class EngineConfig(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     method: MethodName = "auto"  # auto: enrollment's self-test chooses (engine/self_test.py)
     # levels searched exhaustively: 3 / 3, its best 3 matches guiding level 2 / 2-3 / all (engine SEARCH_MODES)
-    search: Literal["guided", "broad", "wide", "exact"] = "guided"
+    search: SearchName = "guided"
     weights: str | None = None
     score_levels: list[int] = Field(default_factory=lambda: [1, 2, 3])  # backbone levels the score sums
     # augmented views of the reference shots in the pools (engine/reference_augment.py): for products
     # whose orientation or position varies
-    augment: Literal["none", "flips", "rotations", "dihedral", "shifts"] = "none"
+    augment: AugmentName = "none"
     # part: shots and frames turned so that one part on a plain background lies one way (engine/part_align.py),
     # for parts that lie at any angle (screws)
     align: AlignName = "none"

@@ -62,10 +62,13 @@ ENGINE_SETUP = ("input_size", "method", "score_levels", "search", "augment", "al
                 "local_features", "device", "weights")
 
 
+def _weights_file(profile: Profile) -> str | None:
+    """The profile's head weights as a path (relative to its file), or None: the bundled model."""
+    return str(profile.resolve_path(profile.engine.weights)) if profile.engine.weights else None
+
+
 def engine_setup(profile: Profile) -> dict[str, Any]:
-    e = profile.engine
-    weights = str(profile.resolve_path(e.weights)) if e.weights else None
-    return {n: weights if n == "weights" else getattr(e, n) for n in ENGINE_SETUP}
+    return {n: _weights_file(profile) if n == "weights" else getattr(profile.engine, n) for n in ENGINE_SETUP}
 
 
 def setup_difference(a: Profile, b: Profile) -> str:
@@ -78,7 +81,7 @@ def load_detector(profile: Profile, data_dir: Path | None = None) -> Detector:
     e = profile.engine
     if e.threads:  # process-wide; ONNX Runtime's sessions take the same count
         torch.set_num_threads(e.threads)
-    weights = str(profile.resolve_path(e.weights)) if e.weights else None
+    weights = _weights_file(profile)
     levels = None if e.score_levels == [1, 2, 3] else e.score_levels  # None: the paper's default, all three
     return Detector.load(weights=weights, device=e.device, input_size=e.input_size, method=e.method,
                          score_levels=levels, search=e.search, augment=e.augment, align=e.align, image_score=e.image_score,
