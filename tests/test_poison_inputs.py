@@ -5,9 +5,11 @@ with its name and why, and the line goes on."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import numpy as np
 import pytest
 
 from resad_station.capture import CaptureWorker, FolderSource
-from resad_station.capture.decode import ImageDecodeError, decode_image_bytes, read_image_file
+from resad_station.capture.decode import ImageDecodeError, _decoder_messages, decode_image_bytes, read_image_file
 from resad_station.checks.folder_recovery import run_cycles
 from resad_station.checks.fuzz_inputs import (bmp_claiming, malformed_images, malformed_profiles, png_claiming,
                                               run_images, run_profiles)
@@ -113,6 +115,20 @@ def test_corrupt_jpeg_data_is_attributed_to_the_file(tmp_path, capfd):
     _, rejects = load_shots([tmp_path / "bad.jpg"])
     assert len(rejects) == 1 and "Corrupt JPEG data" in rejects[0].reason
     assert "Corrupt JPEG" not in capfd.readouterr().err
+
+
+def test_what_others_print_while_a_frame_decodes_still_reaches_stderr(capfd):
+    # fd 2 is the process's: the GUI's "Ctrl-C: closing the window" was lost while a camera decoded
+    box: list[str] = []
+    with _decoder_messages(box):
+        other = threading.Thread(target=lambda: print("Ctrl-C: closing the window", file=sys.stderr, flush=True))
+        other.start()
+        other.join()
+        os.write(2, b"Corrupt JPEG data: 12 extraneous bytes before marker 0xd9\n")
+        os.write(2, b"This plugin does not support propagateSizeHints()\n")
+    err = capfd.readouterr().err
+    assert box == ["Corrupt JPEG data: 12 extraneous bytes before marker 0xd9"]
+    assert "Ctrl-C: closing the window\n" in err and "propagateSizeHints()\n" in err and "Corrupt" not in err
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -67,11 +67,18 @@ class ImageDecodeError(ValueError):
     """A file or buffer that is not an image the station can inspect; the message says why."""
 
 
+# what libjpeg / libpng print on their own (jerror.h's warnings, libpng's); nothing else is theirs
+_DECODER_LINE = re.compile(r"^(Corrupt JPEG data|Premature end of JPEG file|Invalid SOS parameters|"
+                           r"Inconsistent progression sequence|Unknown Adobe color transform|libpng (warning|error))")
+
+
 @contextmanager
 def _decoder_messages(box: list[str]):
     """Catch what libjpeg / libpng print to stderr ("Corrupt JPEG data: ...", no file name) into `box`.
 
-    Decoding is serialised while fd 2 points at a temp file, so the text belongs to this file.
+    Decoding is serialised while fd 2 points at a temp file, so the decoder's lines belong to this
+    file. fd 2 is the whole process's: whatever else reached it meanwhile (another thread's warning,
+    the GUI's "Ctrl-C: closing the window", Qt's own messages) is passed on to the real stderr.
     """
     with _STDERR_LOCK, tempfile.TemporaryFile() as tmp:
         try:
@@ -84,10 +91,28 @@ def _decoder_messages(box: list[str]):
         try:
             yield
         finally:
+            try:
+                sys.stderr.flush()  # Python text written meanwhile goes through fd 2 too
+            except (OSError, ValueError, AttributeError):
+                pass
             os.dup2(saved, 2)
             os.close(saved)
             tmp.seek(0)
-            box.append(tmp.read(4096).decode("utf-8", "replace").strip())
+            ours, others = _split_decoder_lines(tmp.read().decode("utf-8", "replace"))
+            box.append(ours)
+            if others:
+                try:
+                    os.write(2, others.encode("utf-8", "replace"))
+                except OSError:
+                    pass
+
+
+def _split_decoder_lines(text: str) -> tuple[str, str]:
+    """(the decoder's lines, everything else with its line breaks kept)."""
+    ours, others = [], []
+    for line in text.splitlines(keepends=True):
+        (ours if _DECODER_LINE.match(line) else others).append(line)
+    return "".join(ours).strip(), "".join(others)
 
 
 def _header_size(data: bytes, limit: float | None) -> tuple[int, int] | None:
