@@ -140,12 +140,23 @@ def leave_one_out_values(shot_levels: list[torch.Tensor]) -> torch.Tensor:
 
 def limits(shot_levels: list[torch.Tensor]) -> torch.Tensor:
     """(2, 2): per check (coverage, global) its limit and the largest leave-one-out value."""
-    if len(shot_levels) < 2:  # nothing to compare a shot with: no limit to hold a frame to
+    # a shot given twice (the same file copied; the engine API does not reject it as enrollment
+    # does) matches its twin at distance 0: judged on the distinct shots, the limit is never 0
+    distinct = [s for i, s in enumerate(shot_levels)
+                if not any(o.shape == s.shape and torch.equal(o, s) for o in shot_levels[:i])]
+    if len(distinct) < 2:  # nothing to compare a shot with: no limit to hold a frame to
         return torch.full((2, 2), float("inf"))
-    loo = leave_one_out_values(shot_levels)
+    loo = leave_one_out_values(distinct)
     top = loo.max(dim=0).values
     limit = torch.stack([top[0] * COVERAGE_FACTOR, top[1] + loo[:, 1].mean()])
     return torch.stack([limit, top], dim=1).cpu()
+
+
+def ratio(value: float, limit: float) -> float:
+    """value / limit; a limit of 0 (shots with no spread at all) fails anything above it."""
+    if limit > 0:
+        return value / limit
+    return 0.0 if value <= 0 else float("inf")
 
 
 def reason(ratios: dict[str, float]) -> str:

@@ -93,4 +93,5 @@ class ReferenceStats:
         limit = self.check_limits(refs)[:, 0].tolist()
         shots = [m[coverage.CHECK_LEVEL] for i, m in enumerate(refs.maps) if i != exclude]
         values = coverage.check_values(frame_level, shots).cpu().tolist()
-        return [{name: v / lim for name, v, lim in zip(coverage.CHECK_NAMES, row, limit)} for row in values]
+        return [{name: coverage.ratio(v, lim) for name, v, lim in zip(coverage.CHECK_NAMES, row, limit)}
+                for row in values]

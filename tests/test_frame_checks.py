@@ -186,3 +186,24 @@ def test_enrollment_refuses_blank_garbled_and_foreign_shots(tmp_path):
 def test_a_blank_shot_among_two_is_refused_on_its_own():
     report = check_shots([Shot("board", _board()), Shot("cap", np.full_like(_board(), 3))])
     assert [r.name for r in report.rejects] == ["cap"] and "blank" in report.rejects[0].reason
+
+
+def test_shots_given_twice_keep_limits_and_still_fail_a_blank_frame():
+    # the engine API does not reject duplicates as enrollment does; every shot having a twin made
+    # the checks' limits 0 (a ZeroDivisionError in every prediction, the self-test's included)
+    det = Detector.load(method="knn", device="cpu", input_size=256)
+    a, b = load_rgb(REFERENCE_FILES[0]), load_rgb(REFERENCE_FILES[1])
+    refs = det.build_references([a, a.copy(), b, b.copy()])
+    limits = det.check_limits(refs)
+    assert bool((limits[:, 0] > 0).all()) and bool(torch.isfinite(limits).all())
+    assert torch.allclose(limits, det.check_limits(det.build_references([a, b])))  # the distinct shots' limits
+    good, blank = det.predict_batch([load_rgb(REFERENCE_FILES[2]), np.zeros_like(a)], refs)
+    assert math.isfinite(good.score) and good.reason == ""
+    assert blank.reason in ("part missing", "unlike the references")
+    loo = det.predict_methods([a], refs, ["knn"], exclude=0)[0]["knn"]  # the self-test's leave-one-out call
+    assert math.isfinite(loo.score)
+
+
+def test_a_zero_limit_fails_anything_above_it():
+    assert coverage.ratio(0.0, 0.0) == 0.0 and coverage.ratio(1e-3, 0.0) == math.inf
+    assert coverage.ratio(1.0, 2.0) == 0.5
