@@ -138,8 +138,15 @@ def leave_one_out_values(shot_levels: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack(rows)
 
 
-def limits(shot_levels: list[torch.Tensor]) -> torch.Tensor:
-    """(2, 2): per check (coverage, global) its limit and the largest leave-one-out value."""
+def limits(shot_levels: list[torch.Tensor], good_values: torch.Tensor | None = None) -> torch.Tensor:
+    """(2, 2): per check (coverage, global) its limit and the largest value of a good image.
+
+    The good images are the shots, each against the others (leave-one-out), plus for the global
+    check `good_values` (N, 2): other good images against all the shots (enrollment's validation
+    images), which can only widen its limit. Shots that sit in near-twin pairs see small
+    leave-one-out distances, and the global limit they gave alone failed every good screw of a
+    test set ("unlike the references"); the validation images show the spread.
+    """
     # a shot given twice (the same file copied; the engine API does not reject it as enrollment
     # does) matches its twin at distance 0: judged on the distinct shots, the limit is never 0
     distinct = [s for i, s in enumerate(shot_levels)
@@ -149,6 +156,11 @@ def limits(shot_levels: list[torch.Tensor]) -> torch.Tensor:
     loo = leave_one_out_values(distinct)
     top = loo.max(dim=0).values
     limit = torch.stack([top[0] * COVERAGE_FACTOR, top[1] + loo[:, 1].mean()])
+    if good_values is not None and len(good_values):
+        # only the global limit, and only wider: a missing part must still show in the coverage check
+        glob = torch.cat([loo[:, 1], good_values[:, 1].to(loo)])
+        top[1] = glob.max()
+        limit[1] = torch.maximum(limit[1], top[1] + glob.mean())
     return torch.stack([limit, top], dim=1).cpu()
 
 

@@ -88,6 +88,20 @@ class ReferenceStats:
                 refs.stats[coverage.CHECKS_KEY] = coverage.limits([m[coverage.CHECK_LEVEL] for m in refs.maps])
         return refs.stats[coverage.CHECKS_KEY]
 
+    def widen_check_limits(self, refs: ReferenceSet, good_images) -> torch.Tensor:
+        """The checks' limits from the shots and these other good images (enrollment's validation
+        images, each against all the shots), kept on refs; a set whose limits were already placed
+        is placed anew. Returns the limits."""
+        shots = [m[coverage.CHECK_LEVEL] for m in refs.maps]
+        values = None
+        if len(good_images):
+            feats = self.frame_features(list(good_images))
+            with _inference():
+                values = torch.cat([coverage.check_values(f[coverage.CHECK_LEVEL].unsqueeze(0), shots) for f in feats])
+        with _inference():
+            refs.stats[coverage.CHECKS_KEY] = coverage.limits(shots, values)
+        return refs.stats[coverage.CHECKS_KEY]
+
     def _check_ratios(self, frame_level: torch.Tensor, refs: ReferenceSet, exclude: int | None) -> list[dict[str, float]]:
         """Per frame: each check's value / its limit."""
         limit = self.check_limits(refs)[:, 0].tolist()

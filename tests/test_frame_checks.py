@@ -207,3 +207,34 @@ def test_shots_given_twice_keep_limits_and_still_fail_a_blank_frame():
 def test_a_zero_limit_fails_anything_above_it():
     assert coverage.ratio(0.0, 0.0) == 0.0 and coverage.ratio(1e-3, 0.0) == math.inf
     assert coverage.ratio(1.0, 2.0) == 0.5
+
+
+def test_validation_images_widen_the_global_limit_only_and_blank_frames_still_fail():
+    # shots in near-twin pairs (a board photographed twice) see small leave-one-out distances: the
+    # limits they give alone fail good boards; enrollment's validation images widen the global one
+    det = Detector.load(method="knn", device="cpu", input_size=256)
+    rng = np.random.default_rng(0)
+    twin = lambda img: np.clip(img.astype(np.int16) + rng.integers(-2, 3, img.shape), 0, 255).astype(np.uint8)  # noqa: E731
+    a, b = load_rgb(REFERENCE_FILES[0]), load_rgb(REFERENCE_FILES[1])
+    refs = det.build_references([a, twin(a), b, twin(b)])
+    validation = [load_rgb(p) for p in REFERENCE_FILES[4:]]
+    alone = det.check_limits(refs).clone()
+    assert any(p.reason for p in det.predict_batch(validation, refs))  # the twins' limits fail good boards
+    widened = det.widen_check_limits(refs, validation)
+    assert torch.equal(widened[0], alone[0])  # coverage: a missing part must still show
+    assert widened[1, 0] > alone[1, 0]
+    preds = det.predict_batch(validation + [f() for f in WRONG_FRAMES.values()], refs)
+    assert all(p.checks["global"] < 1.0 for p in preds[:len(validation)])
+    assert all(p.reason for p in preds[len(validation):]), [(k, p.checks) for k, p in zip(WRONG_FRAMES, preds[len(validation):])]
+    same = det.widen_check_limits(refs, [a, b])  # good images as close as the shots: never a tighter limit
+    assert torch.equal(same[:, 0], alone[:, 0])
+
+
+def test_enrollment_places_the_checks_on_its_validation_images_too(enrolled):
+    det, refs, _, _ = enrolled
+    shots_only = coverage.limits([m[coverage.CHECK_LEVEL] for m in refs.maps])
+    kept = det.check_limits(refs).clone()  # what the stored reference set holds
+    validation = [load_rgb(p) for p in REFERENCE_FILES[4:]]
+    assert torch.equal(kept, det.widen_check_limits(refs, validation))  # placed on the validation images
+    assert torch.equal(kept[0], shots_only[0]) and kept[1, 0] >= shots_only[1, 0]
+    assert all(p.checks["global"] < 1.0 for p in det.predict_batch(validation, refs))

@@ -100,6 +100,8 @@ def calibrate_references(detector, refs, validation_images: Sequence[np.ndarray]
     synthetic defects on the shots place the thresholds, and under method "auto" it chooses the
     method (kept on refs.method and stored with the calibration)."""
     try:
+        if len(validation_images) and detector.checks:  # good parts the shots' spread alone may not cover
+            detector.widen_check_limits(refs, validation_images)
         if len(shot_images):
             test = self_test.run(detector, shot_images, refs, validation_images, progress=progress)
             s = test.best.scores
