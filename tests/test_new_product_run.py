@@ -25,3 +25,15 @@ def test_enrolls_on_a_fresh_station_and_judges_every_test_image(tmp_path, capsys
                  "--json", str(out)]) == 0
     assert "caught" in capsys.readouterr().out
     assert json.loads(out.read_text())["defective"] == result["defective"]
+
+
+def test_start_draws_the_shots_further_down_train_good(tmp_path):
+    _make_category(tmp_path, "brick", skimage.data.brick()[:480, :480], seed=0)
+    result = run(tmp_path / "brick", shots=2, validation=2, input_size=128, start=2)
+    assert result["shots"] == ["002.png", "003.png"] and result["start"] == 2
+    try:
+        run(tmp_path / "brick", shots=2, validation=2, input_size=128, start=4)
+    except SystemExit as exc:
+        assert "2 images from the 4-th, 4 needed" in str(exc)
+    else:
+        raise AssertionError("a start past the images was accepted")

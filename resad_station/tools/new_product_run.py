@@ -1,12 +1,12 @@
 """A new product, as a new user meets it: enroll from a few good shots, then inspect its test folder.
 
     python -m resad_station.tools.new_product_run DATASET_CATEGORY [--shots 4] [--validation 4]
-        [--method auto] [--input-size N] [--align part] [--json OUT.json]
+        [--start 0] [--method auto] [--input-size N] [--align part] [--json OUT.json]
 
 DATASET_CATEGORY is a folder in the MVTec AD layout (train/good, test/good, test/<defect>). The
 run uses the station's own code paths and thresholds, in a fresh temporary data directory:
-`enroll` (the CLI command) from the first --shots train/good images (sorted by name) with the
-next --validation ones as --validation, then the test images (linked into one flat folder, named
+`enroll` (the CLI command) from --shots train/good images (sorted by name, from the --start-th)
+with the next --validation ones as --validation, then the test images (linked into one flat folder, named
 <class>__<file>) through a `folder` camera of a small profile written beside it, inspected by the
 Station as `inspect` runs it. Prints how the good and the defective images were judged (and why:
 a whole-frame check's reason), and the enrollment's self-test. Without --input-size the profile
@@ -45,10 +45,10 @@ class Collector:
             self.rows.append((result.source_name, result.verdict.value, result.reason, float(result.score)))
 
 
-def _layout(root: Path, work: Path, shots: int, validation: int) -> tuple[list[Path], Path, Path]:
-    train = image_files([root / "train" / "good"])
+def _layout(root: Path, work: Path, shots: int, validation: int, start: int = 0) -> tuple[list[Path], Path, Path]:
+    train = image_files([root / "train" / "good"])[start:]
     if len(train) < shots + validation:
-        raise SystemExit(f"{root}/train/good: {len(train)} images, {shots + validation} needed")
+        raise SystemExit(f"{root}/train/good: {len(train)} images from the {start}-th, {shots + validation} needed")
     val_dir, test_dir = work / "validation", work / "test"
     val_dir.mkdir()
     test_dir.mkdir()
@@ -106,7 +106,7 @@ def tally(rows) -> dict:
 
 
 def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", input_size: int | None = None,
-        align: str = "none") -> dict:
+        align: str = "none", start: int = 0) -> dict:
     from resad_station.cli.main import main as cli
     from resad_station.runtime.station import Station
     from resad_station.storage import repository as repo
@@ -114,7 +114,7 @@ def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", i
     with tempfile.TemporaryDirectory(prefix="new-product-") as tmp:
         work = Path(tmp)
         data_dir = work / "data"
-        shot_files, val_dir, test_dir = _layout(root, work, shots, validation)
+        shot_files, val_dir, test_dir = _layout(root, work, shots, validation, start)
         profile = _profile(work, test_dir, method, input_size, align)
         pin_file = _engineer_pin(data_dir, work)
         rc = cli(["--data-dir", str(data_dir), "enroll", "--product", PRODUCT, "--profile", str(profile),
@@ -130,7 +130,7 @@ def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", i
             station.start()
             station.wait()
             station.stop(timeout=30.0)
-        return {"dataset": str(root), "shots": [p.name for p in shot_files], "validation": validation,
+        return {"dataset": str(root), "shots": [p.name for p in shot_files], "validation": validation, "start": start,
                 "profile_method": method, "method": calibration.get("method"), "input_size": input_size,
                 "align": align,
                 "t_uncertain": calibration["t_uncertain"], "t_fail": calibration["t_fail"],
@@ -144,12 +144,13 @@ def main(argv=None) -> int:
     ap.add_argument("root", type=Path, help="a category folder in the MVTec AD layout")
     ap.add_argument("--shots", type=int, default=4)
     ap.add_argument("--validation", type=int, default=4)
+    ap.add_argument("--start", type=int, default=0, help="the shots begin at this train/good image (sorted by name)")
     ap.add_argument("--method", default="auto")
     ap.add_argument("--align", choices=ALIGN_NAMES, default="none", help="engine.align of the profile")
     ap.add_argument("--input-size", type=int, default=None, help="default: a new profile's")
     ap.add_argument("--json", type=Path, help="write the result (with every frame) here")
     args = ap.parse_args(argv)
-    result = run(args.root, args.shots, args.validation, args.method, args.input_size, args.align)
+    result = run(args.root, args.shots, args.validation, args.method, args.input_size, args.align, args.start)
     g, d = result["good"], result["defective"]
     print(f"{result['dataset']}: method {result['method']} (profile {result['profile_method']}), "
           f"T1 {result['t_uncertain']:.4g}, T2 {result['t_fail']:.4g}; self-test: {result['self_test']}")
