@@ -4,6 +4,7 @@ through a folder camera at the thresholds enrollment set."""
 
 import json
 
+import pytest
 import skimage.data
 
 from engine import METHODS
@@ -31,9 +32,5 @@ def test_start_draws_the_shots_further_down_train_good(tmp_path):
     _make_category(tmp_path, "brick", skimage.data.brick()[:480, :480], seed=0)
     result = run(tmp_path / "brick", shots=2, validation=2, input_size=128, start=2)
     assert result["shots"] == ["002.png", "003.png"] and result["start"] == 2
-    try:
+    with pytest.raises(SystemExit, match="2 images from the 4-th, 4 needed"):
         run(tmp_path / "brick", shots=2, validation=2, input_size=128, start=4)
-    except SystemExit as exc:
-        assert "2 images from the 4-th, 4 needed" in str(exc)
-    else:
-        raise AssertionError("a start past the images was accepted")
