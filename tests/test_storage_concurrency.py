@@ -120,3 +120,26 @@ def test_writer_threads_and_a_reader_thread_at_once(any_db, rgb_texture):
         assert repo.query_defects(s, product="pcb", limit=1)[1] == 2 * n_batches * per_batch
         assert repo.query_defects(s, camera="cam2", verdict="fail", limit=1)[1] == n_batches * 2
     assert station_db.check().ok
+
+
+def test_a_new_database_opens_while_another_station_holds_its_write_lock(tmp_path):
+    # Two stations opening a new SQLite file together: the first one's writes hold the lock while
+    # the second switches the file to WAL, which SQLite refuses at once, without waiting.
+    import sqlite3
+
+    path = tmp_path / "station.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE first_station_was_here (i INTEGER)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO first_station_was_here VALUES (1)")
+    released = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    released.start()
+    try:
+        db = Database(f"sqlite:///{path}", tmp_path / "images")
+    finally:
+        released.join()
+        other.close()
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert db.current_revision() is not None
+    db.close()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +28,26 @@ from resad_station.storage.schema import alembic_config, head_revision, known_re
 from resad_station.storage.sealing import SEAL_INFO
 
 log = logging.getLogger(__name__)
+WAL_RETRY_S = 0.02
 UPGRADE_LOCK_KEY = 0x7265_7361_6400  # pg_advisory_xact_lock key: one migrating station at a time
+
+
+def _enter_wal(cursor, timeout_s: float) -> None:
+    """Switch a connection's database to WAL, waiting up to timeout_s for other writers.
+
+    On a database still in rollback-journal mode (a new file) the switch needs the exclusive
+    lock, and SQLite answers "database is locked" at once, without its busy handler, while
+    another connection holds the write lock: two stations opening a new database together.
+    Once the file is in WAL (it stays so) the pragma only reads."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if not ("locked" in str(error) or "busy" in str(error)) or time.monotonic() >= deadline:
+                raise
+            time.sleep(WAL_RETRY_S)
 
 
 class Database:
@@ -106,7 +127,7 @@ class Database:
             # first write, so reads would not share a snapshot); SQLAlchemy BEGINs below.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(cursor, busy_timeout_s)
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             # FULL: a commit is on disk before it returns (a power cut keeps committed rows).
