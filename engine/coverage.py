@@ -14,6 +14,11 @@ cheap: a 256 px frame has 256 positions):
 - global ("unlike the references"): the distance of the frame's global descriptor (per-channel
   mean and standard deviation of the deepest level) to the nearest shot's.
 
+- blank ("blank frame"): the grey levels of the network's input vary by less than BLANK_STD: a
+  black, white or grey frame, a lens cap. Enrollment refuses such shots, so no good part looks
+  like this; on a product whose shots hold near-empty regions (a sparse DeepPCB board) a white
+  frame matches them on both checks above, and only this one fails it.
+
 Limits come from the product's own shots, leave-one-out: each shot is checked against the others.
 The coverage limit is COVERAGE_FACTOR x the largest leave-one-out value; the global limit is the
 largest plus the mean leave-one-out distance (the shots' own spread of poses sets the room a good
@@ -29,13 +34,25 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
+from engine.backbone import MEAN, STD
+
 CHECK_LEVEL = 2  # deepest level (0-based): stride 16, 112 channels
 COVERAGE_TOP = 0.05  # share of a shot's patches that make its coverage value
 COVERAGE_RADIUS = 2  # cells of the check level around a reference patch where its counterpart may be
 COVERAGE_FACTOR = 1.5
 CHECKS_KEY = "checks.v1"  # ReferenceSet.stats key: (2, 2) rows coverage / global, columns limit / largest loo
 CHECK_NAMES = ("coverage", "global")
-REASONS = {"coverage": "part missing", "global": "unlike the references"}
+REASONS = {"coverage": "part missing", "global": "unlike the references", "blank": "blank frame"}
+BLANK_STD = 1.0  # grey levels (of 255) at the network's input; area shrinking has already averaged sensor noise
+_PIXEL_SCALE = torch.tensor(STD, dtype=torch.float32).view(3, 1, 1) * 255.0
+_PIXEL_MEAN = torch.tensor(MEAN, dtype=torch.float32).view(3, 1, 1) * 255.0
+
+
+def blank_ratio(tensor: torch.Tensor) -> float:
+    """BLANK_STD / the grey-level std of a prepared frame (3, H, W), on every other pixel (striding
+    keeps the noise that averaging would remove): >= 1 is a blank frame."""
+    pixels = tensor[:, ::2, ::2].float().cpu() * _PIXEL_SCALE + _PIXEL_MEAN
+    return ratio(BLANK_STD, float(pixels.mean(dim=0).std()))
 
 
 def descriptor(level_map: torch.Tensor) -> torch.Tensor:
@@ -172,9 +189,9 @@ def ratio(value: float, limit: float) -> float:
 
 
 def reason(ratios: dict[str, float]) -> str:
-    """Why a frame fails the checks ("" when it passes them). A frame unlike the references is
-    said so first: a blank frame or another product also leaves every reference region uncovered."""
-    for name in ("global", "coverage"):
+    """Why a frame fails the checks ("" when it passes them). A blank frame is said so first, then
+    a frame unlike the references: another product also leaves every reference region uncovered."""
+    for name in ("blank", "global", "coverage"):
         if not ratios.get(name, 0.0) < 1.0:  # NaN counts as failed
             return REASONS[name]
     return ""

@@ -367,7 +367,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
                 clock.mark("backbone")
                 if self.checks:
                     for i, r in zip(group, self._check_ratios(feats[coverage.CHECK_LEVEL], refs, exclude)):
-                        ratios[i] = r
+                        ratios[i] = {**r, "blank": coverage.blank_ratio(prepared[i].tensor)}
                     clock.mark("checks")
                 found: list = []  # the finest level's matches, for the "why" view
                 maps = self._smoothed_maps(feats, pools, refs, methods, clock, found)

@@ -72,7 +72,7 @@ WRONG_FRAMES = {
 def test_blank_missing_and_wrong_frames_fail_with_a_reason(enrolled, what):
     det, refs, thresholds, _ = enrolled
     pred = det.predict(WRONG_FRAMES[what](), refs)
-    assert pred.reason in ("part missing", "unlike the references"), (what, pred.checks)
+    assert pred.reason in ("part missing", "unlike the references", "blank frame"), (what, pred.checks)
     assert max(pred.checks.values()) >= 1.0
     assert judge(pred.score, pred.reason, thresholds) is Verdict.FAIL
 
@@ -199,7 +199,7 @@ def test_shots_given_twice_keep_limits_and_still_fail_a_blank_frame():
     assert torch.allclose(limits, det.check_limits(det.build_references([a, b])))  # the distinct shots' limits
     good, blank = det.predict_batch([load_rgb(REFERENCE_FILES[2]), np.zeros_like(a)], refs)
     assert math.isfinite(good.score) and good.reason == ""
-    assert blank.reason in ("part missing", "unlike the references")
+    assert blank.reason in ("part missing", "unlike the references", "blank frame")
     loo = det.predict_methods([a], refs, ["knn"], exclude=0)[0]["knn"]  # the self-test's leave-one-out call
     assert math.isfinite(loo.score)
 
@@ -238,3 +238,19 @@ def test_enrollment_places_the_checks_on_its_validation_images_too(enrolled):
     assert torch.equal(kept, det.widen_check_limits(refs, validation))  # placed on the validation images
     assert torch.equal(kept[0], shots_only[0]) and kept[1, 0] >= shots_only[1, 0]
     assert all(p.checks["global"] < 1.0 for p in det.predict_batch(validation, refs))
+
+
+def test_blank_frames_fail_as_blank_and_a_faint_real_board_does_not(enrolled):
+    # a sparse DeepPCB board among the shots let a white frame pass both feature checks: the blank
+    # check judges the pixels alone (enrollment refuses blank shots, so no good part looks like one)
+    det, refs, _, _ = enrolled
+    rng = np.random.default_rng(0)
+    lens_cap = np.clip(10 + rng.normal(0, 2.0, (1080, 1920, 3)), 0, 255).astype(np.uint8)  # dark, sensor noise
+    board = _board().astype(np.float32)
+    faint = np.clip((board - board.mean()) * (4.0 / board.std()) + 128, 0, 255).astype(np.uint8)  # grey std ~4
+    frames = [np.zeros_like(_board()), np.full_like(_board(), 128), np.full_like(_board(), 255), lens_cap, faint]
+    preds = det.predict_batch(frames, refs)
+    assert [p.reason for p in preds[:4]] == ["blank frame"] * 4, [p.checks for p in preds]
+    assert preds[4].checks["blank"] < 0.5
+    goods = det.predict_batch([load_rgb(p) for p in GOOD_LINE[:8]], refs)
+    assert all(p.checks["blank"] < 0.1 for p in goods)

@@ -40,6 +40,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from engine.coverage import CHECK_NAMES as DRIFT_CHECKS
 from engine.thresholds import RELATIVE_SPREAD_FLOOR
 from resad_station.runtime.events import FrameResult, Verdict
 
@@ -152,7 +153,8 @@ class DriftMonitor:
         at = self._clock() if at is None else at
         self._last_at = at
         s = self.settings
-        checks = {k: float(v) for k, v in (checks or {}).items() if math.isfinite(v)}
+        # the feature checks only: a blank frame fails on its own, and its ratio can be infinite
+        checks = {k: float(v) for k, v in (checks or {}).items() if k in DRIFT_CHECKS and math.isfinite(v)}
         if self.anchor is None:
             self._baseline.append(float(score))
             for name, ratio in checks.items():
