@@ -232,10 +232,11 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
                               "head weights (Detector.load(method='knn') with no bundled model): load it with weights")
         return methods
 
-    def _prepare(self, image, roi, what: str) -> tuple[Prepared, PartPose | None]:
-        """The network input of one image (its ROI cut first), turned to the part's pose under align."""
+    def _prepare(self, image, roi, what: str, short_side: int | None = None) -> tuple[Prepared, PartPose | None]:
+        """The network input of one image (its ROI cut first) at the scale of shots of that short side
+        (engine/preprocess.py), or turned to the part's pose under align (network-sized first)."""
         if self.align == "none":
-            return prepare(image, self.input_size, roi, what=what), None
+            return prepare(image, self.input_size, roi, what=what, short_side=short_side), None
         rgb = to_rgb_uint8(image, what)
         crop = network_sized(crop_roi(rgb, roi), self.input_size)  # turning 5 MP at full size took ~0.1 s
         pose = find_pose(crop)
@@ -247,24 +248,31 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         if len(images) < MIN_SHOTS:
             raise ReferenceSetError(f"a reference set needs at least {MIN_SHOTS} good images, got {len(images)}")
         prepared = [self._prepare(img, roi, f"reference image {i}")[0] for i, img in enumerate(images)]
+        short_side = None
+        if self.align == "none":  # shots of different sizes are all read at the scale of their median
+            sides = [min(p.roi[2:]) if p.roi else min(p.original_shape) for p in prepared]
+            short_side = int(np.median(sides))
+            if any(side != short_side for side in sides):
+                prepared = [self._prepare(img, roi, f"reference image {i}", short_side)[0] for i, img in enumerate(images)]
         maps: list[list[torch.Tensor]] = [None] * len(prepared)  # type: ignore[list-item]
         with _inference():
             for idx_group in _group_by_shape(prepared):
                 feats = self._features(torch.stack([prepared[i].tensor for i in idx_group]))
                 for j, i in enumerate(idx_group):
                     maps[i] = [f[j].float().cpu().contiguous() for f in feats]
-        refs = ReferenceSet(maps, self.input_size, BACKBONE_ID, views=self._views(images, roi))
+        refs = ReferenceSet(maps, self.input_size, BACKBONE_ID, views=self._views(images, roi, short_side),
+                            short_side=short_side)
         self._ensure_stats(refs, METHODS if self.heads is not None else ("knn",))
         return refs
 
-    def _views(self, images, roi) -> list[tuple[int, list[torch.Tensor]]]:
+    def _views(self, images, roi, short_side) -> list[tuple[int, list[torch.Tensor]]]:
         """(shot index, per-level maps) of every augmented view of the shots (none by default)."""
         if self.augment == "none":
             return []
         out = []
         with _inference():
             for i, img in enumerate(images):
-                for view in extra_views(self._prepare(img, roi, f"reference image {i}")[0].tensor
+                for view in extra_views(self._prepare(img, roi, f"reference image {i}", short_side)[0].tensor
                                         .permute(1, 2, 0).numpy(), self.augment):
                     tensor = torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)
                     out.append((i, [f[0].float().cpu().contiguous() for f in self._features(tensor[None])]))
@@ -298,12 +306,14 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         maps = self._level_maps(feats, pools, terms, clock, scale, found)
         return {m: np.stack([smooth(c) for c in self._combined(maps, m, refs)]) for m in methods}
 
-    def frame_features(self, images: Sequence[np.ndarray], poses: list | None = None) -> list[list[torch.Tensor]]:
+    def frame_features(self, images: Sequence[np.ndarray], poses: list | None = None,
+                       short_side: int | None = None) -> list[list[torch.Tensor]]:
         """Per image, its per-level features (C, H_l, W_l) on the CPU, as the frames' search sees them
         (evaluation computes them once and scores many reference draws with `maps_from_features`).
+        short_side: the reference set's (ReferenceSet.short_side), whose scale the frames take.
         poses: when given, each image's PartPose (None without alignment) is appended to it, for
         `engine.part_align.to_frame` to bring the maps back to the frames' coordinates."""
-        pairs = [self._prepare(img, None, f"frame {i}") for i, img in enumerate(images)]
+        pairs = [self._prepare(img, None, f"frame {i}", short_side) for i, img in enumerate(images)]
         prepared = [p for p, _ in pairs]
         if poses is not None:
             poses.extend(pose for _, pose in pairs)
@@ -358,7 +368,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         ratios: list[dict[str, float]] = [{} for _ in images]
         with _inference():
             clock = _Clock(self.device)
-            pairs = [self._prepare(img, roi, f"frame {i}") for i, img in enumerate(images)]
+            pairs = [self._prepare(img, roi, f"frame {i}", refs.short_side) for i, img in enumerate(images)]
             prepared, poses = [p for p, _ in pairs], [pose for _, pose in pairs]
             clock.mark("preprocess")
             pools = refs.pools(self.device, exclude)

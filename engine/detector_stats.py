@@ -95,7 +95,7 @@ class ReferenceStats:
         shots = [m[coverage.CHECK_LEVEL] for m in refs.maps]
         values = None
         if len(good_images):
-            feats = self.frame_features(list(good_images))
+            feats = self.frame_features(list(good_images), short_side=refs.short_side)
             with _inference():
                 values = torch.cat([coverage.check_values(f[coverage.CHECK_LEVEL].unsqueeze(0), shots) for f in feats])
         with _inference():

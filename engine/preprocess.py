@@ -1,7 +1,12 @@
 """Input checks, conversion to 8-bit RGB, region of interest and the resize geometry.
 
-Geometry: after the optional ROI crop the image is resized so that its short side is the input
-size and both sides are multiples of the backbone stride (32), keeping the aspect ratio.
+Geometry: after the optional ROI crop the image is resized, keeping its aspect ratio, to sides
+that are multiples of the backbone stride (32). The scale is input_size / short_side: short_side
+is the reference shots' (a reference set records the median of its shots' short sides), so a
+frame larger or smaller than the shots is read at the shots' scale and a defect keeps its size in
+the features; without one (the shots themselves, sets made before this) the image's own short
+side, which gives every image the input size as its short side. Both are the same for frames of
+the shots' size, the usual case of a fixed camera.
 
 Resizing is bilinear with antialiasing (a triangle filter widened by the scale when shrinking, as
 in PIL and torchvision), on the 8-bit pixels. Measured on a 600 px frame here: 0.25 ms, against
@@ -22,8 +27,13 @@ from engine.backbone import INPUT_MULTIPLE, MEAN, STD
 from engine.errors import InputImageError
 
 MIN_SIDE = 32
+# at the shots' scale, a frame much larger than the shots would become a network input this many
+# times the input size squared (at 512 px, 4.2 MP): refused rather than left to fill the memory
+MAX_SCALED_AREA = 16
 PREPROCESS_ID = "short-side/bilinear-antialias"
 LEGACY_PREPROCESS_ID = "short-side/cv2-inter-area"  # reference sets that name no preprocessing
+# how frames are scaled against a set's shots; cached evaluations are keyed on it
+FRAME_SCALE = "input_size / the reference shots' median short side"
 
 
 def describe(obj) -> str:
@@ -83,9 +93,10 @@ def crop_roi(image: np.ndarray, roi) -> np.ndarray:
     return image[y : y + h, x : x + w]
 
 
-def input_shape(height: int, width: int, input_size: int) -> tuple[int, int]:
-    """Processed (height, width): short side ~ input_size, both multiples of 32, aspect kept."""
-    scale = input_size / min(height, width)
+def input_shape(height: int, width: int, input_size: int, short_side: int | None = None) -> tuple[int, int]:
+    """Processed (height, width), both multiples of 32, aspect kept, at scale input_size / short_side
+    (the image's own short side when None: that side becomes ~ input_size)."""
+    scale = input_size / (short_side or min(height, width))
 
     def snap(v: float) -> int:
         return max(INPUT_MULTIPLE, int(round(v * scale / INPUT_MULTIPLE)) * INPUT_MULTIPLE)
@@ -104,10 +115,15 @@ _MEAN_T = torch.tensor(MEAN, dtype=torch.float32).view(3, 1, 1) * 255.0
 _STD_T = torch.tensor(STD, dtype=torch.float32).view(3, 1, 1) * 255.0
 
 
-def prepare(image, input_size: int, roi=None, what: str = "image") -> Prepared:
+def prepare(image, input_size: int, roi=None, what: str = "image", short_side: int | None = None) -> Prepared:
     rgb = to_rgb_uint8(image, what)
     crop = crop_roi(rgb, roi)
-    h, w = input_shape(crop.shape[0], crop.shape[1], input_size)
+    h, w = input_shape(crop.shape[0], crop.shape[1], input_size, short_side)
+    if short_side is not None and h * w > MAX_SCALED_AREA * input_size * input_size:
+        raise InputImageError(
+            f"{what}: {crop.shape[1]}x{crop.shape[0]} px is far larger than the reference shots (short side "
+            f"{short_side} px): at their scale it would be a {w}x{h} px network input, over {MAX_SCALED_AREA}x "
+            f"{input_size}x{input_size}; cut it like the shots (camera roi) or enroll shots of this size")
     # (1, 3, H, W) with channels-last strides: a view of the HWC pixels, the layout torch's
     # vectorised uint8 antialiased resize takes
     pixels = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).unsqueeze(0)

@@ -42,6 +42,7 @@ class ReferenceSet:
         stats: dict[str, torch.Tensor] | None = None,
         preprocess: str = PREPROCESS_ID,
         views: list[tuple[int, list[torch.Tensor]]] | None = None,
+        short_side: int | None = None,
     ):
         if not maps:
             raise ReferenceSetError("a reference set needs reference images, got none")
@@ -50,6 +51,9 @@ class ReferenceSet:
         self.backbone = backbone
         self.engine_version = engine_version
         self.preprocess = preprocess
+        # the shots' median short side: frames are resized at the shots' scale (engine/preprocess.py);
+        # None (sets made before it was recorded): each frame at its own short side
+        self.short_side = None if short_side is None else int(short_side)
         self.stats: dict[str, torch.Tensor] = dict(stats or {})
         # augmented views (engine/reference_augment.py): (index of the shot they come from, maps);
         # they join the pools, and leave-one-out leaves a shot out together with its views
@@ -119,6 +123,7 @@ class ReferenceSet:
             "levels": str(self.levels),
             "stats": json.dumps(sorted(self.stats)),
             "views_of": json.dumps([i for i, _ in self.views]),
+            **({} if self.short_side is None else {"short_side": str(self.short_side)}),
             "sha256": _content_hash(tensors),
         }
         return st_save(tensors, metadata=meta)
@@ -151,8 +156,11 @@ class ReferenceSet:
                 f"stats.{name}" for name in stats} - {f"view{j:03d}.level{l}" for j in range(len(views)) for l in range(levels)}
             if extra or k < 1 or levels < 1:
                 raise KeyError(sorted(extra)[0] if extra else "k/levels")
+            short_side = int(meta["short_side"]) if "short_side" in meta else None
+            if short_side is not None and short_side < 1:
+                raise ValueError(f"short_side {short_side}")
             return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats,
-                       meta.get("preprocess", LEGACY_PREPROCESS_ID), views)
+                       meta.get("preprocess", LEGACY_PREPROCESS_ID), views, short_side)
         except (KeyError, ValueError, TypeError) as exc:
             raise ReferenceSetError(
                 f"reference set: corrupt metadata (k={meta.get('k')!r}, levels={meta.get('levels')!r} do not match "

@@ -1,7 +1,9 @@
 """Evaluation on cached frame features: the backbone runs once per test image, not once per draw.
 
 The backbone is frozen and sees only the frame, so a category's test features are the same for
-every K and seed; only the search and the heads depend on the references. Scores and maps are
+every K and seed whose shots share one median short side (engine/preprocess.py: the frames take
+the shots' scale); only the search and the heads depend on the rest of the references. Where
+the shots' sizes vary (magnetic_tile's crops) the features are computed again for each new scale. Scores and maps are
 the detector's own (`maps_from_features` is the path `predict` takes after the backbone), so the
 metrics equal those of the uncached runner. Several image-score rules (engine/image_score.py) are
 read off the same maps: the first is the detector's, each other one is reported as
@@ -28,13 +30,15 @@ BATCH = 8
 class CachedFrames:
     """A category's test images as features (per image, per level (C, H_l, W_l)) and shapes."""
 
-    def __init__(self, det: Any, paths: Sequence, on_image: Callable[[int], None] | None = None):
+    def __init__(self, det: Any, paths: Sequence, on_image: Callable[[int], None] | None = None,
+                 short_side: int | None = None):
+        self.short_side = short_side  # the reference sets' (ReferenceSet.short_side) these features fit
         self.feats: list[list[torch.Tensor]] = []
         self.shapes: list[tuple[int, int]] = []
         self.poses: list = []  # engine.part_align.PartPose per image (None: not turned)
         for start in range(0, len(paths), BATCH):
             images = [load_rgb(p) for p in paths[start : start + BATCH]]
-            self.feats += det.frame_features(images, self.poses)
+            self.feats += det.frame_features(images, self.poses, short_side)
             self.shapes += [im.shape[:2] for im in images]
             if on_image:
                 on_image(len(images))

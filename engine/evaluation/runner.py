@@ -17,7 +17,7 @@ JSON structure returned by `evaluate` (schema "resad-station/evaluate/v1"; every
       "schema": "resad-station/evaluate/v1",
       "config": {"roots": [str], "categories": [str], "shots": [int], "seeds": [int],
                  "methods": [str], "input_size": int|null, "score_levels": [int], "search": str|null,
-                 "weights_id": str|null,
+                 "frame_scale": str, "weights_id": str|null,
                  "weights": str (added by the CLI: the --weights path or "bundled"),
                  "pixel_metrics_max_side": 256,
                  "aupro_fpr_limit": 0.3, "reference_draw": str, "std": str},
@@ -55,6 +55,7 @@ from engine.data.mvtec import Sample, category_dirs, index_root, load_mask, load
 from engine.evaluation.metrics import (AUPRO_FPR_LIMIT, DEFAULT_MAX_SIDE, aupro, downscale_for_metrics,
                                        image_auroc, pixel_auroc)
 from engine.evaluation.cached_features import CachedFrames, method_keys, run_seed_cached
+from engine.preprocess import FRAME_SCALE
 from engine.evaluation.summary import METRICS, build_k_entry
 
 log = logging.getLogger(__name__)
@@ -257,10 +258,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
         total += sum(len(c.test) for c in cats if any(k <= len(c.train) for k in shots))
     with tqdm(total=total, unit="img", desc="evaluate", disable=not progress, dynamic_ncols=True) as bar:
         for cat in cats:
-            frames = None
-            if cache_features and any(k <= len(cat.train) for k in shots):
-                bar.set_postfix_str(f"{cat.key} features")
-                frames = CachedFrames(det, [s.path for s in cat.test], bar.update)
+            frames, counted = None, False  # the test features at the scale of the last shots (one scale kept)
             for k in shots:
                 kk = f"K={k}"
                 if cat.key in skipped[kk]:
@@ -274,6 +272,11 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
                     shot_images = [load_rgb(cat.train[i].path) for i in idx]
                     refs = det.build_references(shot_images)
                     concrete = _concrete(det, methods, shot_images, refs, auto_choices[cat.key], kk, seed)
+                    if cache_features and (frames is None or frames.short_side != refs.short_side):
+                        bar.set_postfix_str(f"{cat.key} features")
+                        frames = CachedFrames(det, [s.path for s in cat.test], None if counted else bar.update,
+                                              refs.short_side)
+                        counted = True  # the bar counts one feature pass per category
                     if frames is not None:
                         values = run_seed_cached(det, frames, [s.is_anomalous for s in cat.test],
                                                  lambda i, shape, c=cat: _small_mask(c, i, shape, max_side),
@@ -319,6 +322,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
             "input_size": getattr(det, "input_size", None),
             "score_levels": list(getattr(det, "score_levels", None) or (1, 2, 3)),
             "search": getattr(det, "search", None),
+            "frame_scale": FRAME_SCALE,
             "weights_id": getattr(det, "weights_id", None),
             "pixel_metrics_max_side": max_side,
             "aupro_fpr_limit": AUPRO_FPR_LIMIT,

@@ -35,7 +35,7 @@ from engine.detector import Detector, METHOD_CHOICES
 from engine.evaluation.runner import evaluate
 from engine.evaluation.summary import METRICS, summarize
 from engine.evaluation.transfer_targets import TargetPlan, fingerprint, plan
-from engine.preprocess import PREPROCESS_ID
+from engine.preprocess import FRAME_SCALE, PREPROCESS_ID
 from engine.training.trainer import TrainConfig
 from engine.version import ENGINE_VERSION
 from engine.weights import load_heads
@@ -106,7 +106,8 @@ def _cached_evaluation(p: TargetPlan, model: dict, inf: InferenceSettings, cache
                        progress: bool) -> dict:
     """The target's evaluation, kept under a key of model, inference settings and target data, so
     that an interrupted protocol resumes at the next target and a rerun only tabulates."""
-    blob = json.dumps({"model": model["key"], "inference": asdict(inf), "data": fingerprint(p.eval_roots, ())},
+    blob = json.dumps({"model": model["key"], "inference": asdict(inf), "data": fingerprint(p.eval_roots, ()),
+                       "frame_scale": FRAME_SCALE},
                       sort_keys=True, default=list)
     path = cache_dir / "transfer-results" / f"{p.target}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}.json"
     if path.is_file():
