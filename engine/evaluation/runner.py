@@ -55,8 +55,8 @@ from engine.data.mvtec import Sample, category_dirs, index_root, load_mask, load
 from engine.evaluation.metrics import (AUPRO_FPR_LIMIT, DEFAULT_MAX_SIDE, aupro, downscale_for_metrics,
                                        image_auroc, pixel_auroc)
 from engine.evaluation.cached_features import CachedFrames, method_keys, run_seed_cached
-from engine.preprocess import FRAME_SCALE
 from engine.evaluation.summary import METRICS, build_k_entry
+from engine.preprocess import FRAME_SCALE
 
 log = logging.getLogger(__name__)
 
