@@ -32,6 +32,7 @@ from resad_station.runtime.events import (AlarmEvent, CameraState, CameraStatus,
 from resad_station.runtime.listeners import ListenerSet
 from resad_station.runtime.metrics import RollingMetrics
 from resad_station.runtime.recorder import Recorder
+from resad_station.runtime.scale_check import ShotScaleCheck
 from resad_station.runtime.stage_times import StageTimes
 from resad_station.runtime.thread_priority import set_engine_threads
 from resad_station.runtime.verdict import Thresholds, judge
@@ -102,6 +103,7 @@ class Pipeline:
         self.listeners = listeners if listeners is not None else ListenerSet()
         self.metrics = RollingMetrics(camera)
         self.inspection_errors = 0
+        self.scale_check = ShotScaleCheck(camera)
         self.finished = threading.Event()  # the source ended (or max_frames reached) and all was inspected
         self.camera_state = CameraState(camera, CameraStatus.STOPPED, time=time.time())
         self._lock = threading.Lock()
@@ -263,7 +265,11 @@ class Pipeline:
             self.stages.add("queue_wait", max(0.0, now - frame.captured_at) * 1000.0)
             images.append(frame.image)
             kept.append(frame)
-        return PreparedFrames(self.active, kept, images) if images else None
+        if not images:
+            return None
+        active = self.active
+        self.scale_check.observe(images[0], active.refs, active.name)  # frames unlike the shots' size: said once
+        return PreparedFrames(active, kept, images)
 
     def predict(self, batch: "PreparedFrames") -> list[Any]:
         """A prediction per frame; None for a frame the engine could not score (counted, logged)."""

@@ -1,0 +1,49 @@
+"""A camera whose frames are not the size of the product's shots is named once in the log.
+
+Frames are read at the shots' scale (engine/preprocess.py); after a change of camera resolution
+that scale is wrong, and the station says so instead of failing good parts without a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+from station_helpers import LINE_FILES, Events, write_profile
+
+from resad_station.runtime.station import Station
+
+
+def run(tmp_path, folder, caplog):
+    profile = write_profile(tmp_path, "line", "pcb", {"kind": "folder", "uri": str(folder), "mode": "triggered"})
+    events = Events()
+    with caplog.at_level(logging.WARNING, logger="resad_station.runtime.scale_check"):
+        with Station.open(profile, tmp_path / "data") as station:
+            station.add_listener(events)
+            station.start()
+            assert station.wait(120)
+            station.stop()
+            metrics = station.metrics()
+    return events, metrics, [r.getMessage() for r in caplog.records if r.name == "resad_station.runtime.scale_check"]
+
+
+def test_frames_twice_the_shots_size_are_inspected_and_named_once(tmp_path, caplog):
+    folder = tmp_path / "line-2x"
+    folder.mkdir()
+    for f in LINE_FILES[:3]:  # the demo boards (600 px, the shots' size) at twice the resolution
+        image = cv2.imread(str(f))
+        cv2.imwrite(str(folder / f.name), cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))
+    events, metrics, warnings = run(tmp_path, folder, caplog)
+    assert metrics.frames_inspected == 3 and metrics.inspection_errors == 0
+    assert len(warnings) == 1
+    assert "1200x1200 px (short side 1200)" in warnings[0] and "short side of 600 px" in warnings[0]
+    assert "enroll the product again from this camera" in warnings[0]
+
+
+def test_frames_of_the_shots_size_say_nothing(tmp_path, caplog):
+    folder = tmp_path / "line"
+    folder.mkdir()
+    for f in LINE_FILES[:2]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    events, metrics, warnings = run(tmp_path, folder, caplog)
+    assert metrics.frames_inspected == 2 and warnings == []
