@@ -81,3 +81,16 @@ class Events:
 def runtime_threads() -> list[threading.Thread]:
     """Live threads the runtime started (capture-, inspect-, recorder- prefixes)."""
     return [t for t in threading.enumerate() if t.name.split("-")[0] in ("capture", "inspect", "recorder") and t.is_alive()]
+
+
+def run_to_end(profile: Path, data_dir: Path, timeout: float = 120.0):
+    """Open a station on the profile, inspect its camera to the end; (Events, final Metrics)."""
+    from resad_station.runtime.station import Station
+
+    events = Events()
+    with Station.open(profile, data_dir) as station:
+        station.add_listener(events)
+        station.start()
+        assert station.wait(timeout), "the line did not finish"
+        station.stop()
+        return events, station.metrics()

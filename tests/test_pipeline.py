@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from station_helpers import (LINE_FILES, REFERENCE_FILES, Events, load_rgb, runtime_threads, write_line_video,
-                             write_profile)
+from station_helpers import (LINE_FILES, REFERENCE_FILES, Events, load_rgb, run_to_end, runtime_threads,
+                             write_line_video, write_profile)
 
 from resad_station.capture.base import Frame
 from resad_station.profiles import load_profile
@@ -199,13 +199,7 @@ def test_a_frame_the_engine_refuses_is_counted_and_the_line_goes_on(tmp_path):
         (folder / f"{i * 2:02d}.jpg").write_bytes(f.read_bytes())
     cv2.imwrite(str(folder / "01.png"), cv2.imread(str(LINE_FILES[3]))[:8, :8])  # decodes, too small to inspect
     profile = write_profile(tmp_path, "with-bad-frame", "pcb", {"kind": "folder", "uri": str(folder), "mode": "triggered"})
-    events = Events()
-    with Station.open(profile, tmp_path / "data") as station:
-        station.add_listener(events)
-        station.start()
-        assert station.wait(120)
-        station.stop()
-        m = station.metrics()
+    events, m = run_to_end(profile, tmp_path / "data")
     assert [r.source_name for r in events.frames] == ["00.jpg", "02.jpg", "04.jpg"]
     assert m.inspection_errors == 1 and m.frames_inspected == 3
 

@@ -9,21 +9,13 @@ from __future__ import annotations
 import logging
 
 import cv2
-from station_helpers import LINE_FILES, Events, write_profile
-
-from resad_station.runtime.station import Station
+from station_helpers import LINE_FILES, run_to_end, write_profile
 
 
 def run(tmp_path, folder, caplog):
     profile = write_profile(tmp_path, "line", "pcb", {"kind": "folder", "uri": str(folder), "mode": "triggered"})
-    events = Events()
     with caplog.at_level(logging.WARNING, logger="resad_station.runtime.scale_check"):
-        with Station.open(profile, tmp_path / "data") as station:
-            station.add_listener(events)
-            station.start()
-            assert station.wait(120)
-            station.stop()
-            metrics = station.metrics()
+        events, metrics = run_to_end(profile, tmp_path / "data")
     return events, metrics, [r.getMessage() for r in caplog.records if r.name == "resad_station.runtime.scale_check"]
 
 

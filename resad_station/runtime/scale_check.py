@@ -21,20 +21,15 @@ class ShotScaleCheck:
         self.camera = camera
         self._checked = None  # the reference set the last check was for
 
-    def observe(self, image, refs, product: str) -> str | None:
-        """The warning for this frame against refs (logged), or None; each set is checked once."""
+    def observe(self, image, refs, product: str) -> None:
+        """Log a warning when this frame's size is unlike refs' shots; each set is checked once."""
         if refs is self._checked:
-            return None
+            return
         self._checked = refs
-        shots = getattr(refs, "short_side", None)
-        if shots is None or image is None:
-            return None
-        frame = min(image.shape[:2])
-        if max(frame, shots) <= RATIO * min(frame, shots):
-            return None
-        message = (f"camera {self.camera}: its frames are {image.shape[1]}x{image.shape[0]} px (short side {frame}), "
-                   f"the shots of {product!r} had a short side of {shots} px; frames are read at the shots' scale, "
-                   "so if the camera's resolution or field of view changed since enrollment, enroll the product "
-                   "again from this camera")
-        log.warning("%s", message)
-        return message
+        shots, frame = refs.short_side, min(image.shape[:2])
+        if shots is None or max(frame, shots) <= RATIO * min(frame, shots):  # None: a set from before the scale
+            return
+        log.warning("camera %s: its frames are %dx%d px (short side %d), the shots of %r had a short side of %d px; "
+                    "frames are read at the shots' scale, so if the camera's resolution or field of view changed "
+                    "since enrollment, enroll the product again from this camera",
+                    self.camera, image.shape[1], image.shape[0], frame, product, shots)
