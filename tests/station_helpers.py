@@ -56,6 +56,7 @@ class Events:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.frames, self.alarms, self.states, self.metrics, self.previews = [], [], [], [], []
+        self.notices = []
 
     def on_frame(self, r) -> None:
         with self.lock:
@@ -76,6 +77,10 @@ class Events:
     def on_metrics(self, m) -> None:
         with self.lock:
             self.metrics.append(m)
+
+    def on_notice(self, n) -> None:
+        with self.lock:
+            self.notices.append(n)
 
 
 def runtime_threads() -> list[threading.Thread]:

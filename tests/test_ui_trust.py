@@ -1,5 +1,6 @@
-"""The why view (Review detail, live click, zip export), the drift banner and trend band, the shift
-report button and the Station record tab, on the real runtime (demo line, k-NN engine), offscreen."""
+"""The why view (Review detail, live click, zip export), the drift and camera-notice banners, the
+trend band, the shift report button and the Station record tab, on the real runtime (demo line,
+k-NN engine), offscreen."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from resad_station.runtime.drift import DriftEvent, DriftStatus  # noqa: E402
+from resad_station.runtime.events import Notice  # noqa: E402
 from resad_station.storage import repository as repo  # noqa: E402
 from resad_station.storage.repository.why import get_defect_why  # noqa: E402
 from test_ui_station import WAIT_MS, window  # noqa: E402,F401 (the fixture)
@@ -72,3 +74,14 @@ def test_drift_banner_and_trend_band(qtbot, window, tmp_path):  # noqa: F811
     window.bridge.on_drift(DriftEvent("cam1", "pcb-demo", DriftStatus.CLEARED, 1100.0, 0, 1100.0, 0, 4.9, 1.3, "cleared"))
     qtbot.waitUntil(lambda: not live.drift_banner.isVisible(), timeout=10_000)
     assert not live.trend.drift_marks.open
+
+
+def test_camera_notice_banner_shows_and_withdraws(qtbot, window, tmp_path):  # noqa: F811
+    live = window.live
+    window.bridge.on_notice(Notice("cam1", "pcb-demo", "frame_scale", 1000.0, "frames are 1200x1200 px"))
+    qtbot.waitUntil(lambda: live.notice_banner.isVisible(), timeout=10_000)
+    assert live.notice_banner.text.text() == "CHECK CAMERA cam1: frames are 1200x1200 px"
+    assert not live.banner.isVisible() and not live.drift_banner.isVisible()  # neither alarm nor drift
+    window.grab().save(str(tmp_path / "live_notice.png"))
+    window.bridge.on_notice(Notice("cam1", "pcb-demo", "frame_scale", 1100.0))
+    qtbot.waitUntil(lambda: not live.notice_banner.isVisible(), timeout=10_000)

@@ -111,6 +111,7 @@ class RuntimeBridge(QObject):
     preview_ready = Signal()  # a new live camera picture waits: call take_preview()
     alarm = Signal(object)  # AlarmEvent
     drift = Signal(object)  # DriftEvent (resad_station.runtime.drift)
+    notice = Signal(object)  # Notice: a camera's set-up (resad_station.runtime.events)
     camera_state = Signal(object)  # CameraState
     metrics = Signal(object)  # Metrics
     output_state = Signal(object)  # resad_station.outputs.OutputStatus
@@ -245,6 +246,9 @@ class RuntimeBridge(QObject):
 
     def on_drift(self, event) -> None:
         self.drift.emit(event)
+
+    def on_notice(self, notice) -> None:
+        self.notice.emit(notice)
 
     def on_camera_state(self, state: CameraState) -> None:
         self.camera_state.emit(state)

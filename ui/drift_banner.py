@@ -8,25 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from resad_station.runtime.drift import DriftEvent, DriftStatus
+from ui.strip import Strip
 
 DRIFT_COLOUR = "#6a4bc4"  # violet: neither the verdict colours (green / amber / red) nor the alarm
-_STYLE = (f"QFrame#drift {{ background: {DRIFT_COLOUR}; border: 2px solid #d8ccff; }} "
-          "QLabel { color: white; font-size: 14pt; font-weight: bold; }")
 
 
-class DriftBanner(QFrame):
+class DriftBanner(Strip):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("drift")
-        self.setStyleSheet(_STYLE)
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        QHBoxLayout(self).addWidget(self.text, 1)
+        super().__init__("drift", DRIFT_COLOUR, "#d8ccff", 14, True, parent)
         self.event: DriftEvent | None = None
-        self.hide()
 
     @property
     def active(self) -> bool:

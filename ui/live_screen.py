@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from resad_station.runtime.events import AlarmEvent, CameraState, CameraStatus
 from ui.alarm_banner import AlarmBanner
 from ui.drift_banner import DriftBanner
+from ui.notice_banner import NoticeBanner
 from ui.live_why import LiveWhy
 from ui.bridge import LiveFrame, LivePreview, RuntimeBridge
 from ui.live_feed import LiveFeedView
@@ -82,6 +83,7 @@ class LiveScreen(QWidget):
         self.banner = AlarmBanner()
         self.banner.acknowledge_requested.connect(self.acknowledge_requested)
         self.drift_banner = DriftBanner()
+        self.notice_banner = NoticeBanner()
         self.view = LiveImageView()
         fit_button.clicked.connect(self.view.fit)
         self.opacity.valueChanged.connect(self._opacity_changed)
@@ -118,6 +120,7 @@ class LiveScreen(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.banner)
         layout.addWidget(self.drift_banner)
+        layout.addWidget(self.notice_banner)
         layout.addWidget(self.splitter, 1)
 
         bridge.frame_ready.connect(self._take_frame)
@@ -125,6 +128,7 @@ class LiveScreen(QWidget):
         bridge.alarm.connect(self.on_alarm)
         bridge.drift.connect(self.drift_banner.on_drift)
         bridge.drift.connect(self.trend.drift_marks.on_drift)
+        bridge.notice.connect(self.notice_banner.on_notice)
         bridge.camera_state.connect(self.on_camera_state)
         self._hist_timer = QTimer(self)
         self._hist_timer.timeout.connect(self._refresh_histogram)

@@ -15,8 +15,8 @@ import numpy as np
 # Camera states come from capture (the layer below); listeners receive them as runtime events.
 from resad_station.capture.state import CameraState, CameraStatus
 
-__all__ = ["AlarmEvent", "AlarmStatus", "CameraState", "CameraStatus", "FrameResult", "Metrics", "PreviewFrame",
-           "RuntimeListener", "Verdict"]
+__all__ = ["AlarmEvent", "AlarmStatus", "CameraState", "CameraStatus", "FrameResult", "Metrics", "Notice",
+           "PreviewFrame", "RuntimeListener", "Verdict"]
 
 
 class Verdict(str, enum.Enum):
@@ -90,6 +90,20 @@ class AlarmEvent:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A word about a camera's set-up for the people at the line: not an alarm, no verdict changes.
+
+    One notice of each kind per camera stands at a time; an empty `message` withdraws it.
+    """
+
+    camera: str
+    product: str
+    kind: str  # what it is about, e.g. "frame_scale" (resad_station.runtime.scale_check)
+    time: float
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class Metrics:
     """Rolling metrics over the recent window."""
 
@@ -128,6 +142,8 @@ class RuntimeListener(Protocol):
     def on_output_state(self, status: Any) -> None: ...  # resad_station.outputs.OutputStatus
 
     def on_drift(self, event: Any) -> None: ...  # resad_station.runtime.drift.DriftEvent (raised / cleared)
+
+    def on_notice(self, notice: Notice) -> None: ...
 
 
 CATCH_ALL = "on_event"

@@ -268,7 +268,9 @@ class Pipeline:
         if not images:
             return None
         active = self.active
-        self.scale_check.observe(images[0], active.refs, active.name)  # frames unlike the shots' size: said once
+        notice = self.scale_check.observe(images[0], active.refs, active.name)  # frames unlike the shots' size
+        if notice is not None:
+            self.listeners.publish("on_notice", notice)
         return PreparedFrames(active, kept, images)
 
     def predict(self, batch: "PreparedFrames") -> list[Any]:
