@@ -41,7 +41,7 @@ from engine.local_features import local_average
 from engine.nn_search import SEARCH_MODES, search_levels
 from engine.onnx_runtime import RUNTIMES, runtime_graphs
 from engine.part_align import PartPose, align_image, check_align, find_pose, network_sized, to_frame
-from engine.preprocess import PREPROCESS_ID, Prepared, crop_roi, prepare, to_rgb_uint8
+from engine.preprocess import PREPROCESS_ID, Prepared, crop_roi, prepare, shots_short_side, to_rgb_uint8
 from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
 from engine.residual_scale import leave_one_out_norms, residual_scale
@@ -247,33 +247,27 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
     def build_references(self, images: Sequence[np.ndarray], roi=None) -> ReferenceSet:
         if len(images) < MIN_SHOTS:
             raise ReferenceSetError(f"a reference set needs at least {MIN_SHOTS} good images, got {len(images)}")
-        prepared = [self._prepare(img, roi, f"reference image {i}")[0] for i, img in enumerate(images)]
-        short_side = None
-        if self.align == "none":  # shots of different sizes are all read at the scale of their median
-            sides = [min(p.roi[2:]) if p.roi else min(p.original_shape) for p in prepared]
-            short_side = int(np.median(sides))
-            if any(side != short_side for side in sides):
-                prepared = [self._prepare(img, roi, f"reference image {i}", short_side)[0] for i, img in enumerate(images)]
+        # every shot at the scale of their median short side; under align each keeps its own
+        short_side = shots_short_side(images, roi, "reference image") if self.align == "none" else None
+        prepared = [self._prepare(img, roi, f"reference image {i}", short_side)[0] for i, img in enumerate(images)]
         maps: list[list[torch.Tensor]] = [None] * len(prepared)  # type: ignore[list-item]
         with _inference():
             for idx_group in _group_by_shape(prepared):
                 feats = self._features(torch.stack([prepared[i].tensor for i in idx_group]))
                 for j, i in enumerate(idx_group):
                     maps[i] = [f[j].float().cpu().contiguous() for f in feats]
-        refs = ReferenceSet(maps, self.input_size, BACKBONE_ID, views=self._views(images, roi, short_side),
-                            short_side=short_side)
+        refs = ReferenceSet(maps, self.input_size, BACKBONE_ID, views=self._views(prepared), short_side=short_side)
         self._ensure_stats(refs, METHODS if self.heads is not None else ("knn",))
         return refs
 
-    def _views(self, images, roi, short_side) -> list[tuple[int, list[torch.Tensor]]]:
-        """(shot index, per-level maps) of every augmented view of the shots (none by default)."""
+    def _views(self, prepared: Sequence[Prepared]) -> list[tuple[int, list[torch.Tensor]]]:
+        """(shot index, per-level maps) of every augmented view of the prepared shots (none by default)."""
         if self.augment == "none":
             return []
         out = []
         with _inference():
-            for i, img in enumerate(images):
-                for view in extra_views(self._prepare(img, roi, f"reference image {i}", short_side)[0].tensor
-                                        .permute(1, 2, 0).numpy(), self.augment):
+            for i, shot in enumerate(prepared):
+                for view in extra_views(shot.tensor.permute(1, 2, 0).numpy(), self.augment):
                     tensor = torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1)
                     out.append((i, [f[0].float().cpu().contiguous() for f in self._features(tensor[None])]))
         return out

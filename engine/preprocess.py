@@ -104,6 +104,13 @@ def input_shape(height: int, width: int, input_size: int, short_side: int | None
     return snap(height), snap(width)
 
 
+def shots_short_side(images, roi=None, what: str = "reference image") -> int:
+    """The median short side of the shots after their ROI cut: the scale a reference set's frames
+    are read at (each image is checked, and named by its index, as prepare does)."""
+    sides = [min(crop_roi(to_rgb_uint8(img, f"{what} {i}"), roi).shape[:2]) for i, img in enumerate(images)]
+    return int(np.median(sides))
+
+
 @dataclass(frozen=True)
 class Prepared:
     tensor: torch.Tensor  # 3 x h x w, normalised
