@@ -112,8 +112,9 @@ def format_bench(r: dict) -> str:
     ]
     if "flows_dense_ms" in r:
         lines.append(f"  flows: {r['flows_nonzero_share'] * 100:.1f}% of positions non-zero after the constraintor; "
-                     f"{r['flows_sparse_ms']:.2f} ms as run, {r['flows_dense_ms']:.2f} ms with every position through "
-                     "the flows (the worst case)")
+                     f"{r['flows_sparse_ms']:.2f} ms as run"
+                     f"{' (identity flows: the untrained heads skip them)' if r.get('flows_identity') else ''}, "
+                     f"{r['flows_dense_ms']:.2f} ms with every position through the flows (the worst case)")
     if "exact_search_total_ms" in r:
         lines.append(f"  exhaustive NN search total {r['exact_search_total_ms']:.2f} ms (for comparison)")
     lines.append(f"reference set ({r['shots']} shots): {r['reference_set_mb']:.2f} MB")
@@ -141,4 +142,5 @@ def _flow_density(detector: Detector, refs, frames, rounds: int = 10) -> dict:
                     heads.log_prob_map(l, c, dense=use_dense)
                 out.append((time.perf_counter() - t0) * 1000.0)
     return {"flows_nonzero_share": round(nonzero / total, 4), "flows_sparse_ms": _median_ms(sparse),
-            "flows_dense_ms": _median_ms(dense)}
+            "flows_dense_ms": _median_ms(dense),
+            "flows_identity": all(heads._fused(l).identity for l in range(len(constrained)))}

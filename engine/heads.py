@@ -107,8 +107,10 @@ class ResADHeads(nn.Module):
         if self.training or torch.is_grad_enabled():
             x = constrained.permute(0, 2, 3, 1).reshape(b, h * w, c)
             return flow.log_prob(x, flow.grid_biases(h, w, constrained.device)).view(b, h, w)
-        x = constrained.permute(0, 2, 3, 1).reshape(b * h * w, c)
         fused = self._fused(level)
+        if fused.identity and not dense:
+            return fused.identity_log_prob(constrained, dim=1)
+        x = constrained.permute(0, 2, 3, 1).reshape(b * h * w, c)
         cond = self._grid_cond(level, h, w, constrained.device)
         if dense:
             return fused.log_prob(x, cond.repeat(b, 1) if b > 1 else cond).view(b, h, w)

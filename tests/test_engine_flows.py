@@ -49,3 +49,19 @@ def test_inference_constraintor_with_folded_batchnorm_matches_the_module():
     with torch.inference_mode():
         folded = heads.constrain(1, x)
     assert torch.allclose(folded, expected, atol=1e-5)
+
+
+def test_an_untrained_flow_is_known_as_the_identity_and_scores_as_its_training_form():
+    from engine.heads import HeadConfig, ResADHeads
+
+    heads = ResADHeads(HeadConfig(seed=0)).eval()  # the seeded start, as the bundled heads are
+    assert all(FusedFlow(f).identity for f in heads.flows)
+    assert not FusedFlow(_trained_looking_flow(24)).identity
+    c = heads.config.channels[1]
+    constrained = torch.randn(2, c, 6, 5, generator=torch.Generator().manual_seed(2)).relu_()
+    with torch.no_grad():
+        shortcut = heads.log_prob_map(1, constrained)
+        every_block = heads.log_prob_map(1, constrained, dense=True)
+        x = constrained.permute(0, 2, 3, 1).reshape(2, 30, c)
+        training_form = heads.flows[1].log_prob(x, heads.flows[1].grid_biases(6, 5, "cpu")).view(2, 6, 5)
+    assert torch.allclose(shortcut, every_block, atol=1e-5) and torch.allclose(shortcut, training_form, atol=1e-5)

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from engine import Detector, WeightsError
 from engine.heads import HeadConfig, ResADHeads
@@ -46,7 +47,18 @@ def test_a_card_without_a_hash_is_refused(saved):
 def test_the_bundled_model_loads_and_has_its_card():
     heads, card = load_heads(BUNDLED_WEIGHTS)
     assert card["backbone"].startswith("efficientnet_lite0")
-    assert card["best_step"] >= 1 and card["seed"] == 0
+    assert card["seed"] == 0 and card["transfer_protocol"]["these_weights_measured"]
+
+
+def test_the_bundled_heads_are_the_seeded_start_the_protocol_measured():
+    """The card says the bundled heads are the protocol's winner, untrained heads (0 steps): that
+    holds only while they equal a freshly seeded model of the card's config, tensor for tensor."""
+    heads, card = load_heads(BUNDLED_WEIGHTS)
+    assert card["best_step"] == 0 and card["train_seconds"] == 0.0 and card["selected_on"].startswith("no selection")
+    fresh = ResADHeads(HeadConfig.from_dict(card["config"])).state_dict()
+    loaded = heads.state_dict()
+    assert loaded.keys() == fresh.keys()
+    assert all(torch.equal(loaded[k], v) for k, v in fresh.items())
 
 
 def test_heads_trained_on_another_resize_filter_are_refused(saved):

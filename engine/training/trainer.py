@@ -233,6 +233,7 @@ class Trainer:
             "history": self.history,
             "train_seconds": round(time.time() - started, 1),
             "categories": [b.name for b in self.banks],
-            "selected_on": [b.name for b in self.select_banks] or "held-out test images of the training categories",
+            "selected_on": ("no selection: 0 steps, the seeded start" if not self.cfg.steps else
+                            [b.name for b in self.select_banks] or "held-out test images of the training categories"),
         }
         return self.heads, summary
