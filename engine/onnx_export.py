@@ -9,6 +9,8 @@ Two graphs, because the nearest-neighbour search sits between them and stays in 
 
 The heads graph keeps the torch engine's sparse flows: only positions the constraintor's ReLU left
 non-zero go through the flow (ONNX NonZero, Gather, ScatterElements), the rest take log p at 0.
+A level whose flow is the identity (the seeded start, as bundled) computes the standard normal's
+log p directly, and its condition-bias and log-p-at-0 inputs are left out of the graph.
 The condition biases and log p at 0 depend on the grid size alone; the runtime computes them once
 per grid with the torch heads and feeds them in (engine/onnx_runtime.py). Batch, height and width
 are dynamic axes: the runtime scores mini-batches, and frames keep their aspect ratio.
@@ -76,6 +78,9 @@ class _HeadsGraph(nn.Module):
         out = []
         for lvl in range(levels):
             c = self.heads.constrain(lvl, residuals[lvl] / scale[lvl])
+            if self.fused[lvl].identity:  # the seeded start: the flow is x -> x (engine/flows.py)
+                out.append(self.fused[lvl].identity_log_prob(c, dim=1))
+                continue
             x = c.permute(0, 2, 3, 1).reshape(-1, c.shape[1])
             rows = (x.sum(1) > 0).nonzero().squeeze(1)  # after the ReLU: non-zero iff the sum is > 0
             grid_rows = rows % conds[lvl].shape[0]

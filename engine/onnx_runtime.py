@@ -118,7 +118,9 @@ class OnnxGraphs:
             if "heads" not in self.card["files"]:
                 raise WeightsError(f"ONNX file {self.path}: exported without heads, but the detector has head weights")
             self.heads_session = self._session(ort, folder / self.card["files"]["heads"]["file"], options)
-            self.heads_inputs = heads_input_names(len(heads.config.channels))
+            # an identity flow's level needs no condition biases, so its graph has no such inputs
+            graph_inputs = {i.name for i in self.heads_session.get_inputs()}
+            self.heads_inputs = [n if n in graph_inputs else None for n in heads_input_names(len(heads.config.channels))]
 
     def _session(self, ort, path: Path, options):
         try:
@@ -162,7 +164,7 @@ class _SessionHeads:
         zeros = [heads._log_p_at_zero(l, a.shape[2], a.shape[3], device).cpu().numpy() for l, a in enumerate(arrays)]
         scale_arr = (np.ones(len(arrays), np.float32) if scale is None
                      else scale.detach().to("cpu", torch.float32).numpy())
-        feeds = dict(zip(g.heads_inputs, [*arrays, scale_arr, *conds, *zeros]))
+        feeds = {n: a for n, a in zip(g.heads_inputs, [*arrays, scale_arr, *conds, *zeros]) if n is not None}
         return [torch.from_numpy(m).to(residuals[0].device) for m in g.heads_session.run(None, feeds)]
 
 

@@ -62,6 +62,8 @@ def test_onnx_engine_runs_the_exported_graphs(both, exported):
     assert onnx_det.graphs.path == exported
     assert onnx_det.graphs.providers == ["CPUExecutionProvider"]
     assert {"features", "heads"} == set(onnx_det.graphs.card["files"])
+    # the bundled flows are the identity: the graph takes only the residuals and the scale
+    assert [n for n in onnx_det.graphs.heads_inputs if n] == ["residual1", "residual2", "residual3", "scale"]
 
 
 def test_the_graphs_compute_what_the_torch_modules_do(both, demo):
@@ -171,3 +173,31 @@ def test_profile_runtimes_are_the_engines():
 def test_bench_refuses_an_unknown_runtime(capsys):
     assert cli_main(["bench", "--runtime", "torch,tensorrt"]) == 2
     assert "--runtime: expected some of torch, onnxruntime, each once, got 'torch,tensorrt'" in capsys.readouterr().err
+
+
+def test_heads_whose_flows_are_not_the_identity_export_their_sparse_flows(tmp_path, demo):
+    """The bundled heads' flows are the identity, which the graph skips; heads moved off their
+    seeded start keep the flows (and their condition inputs), with the same numbers as torch."""
+    from engine.heads import HeadConfig, ResADHeads
+    from engine.weights import save_heads
+
+    heads = ResADHeads(HeadConfig(seed=0))
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in heads.flows.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=gen))
+    weights = tmp_path / "moved.safetensors"
+    save_heads(heads, weights, {"note": "flows moved off the identity"})
+    torch_det = Detector.load(weights, device="cpu")
+    onnx_det = Detector.load(weights, device="cpu", runtime="onnxruntime", onnx_cache=tmp_path / "cache")
+    assert all(name is not None for name in onnx_det.graphs.heads_inputs)  # cond and at_zero inputs kept
+    refs = torch_det.build_references(demo[0])
+    batch = torch.stack([prepare(image, 256).tensor for image in demo[1][:2]])
+    with torch.inference_mode():
+        residuals = torch_det._residuals(torch_det._features(batch), refs.pools("cpu"))
+        torch_log_p = torch_det.heads.residual_log_prob(residuals)
+        onnx_log_p = onnx_det.graphs.heads_for(onnx_det.heads).residual_log_prob(residuals)
+    assert not any(torch_det.heads._fused(l).identity for l in range(3))
+    # moved this far, log p reaches ~1e5, so float32 rounding is relative to the map's range
+    for a, b in zip(torch_log_p, onnx_log_p):
+        assert float((a - b).abs().max()) < MAP_TOLERANCE + 1e-5 * float(a.abs().max())
