@@ -100,7 +100,8 @@ class ResADHeads(nn.Module):
         At inference only the positions the constraintor left non-zero go through the flow: the
         ReLU maps most normal positions to exactly 0, and the flow's value at 0 depends on the
         position alone, so it is computed once per grid size. Same numbers as `dense=True`; the
-        cost grows with the share of non-zero positions (the bench reports both ends).
+        cost grows with the share of non-zero positions (the bench reports both ends). A flow that
+        is the identity (the seeded start) is not run at all: its log p is the standard normal's.
         """
         b, c, h, w = constrained.shape
         flow = self.flows[level]
