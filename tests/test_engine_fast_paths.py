@@ -7,6 +7,7 @@ from engine import Detector
 from engine.backbone import load_backbone, load_timm_features
 from engine.nn_search import search_levels
 from engine.preprocess import prepare
+from tests.engine_heads import heads_off_the_identity
 from tests.engine_images import brick_crops, with_defect
 
 
@@ -30,14 +31,7 @@ def test_truncated_folded_backbone_gives_timms_features(crops):
 
 
 def test_sparse_flows_equal_every_position_through_the_flow(detector, crops):
-    from engine.heads import HeadConfig, ResADHeads
-
-    heads = ResADHeads(HeadConfig(seed=0))
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():  # away from the identity start, which skips the flows (test_engine_flows.py)
-        for p in heads.flows.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=gen))
-    heads.eval()
+    heads = heads_off_the_identity()  # the bundled identity flows skip the sparse path
     refs = detector.build_references(crops[:4])
     frames = [with_defect(crops[4])[0], crops[5]]
     x = torch.stack([prepare(f, 128).tensor for f in frames])

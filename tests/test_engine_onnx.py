@@ -178,16 +178,11 @@ def test_bench_refuses_an_unknown_runtime(capsys):
 def test_heads_whose_flows_are_not_the_identity_export_their_sparse_flows(tmp_path, demo):
     """The bundled heads' flows are the identity, which the graph skips; heads moved off their
     seeded start keep the flows (and their condition inputs), with the same numbers as torch."""
-    from engine.heads import HeadConfig, ResADHeads
     from engine.weights import save_heads
+    from tests.engine_heads import heads_off_the_identity
 
-    heads = ResADHeads(HeadConfig(seed=0))
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in heads.flows.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=gen))
     weights = tmp_path / "moved.safetensors"
-    save_heads(heads, weights, {"note": "flows moved off the identity"})
+    save_heads(heads_off_the_identity(), weights, {"note": "flows moved off the identity"})
     torch_det = Detector.load(weights, device="cpu")
     onnx_det = Detector.load(weights, device="cpu", runtime="onnxruntime", onnx_cache=tmp_path / "cache")
     assert all(name is not None for name in onnx_det.graphs.heads_inputs)  # cond and at_zero inputs kept
