@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from engine.errors import EngineError
-from engine.preprocess import input_shape
+from engine.preprocess import input_shape, to_rgb_uint8
 
 ALIGN_MODES = ("none", "part")
 POSE_SIDE = 256  # the pose is found on a copy of at most this many pixels on its long side
@@ -39,6 +39,8 @@ POSE_SIDE = 256  # the pose is found on a copy of at most this many pixels on it
 # magnetic-tile image in seven does. It guards the images of a loose-part product that show no
 # part; it is no detector of whether a product is one.
 ONE_PART_SHARE = 0.95
+LOOSE_SPREAD = 30.0  # degrees between two shots' parts that make a product a loose part (loose_part)
+EDGE_SHARE = 0.08  # MVTec screws touch at most 4.2 % of the frame's edge; brick mortar 26-38 %
 MIN_PART_SHARE = 0.06
 SEAM_CELLS = 2  # map cells next to mirrored border that do not count either (the blur reaches them)
 
@@ -57,8 +59,9 @@ class PartPose:
     shape: tuple[int, int]  # (H, W) of the image, and of its aligned copy
 
 
-def find_pose(rgb: np.ndarray) -> PartPose | None:
-    """The turn that puts the image's part in the standard pose, or None without a clear part."""
+def _part_region(rgb: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The one clear part's pixels (a mask at most POSE_SIDE on its long side) and that mask's
+    scale against the image, or None without a clear part."""
     h, w = rgb.shape[:2]
     scale = min(1.0, POSE_SIDE / max(h, w))
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -77,7 +80,18 @@ def find_pose(rgb: np.ndarray) -> PartPose | None:
     area = int(stats[largest, cv2.CC_STAT_AREA])
     if area < MIN_PART_SHARE * part.size or area < ONE_PART_SHARE * np.count_nonzero(part):
         return None  # no one clear part: the image is left as it is
-    ys, xs = np.nonzero(labels == largest)
+    return labels == largest, scale
+
+
+def find_pose(rgb: np.ndarray) -> PartPose | None:
+    """The turn that puts the image's part in the standard pose, or None without a clear part."""
+    region = _part_region(rgb)
+    return None if region is None else _pose(*region, rgb.shape[:2])
+
+
+def _pose(mask: np.ndarray, scale: float, shape: tuple[int, int]) -> PartPose:
+    h, w = shape
+    ys, xs = np.nonzero(mask)
     xs = (xs + 0.5) / scale - 0.5  # back to full-size pixel coordinates
     ys = (ys + 0.5) / scale - 0.5
     cx, cy = float(xs.mean()), float(ys.mean())
@@ -91,6 +105,34 @@ def find_pose(rgb: np.ndarray) -> PartPose | None:
     matrix[0, 2] += (w - 1) / 2 - cx
     matrix[1, 2] += (h - 1) / 2 - cy
     return PartPose(matrix, (h, w))
+
+
+def pose_angle(pose: PartPose) -> float:
+    """The turn of a pose, in degrees."""
+    return float(np.degrees(np.arctan2(pose.matrix[0, 1], pose.matrix[0, 0])))
+
+
+def loose_part(images) -> bool:
+    """True when every image shows one clear part, wholly in view, and the parts lie at clearly
+    different angles (LOOSE_SPREAD): what `align: part` is for, as a screw on a table, and not a fixtured part, a
+    board or a texture. A hint for the engineer, not a decision: about one tile image in seven
+    passes for one part (ONE_PART_SHARE), so all of a product's shots rarely do."""
+    angles = []
+    for image in images:
+        rgb = to_rgb_uint8(image, "shot")
+        region = _part_region(rgb)
+        if region is None or _spans_the_frame(region[0]):
+            return False
+        angles.append(pose_angle(_pose(*region, rgb.shape[:2])))
+    apart = [abs((a - b + 180.0) % 360.0 - 180.0) for i, a in enumerate(angles) for b in angles[i + 1 :]]
+    return bool(apart) and max(apart) >= LOOSE_SPREAD
+
+
+def _spans_the_frame(mask: np.ndarray) -> bool:
+    """The region meets two or more sides of the frame, or over EDGE_SHARE of its edge: a net of
+    mortar, traces or texture, not a part lying in view (a screw's tip may touch one side)."""
+    edges = (mask[0], mask[-1], mask[:, 0], mask[:, -1])
+    return sum(bool(e.any()) for e in edges) > 1 or float(np.concatenate(edges).mean()) > EDGE_SHARE
 
 
 def network_sized(rgb: np.ndarray, input_size: int) -> np.ndarray:

@@ -143,3 +143,23 @@ def test_a_large_frame_is_turned_at_the_network_s_size_and_its_map_covers_the_wh
     small, big = det.predict(good, refs), det.predict(large, refs)
     assert big.anomaly_map.shape == (4 * SIZE, 4 * SIZE)
     assert abs(big.score - small.score) < 0.1 * abs(small.score) + 0.5
+
+
+def test_shots_of_one_part_at_many_angles_are_a_loose_part_and_fixtured_or_textured_ones_are_not():
+    from engine.part_align import loose_part
+
+    assert loose_part([part_on_table(*p) for p in POSES])
+    assert not loose_part([part_on_table(a, 3 * a, 0) for a in (0, 5, 10, 12)])  # fixtured: one angle
+    assert not loose_part([brick_rgb()[y : y + SIZE, :SIZE] for y in (0, 40, 80, 120)])  # a texture
+    blank = np.full((SIZE, SIZE, 3), 128, np.uint8)
+    assert not loose_part([part_on_table(*p) for p in POSES[:3]] + [blank])  # one shot without the part
+
+
+def test_the_self_test_suggests_alignment_for_a_loose_part_only_when_it_is_off(detectors):
+    from engine import self_test
+
+    shots = [part_on_table(*p) for p in POSES]
+    hint = "engine.align: part turns shots and frames to one pose"
+    for align, det in detectors.items():
+        test = self_test.run(det, shots, det.build_references(shots))
+        assert any(hint in w for w in test.warnings) == (align == "none"), (align, test.warnings)
