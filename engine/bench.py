@@ -143,4 +143,4 @@ def _flow_density(detector: Detector, refs, frames, rounds: int = 10) -> dict:
                 out.append((time.perf_counter() - t0) * 1000.0)
     return {"flows_nonzero_share": round(nonzero / total, 4), "flows_sparse_ms": _median_ms(sparse),
             "flows_dense_ms": _median_ms(dense),
-            "flows_identity": all(heads._fused(l).identity for l in range(len(constrained)))}
+            "flows_identity": all(heads._fused(l).identity for l in range(len(heads.flows)))}

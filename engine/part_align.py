@@ -113,10 +113,10 @@ def pose_angle(pose: PartPose) -> float:
 
 
 def loose_part(images) -> bool:
-    """True when every image shows one clear part, wholly in view, and the parts lie at clearly
-    different angles (LOOSE_SPREAD): what `align: part` is for, as a screw on a table, and not a fixtured part, a
-    board or a texture. A hint for the engineer, not a decision: about one tile image in seven
-    passes for one part (ONE_PART_SHARE), so all of a product's shots rarely do."""
+    """True when every image shows one clear part, wholly in view (not _spans_the_frame), and the
+    parts lie at clearly different angles (LOOSE_SPREAD): what `align: part` is for, as a screw on
+    a table, and not a fixtured part, a board or a texture. A hint for the engineer, not a
+    decision (docs/engine.md gives how often it fires on each dataset)."""
     angles = []
     for image in images:
         rgb = to_rgb_uint8(image, "shot")

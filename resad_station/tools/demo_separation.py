@@ -3,7 +3,7 @@
     python -m resad_station.tools.demo_separation [--shots 4] [--size 256] [--weights FILE]
 
 The demo profile's set-up (the first --shots of profiles/demo/reference, 256 px), every line
-frame scored by every method from one backbone pass. Prints per method the highest good score,
+frame scored by every method (batched: one backbone pass and one search per frame). Prints per method the highest good score,
 the lowest defective one, their gap and the image AUROC: the margin the demo's thresholds have.
 """
 
@@ -24,11 +24,12 @@ DEMO = SHIPPED_PROFILES_DIR / "demo"
 
 def separation(detector: Detector, shots: int) -> dict[str, dict[str, float]]:
     refs = detector.build_references([load_rgb(p) for p in image_files([DEMO / "reference"])[:shots]])
-    scores: dict[str, dict[str, list[float]]] = {}
-    for path in image_files([DEMO / "line"]):
-        kind = "defect" if "_defect_" in path.name else "good"
-        for method, pred in detector.predict_all(load_rgb(path), refs).items():
-            scores.setdefault(method, {"good": [], "defect": []})[kind].append(pred.score)
+    files = image_files([DEMO / "line"])
+    preds = detector.predict_methods([load_rgb(p) for p in files], refs, detector.available_methods)
+    scores = {m: {"good": [], "defect": []} for m in detector.available_methods}
+    for path, by_method in zip(files, preds):
+        for method, pred in by_method.items():
+            scores[method]["defect" if "_defect_" in path.name else "good"].append(pred.score)
     return {m: {"max_good": max(s["good"]), "min_defect": min(s["defect"]), "good": len(s["good"]),
                 "defect": len(s["defect"]), "auroc": auroc(s["good"], s["defect"])} for m, s in scores.items()}
 
