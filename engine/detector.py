@@ -40,7 +40,7 @@ from engine.image_score import DEFAULT_RULE, check_rule, image_score
 from engine.local_features import local_average
 from engine.nn_search import SEARCH_MODES, search_levels
 from engine.onnx_runtime import RUNTIMES, runtime_graphs
-from engine.part_align import PartPose, align_image, check_align, find_pose, network_sized, to_frame
+from engine.part_align import ALIGN_AUTO, PartPose, align_image, check_align, find_pose, network_sized, resolve_align, to_frame
 from engine.preprocess import PREPROCESS_ID, Prepared, crop_roi, prepare, shots_short_side, to_rgb_uint8
 from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
@@ -104,7 +104,8 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         self.image_score = check_rule(image_score)  # engine/image_score.py
         self.local_features = bool(local_features)  # engine/local_features.py
         self.augment = check_augment(augment)  # engine/reference_augment.py
-        self.align = check_align(align)  # engine/part_align.py: shots and frames turned to one pose
+        # engine/part_align.py: shots and frames turned to one pose; "auto": each reference set decides (align_for)
+        self.align = check_align(align)
         self.card = card or {}
         self.backbone = load_backbone().to(self.device)
         # what inference runs on the CPU: the same trunk, frozen (engine/backbone.frozen_for_cpu)
@@ -183,8 +184,15 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         return AUTO_FALLBACK if self.heads is not None else "knn"
 
     def score_id_for(self, refs: ReferenceSet) -> str:
-        """score_id of the method that scores frames against `refs` (see method_for)."""
-        return f"{self._loo_key(self.method_for(refs))}/{SCORE_SCHEME}"
+        """score_id of the method that scores frames against `refs` (see method_for, align_for)."""
+        return f"{self._loo_key(self.method_for(refs), refs)}/{SCORE_SCHEME}"
+
+    def align_for(self, refs: ReferenceSet) -> str:
+        """How frames scored against `refs` are turned: this detector's align, or under "auto" the
+        set's own (decided from its shots when it was built; "none" for sets that did not record it)."""
+        if self.align != ALIGN_AUTO:
+            return self.align
+        return refs.align or "none"
 
     def _scale(self, refs: ReferenceSet) -> torch.Tensor | None:
         """The references' residual scale when the heads were trained with it (else None)."""
@@ -218,7 +226,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         """(B, H_1, W_1): the method's terms, each standardised per level and summed, added up."""
         total = None
         for term in TERMS[method]:
-            z = combine_levels(maps[term], refs.stats[self._stats_key(term)], self.score_levels)
+            z = combine_levels(maps[term], refs.stats[self._stats_key(term, refs)], self.score_levels)
             total = z if total is None else total + z
         return total.cpu().numpy()
 
@@ -232,10 +240,10 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
                               "head weights (Detector.load(method='knn') with no bundled model): load it with weights")
         return methods
 
-    def _prepare(self, image, roi, what: str, short_side: int | None = None) -> tuple[Prepared, PartPose | None]:
+    def _prepare(self, image, roi, what: str, short_side: int | None, align: str) -> tuple[Prepared, PartPose | None]:
         """The network input of one image (its ROI cut first) at the scale of shots of that short side
-        (engine/preprocess.py), or turned to the part's pose under align (network-sized first)."""
-        if self.align == "none":
+        (engine/preprocess.py), or under align "part" turned to the part's pose (network-sized first)."""
+        if align == "none":
             return prepare(image, self.input_size, roi, what=what, short_side=short_side), None
         rgb = to_rgb_uint8(image, what)
         crop = network_sized(crop_roi(rgb, roi), self.input_size)  # turning 5 MP at full size took ~0.1 s
@@ -247,16 +255,18 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
     def build_references(self, images: Sequence[np.ndarray], roi=None) -> ReferenceSet:
         if len(images) < MIN_SHOTS:
             raise ReferenceSetError(f"a reference set needs at least {MIN_SHOTS} good images, got {len(images)}")
-        # every shot at the scale of their median short side; under align each keeps its own
-        short_side = shots_short_side(images, roi, "reference image") if self.align == "none" else None
-        prepared = [self._prepare(img, roi, f"reference image {i}", short_side)[0] for i, img in enumerate(images)]
+        align = resolve_align(self.align, images)  # under "auto": "part" when the shots are a loose part
+        # every shot at the scale of their median short side; turned, each keeps its own
+        short_side = shots_short_side(images, roi, "reference image") if align == "none" else None
+        prepared = [self._prepare(img, roi, f"reference image {i}", short_side, align)[0] for i, img in enumerate(images)]
         maps: list[list[torch.Tensor]] = [None] * len(prepared)  # type: ignore[list-item]
         with _inference():
             for idx_group in _group_by_shape(prepared):
                 feats = self._features(torch.stack([prepared[i].tensor for i in idx_group]))
                 for j, i in enumerate(idx_group):
                     maps[i] = [f[j].float().cpu().contiguous() for f in feats]
-        refs = ReferenceSet(maps, self.input_size, BACKBONE_ID, views=self._views(prepared), short_side=short_side)
+        refs = ReferenceSet(maps, self.input_size, BACKBONE_ID, views=self._views(prepared), short_side=short_side,
+                            align=align)
         self._ensure_stats(refs, METHODS if self.heads is not None else ("knn",))
         return refs
 
@@ -301,13 +311,17 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         return {m: np.stack([smooth(c) for c in self._combined(maps, m, refs)]) for m in methods}
 
     def frame_features(self, images: Sequence[np.ndarray], poses: list | None = None,
-                       short_side: int | None = None) -> list[list[torch.Tensor]]:
+                       short_side: int | None = None, align: str | None = None) -> list[list[torch.Tensor]]:
         """Per image, its per-level features (C, H_l, W_l) on the CPU, as the frames' search sees them
         (evaluation computes them once and scores many reference draws with `maps_from_features`).
         short_side: the reference set's (ReferenceSet.short_side), whose scale the frames take.
+        align: the reference set's (align_for); None: this detector's, which must then be fixed.
         poses: when given, each image's PartPose (None without alignment) is appended to it, for
         `engine.part_align.to_frame` to bring the maps back to the frames' coordinates."""
-        pairs = [self._prepare(img, None, f"frame {i}", short_side) for i, img in enumerate(images)]
+        align = self.align if align is None else check_align(align)
+        if align == ALIGN_AUTO:
+            raise EngineError("frame_features: under align 'auto' pass the reference set's align (align_for)")
+        pairs = [self._prepare(img, None, f"frame {i}", short_side, align) for i, img in enumerate(images)]
         prepared = [p for p, _ in pairs]
         if poses is not None:
             poses.extend(pose for _, pose in pairs)
@@ -352,7 +366,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
             raise ReferenceSetError(f"refs: expected a ReferenceSet, got {type(refs).__name__}")
         if len(images) == 0:
             return []
-        refs.check_compatible(BACKBONE_ID, self.input_size, PREPROCESS_ID)
+        refs.check_compatible(BACKBONE_ID, self.input_size, PREPROCESS_ID, self.align)
         methods = self._methods(methods)
         self._ensure_stats(refs, methods)
         if self.checks:
@@ -362,7 +376,8 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         ratios: list[dict[str, float]] = [{} for _ in images]
         with _inference():
             clock = _Clock(self.device)
-            pairs = [self._prepare(img, roi, f"frame {i}", refs.short_side) for i, img in enumerate(images)]
+            align = self.align_for(refs)
+            pairs = [self._prepare(img, roi, f"frame {i}", refs.short_side, align) for i, img in enumerate(images)]
             prepared, poses = [p for p, _ in pairs], [pose for _, pose in pairs]
             clock.mark("preprocess")
             pools = refs.pools(self.device, exclude)

@@ -22,7 +22,10 @@ MIN_SHOTS = 2  # leave-one-out statistics need at least two shots
 class ReferenceStats:
     """Statistics keys, leave-one-out statistics and whole-frame check limits of a Detector."""
 
-    def _stats_key(self, method: str) -> str:
+    def _stats_key(self, method: str, refs: ReferenceSet | None = None) -> str:
+        """refs: the set the key is for (under align "auto" its own align names it); None: this
+        detector's settings alone (score_id)."""
+        align = self.align if refs is None else self.align_for(refs)
         key = f"{method}:{self.weights_id}" if needs_heads(method) else method
         if self.search != "guided":  # other neighbours, other residuals
             key = f"{key}~{self.search}"
@@ -30,14 +33,14 @@ class ReferenceStats:
             key = f"{key}~local"
         if self.augment != "none":  # other pools
             key = f"{key}~aug-{self.augment}"
-        if self.align != "none":  # turned shots and frames
-            key = f"{key}~align-{self.align}"
+        if align != "none":  # turned shots and frames
+            key = f"{key}~align-{align}"
         # the shots' leave-one-out scores depend on the levels summed
         return key if self.score_levels is None else f"{key}@levels{''.join(map(str, self.score_levels))}"
 
-    def _loo_key(self, method: str) -> str:
+    def _loo_key(self, method: str, refs: ReferenceSet | None = None) -> str:
         """Key of the shots' leave-one-out image scores: the statistics' key plus the score rule."""
-        key = self._stats_key(method)
+        key = self._stats_key(method, refs)
         return key if self.image_score == DEFAULT_RULE else f"{key}#{self.image_score}"
 
     def _loo_level_maps(self, refs: ReferenceSet, terms) -> list[dict[str, list[torch.Tensor]]]:
@@ -57,9 +60,11 @@ class ReferenceStats:
         The same leave-one-out pass also gives each shot's image score, kept on the reference set
         for calibration, so enrollment runs it once.
         """
-        key = self._stats_key
+        def key(term: str) -> str:
+            return self._stats_key(term, refs)
+
         missing = [m for m in methods
-                   if self._loo_key(m) not in refs.loo_scores or any(key(t) not in refs.stats for t in TERMS[m])]
+                   if self._loo_key(m, refs) not in refs.loo_scores or any(key(t) not in refs.stats for t in TERMS[m])]
         if not missing:
             return
         if refs.k < MIN_SHOTS:
@@ -71,7 +76,7 @@ class ReferenceStats:
                 levels = [torch.cat([shot[t][l].reshape(-1) for shot in per_shot]) for l in range(refs.levels)]
                 refs.stats[key(t)] = level_stats(levels)
         for m in missing:
-            refs.loo_scores[self._loo_key(m)] = [image_score(smooth(self._combined(shot, m, refs)[0]), self.image_score)
+            refs.loo_scores[self._loo_key(m, refs)] = [image_score(smooth(self._combined(shot, m, refs)[0]), self.image_score)
                                                  for shot in per_shot]
 
     def leave_one_out_scores(self, refs_or_images, methods=None) -> list[float]:
@@ -79,7 +84,7 @@ class ReferenceStats:
         refs = refs_or_images if isinstance(refs_or_images, ReferenceSet) else self.build_references(refs_or_images)
         method = self._methods(methods or (self.method_for(refs),))[0]
         self._ensure_stats(refs, (method,))
-        return list(refs.loo_scores[self._loo_key(method)])
+        return list(refs.loo_scores[self._loo_key(method, refs)])
 
     def check_limits(self, refs: ReferenceSet) -> torch.Tensor:
         """(2, 2) limits of the whole-frame checks (engine/coverage.py), from the shots, leave-one-out."""
@@ -95,7 +100,7 @@ class ReferenceStats:
         shots = [m[coverage.CHECK_LEVEL] for m in refs.maps]
         values = None
         if len(good_images):
-            feats = self.frame_features(list(good_images), short_side=refs.short_side)
+            feats = self.frame_features(list(good_images), short_side=refs.short_side, align=self.align_for(refs))
             with _inference():
                 values = torch.cat([coverage.check_values(f[coverage.CHECK_LEVEL].unsqueeze(0), shots) for f in feats])
         with _inference():

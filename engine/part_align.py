@@ -30,7 +30,8 @@ import numpy as np
 from engine.errors import EngineError
 from engine.preprocess import input_shape, to_rgb_uint8
 
-ALIGN_MODES = ("none", "part")
+ALIGN_MODES = ("none", "part", "auto")  # auto: "part" for a reference set whose shots are a loose part
+ALIGN_AUTO = "auto"
 POSE_SIDE = 256  # the pose is found on a copy of at most this many pixels on its long side
 # What counts as one clear part: its region holds at least ONE_PART_SHARE of the threshold's smaller
 # side (a texture or a board splits into many regions) and at least MIN_PART_SHARE of the image (a
@@ -49,6 +50,14 @@ def check_align(mode: str) -> str:
     if mode not in ALIGN_MODES:
         raise EngineError(f"align: expected one of {ALIGN_MODES}, got {mode!r}")
     return mode
+
+
+def resolve_align(mode: str, shots) -> str:
+    """What a reference set built from `shots` is aligned with: the mode itself, or under "auto"
+    "part" when the shots are a loose part (loose_part) and "none" otherwise."""
+    if mode != ALIGN_AUTO:
+        return mode
+    return "part" if loose_part(shots) else "none"
 
 
 @dataclass(frozen=True)
@@ -115,8 +124,9 @@ def pose_angle(pose: PartPose) -> float:
 def loose_part(images) -> bool:
     """True when every image shows one clear part, wholly in view (not _spans_the_frame), and the
     parts lie at clearly different angles (LOOSE_SPREAD): what `align: part` is for, as a screw on
-    a table, and not a fixtured part, a board or a texture. A hint for the engineer, not a
-    decision (docs/engine.md gives how often it fires on each dataset)."""
+    a table, and not a fixtured part, a board or a texture. Under `align: auto` it decides, per
+    reference set; under `none` it is a hint at enrollment (docs/engine.md gives how often it fires
+    on each dataset)."""
     angles = []
     for image in images:
         rgb = to_rgb_uint8(image, "shot")

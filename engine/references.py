@@ -16,6 +16,7 @@ from safetensors.torch import save as st_save
 from engine.backbone import BACKBONE_ID
 from engine.errors import ReferenceSetError
 from engine.nn_search import LevelPool
+from engine.part_align import ALIGN_AUTO, ALIGN_MODES
 from engine.preprocess import LEGACY_PREPROCESS_ID, PREPROCESS_ID
 from engine.version import ENGINE_VERSION
 
@@ -43,6 +44,7 @@ class ReferenceSet:
         preprocess: str = PREPROCESS_ID,
         views: list[tuple[int, list[torch.Tensor]]] | None = None,
         short_side: int | None = None,
+        align: str | None = None,
     ):
         if not maps:
             raise ReferenceSetError("a reference set needs reference images, got none")
@@ -54,6 +56,11 @@ class ReferenceSet:
         # the shots' median short side: frames are resized at the shots' scale (engine/preprocess.py);
         # None (sets made before it was recorded): each frame at its own short side
         self.short_side = None if short_side is None else int(short_side)
+        # how the shots were turned (engine/part_align.py: "none" or "part"; under engine.align "auto"
+        # the set's own choice); None (sets made before it was recorded): as the detector says
+        if align is not None and (align not in ALIGN_MODES or align == ALIGN_AUTO):
+            raise ReferenceSetError(f"reference set: align {align!r}, expected 'none' or 'part'")
+        self.align = align
         self.stats: dict[str, torch.Tensor] = dict(stats or {})
         # augmented views (engine/reference_augment.py): (index of the shot they come from, maps);
         # they join the pools, and leave-one-out leaves a shot out together with its views
@@ -90,7 +97,14 @@ class ReferenceSet:
             ]
         return self._pools[key]
 
-    def check_compatible(self, backbone: str, input_size: int, preprocess: str = PREPROCESS_ID) -> None:
+    def check_compatible(self, backbone: str, input_size: int, preprocess: str = PREPROCESS_ID,
+                         align: str = ALIGN_AUTO) -> None:
+        """align: the detector's; a fixed one must be the set's (its shots were turned, or not, so)."""
+        if align != ALIGN_AUTO and self.align is not None and self.align != align:
+            raise ReferenceSetError(
+                f"reference set was built with align {self.align!r}, this detector uses {align!r}: "
+                f"enroll the product again or set engine.align to {self.align} (or auto)"
+            )
         if self.backbone != backbone:
             raise ReferenceSetError(
                 f"reference set was built for backbone {self.backbone!r}, this detector uses {backbone!r}: "
@@ -124,6 +138,7 @@ class ReferenceSet:
             "stats": json.dumps(sorted(self.stats)),
             "views_of": json.dumps([i for i, _ in self.views]),
             **({} if self.short_side is None else {"short_side": str(self.short_side)}),
+            **({} if self.align is None else {"align": self.align}),
             "sha256": _content_hash(tensors),
         }
         return st_save(tensors, metadata=meta)
@@ -159,8 +174,11 @@ class ReferenceSet:
             short_side = int(meta["short_side"]) if "short_side" in meta else None
             if short_side is not None and short_side < 1:
                 raise ValueError(f"short_side {short_side}")
+            align = meta.get("align")
+            if align is not None and (align not in ALIGN_MODES or align == ALIGN_AUTO):
+                raise ReferenceSetError(f"reference set: corrupt metadata (align {align!r}, expected 'none' or 'part')")
             return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats,
-                       meta.get("preprocess", LEGACY_PREPROCESS_ID), views, short_side)
+                       meta.get("preprocess", LEGACY_PREPROCESS_ID), views, short_side, align)
         except (KeyError, ValueError, TypeError) as exc:
             raise ReferenceSetError(
                 f"reference set: corrupt metadata (k={meta.get('k')!r}, levels={meta.get('levels')!r} do not match "

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from engine.errors import ReferenceSetError
-from engine.part_align import loose_part
+from engine.part_align import ALIGN_AUTO, loose_part
 from engine.thresholds import RULE, Placement, outcome, place
 from engine.training.synthetic import KINDS, synthesize
 
@@ -160,6 +160,8 @@ class SelfTest:
     reports: dict[str, MethodReport]
     chosen: bool  # True when the method was chosen among several ("auto")
     warnings: list[str] = field(default_factory=list)
+    align: str = "none"  # how the shots and frames are turned (engine/part_align.py)
+    align_chosen: bool = False  # True under engine.align "auto": the shots decided
 
     @property
     def best(self) -> MethodReport:
@@ -175,6 +177,7 @@ class SelfTest:
 
     def to_dict(self) -> dict:
         return {"method": self.method, "chosen": self.chosen, "summary": self.summary(), "warnings": list(self.warnings),
+                "align": self.align, "align_chosen": self.align_chosen,
                 "rule": RULE, "synthetic_per_shot": SYNTHETIC_PER_SHOT, "seed": SEED,
                 "methods": {m: r.to_dict() for m, r in self.reports.items()}}
 
@@ -219,7 +222,8 @@ def run(detector, shot_images: Sequence[np.ndarray], refs, validation: Sequence[
     method = choose_method({m: r.key() for m, r in reports.items()})
     if auto:
         refs.method = method
-    test = SelfTest(method, reports, chosen=auto and len(methods) > 1)
+    test = SelfTest(method, reports, chosen=auto and len(methods) > 1, align=detector.align_for(refs),
+                    align_chosen=detector.align == ALIGN_AUTO)
     loose = detector.align == "none" and loose_part(shot_images)
     test.warnings = _warnings(test, refs.k, refs.input_size, loose)
     return test

@@ -2,7 +2,7 @@
 
 The backbone is frozen and sees only the frame, so a category's test features are the same for
 every K and seed whose shots share one median short side (engine/preprocess.py: the frames take
-the shots' scale); only the search and the heads depend on the rest of the references. Where
+the shots' scale) and one alignment (under align "auto" each draw's shots decide); only the search and the heads depend on the rest of the references. Where
 the shots' sizes vary (magnetic_tile's crops) the features are computed again for each new
 scale. Scores and maps are the detector's own (`maps_from_features` is the path `predict` takes
 after the backbone), so the metrics equal those of the uncached runner. Several image-score rules
@@ -31,14 +31,15 @@ class CachedFrames:
     """A category's test images as features (per image, per level (C, H_l, W_l)) and shapes."""
 
     def __init__(self, det: Any, paths: Sequence, on_image: Callable[[int], None] | None = None,
-                 short_side: int | None = None):
-        self.short_side = short_side  # the reference sets' (ReferenceSet.short_side) these features fit
+                 short_side: int | None = None, align: str | None = None):
+        # the reference sets' scale (ReferenceSet.short_side) and turn (Detector.align_for) these features fit
+        self.short_side, self.align = short_side, align
         self.feats: list[list[torch.Tensor]] = []
         self.shapes: list[tuple[int, int]] = []
         self.poses: list = []  # engine.part_align.PartPose per image (None: not turned)
         for start in range(0, len(paths), BATCH):
             images = [load_rgb(p) for p in paths[start : start + BATCH]]
-            self.feats += det.frame_features(images, self.poses, short_side)
+            self.feats += det.frame_features(images, self.poses, short_side, align)
             self.shapes += [im.shape[:2] for im in images]
             if on_image:
                 on_image(len(images))

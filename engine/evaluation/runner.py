@@ -247,6 +247,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
     skipped: dict[str, dict[str, str]] = {f"K={k}": {} for k in shots}
     references: dict[str, dict] = {c.key: {} for c in cats}
     auto_choices: dict[str, dict] = {c.key: {} for c in cats}  # "auto": the method chosen per category, K and seed
+    align_choices: dict[str, dict] = {c.key: {} for c in cats}  # how each draw's frames were turned (align "auto")
     runnable = [(c, k) for c in cats for k in shots if k <= len(c.train)]
     for cat in cats:  # said before the progress bar starts, so it is not drawn over
         for k in shots:
@@ -272,10 +273,13 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
                     shot_images = [load_rgb(cat.train[i].path) for i in idx]
                     refs = det.build_references(shot_images)
                     concrete = _concrete(det, methods, shot_images, refs, auto_choices[cat.key], kk, seed)
-                    if cache_features and (frames is None or frames.short_side != refs.short_side):
+                    align = det.align_for(refs) if hasattr(det, "align_for") else None
+                    if align is not None:
+                        align_choices[cat.key].setdefault(kk, {})[str(seed)] = align
+                    if cache_features and (frames is None or (frames.short_side, frames.align) != (refs.short_side, align)):
                         bar.set_postfix_str(f"{cat.key} features")
                         frames = CachedFrames(det, [s.path for s in cat.test], None if counted else bar.update,
-                                              refs.short_side)
+                                              refs.short_side, align)
                         counted = True  # the bar counts one feature pass per category
                     if frames is not None:
                         values = run_seed_cached(det, frames, [s.is_anomalous for s in cat.test],
@@ -342,6 +346,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
         },
         "references": references,
         "auto_choices": auto_choices if AUTO in methods else {},
+        "align_choices": align_choices if getattr(det, "align", None) == "auto" else {},
         "results": results,
         "elapsed_s": time.perf_counter() - t0,
     }

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from resad_station.profiles.model import ALIGN_NAMES, AUGMENT_NAMES, METHOD_NAMES, SEARCH_NAMES
+from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_ALIGN, AUGMENT_NAMES, METHOD_NAMES, SEARCH_NAMES
 
 NAME = "bench"
 HELP = "time each stage of the engine on this machine"
@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")
     parser.add_argument("--augment", choices=AUGMENT_NAMES, default="none",
                         help="augmented views of the reference shots join the pools")
-    parser.add_argument("--align", choices=ALIGN_NAMES, default="none",
+    parser.add_argument("--align", choices=ALIGN_NAMES, default=DEFAULT_ALIGN,
                         help="part: shots and frames turned so that their one part lies one way")
     parser.add_argument("--runtime", default="torch", metavar="NAMES",
                         help="torch (the default), or onnxruntime: then both side by side in one run, with how far "

@@ -18,7 +18,7 @@ from pathlib import Path
 from resad_station.cli.evaluate_cmd import _int_list, write_json
 # every method a profile accepts, "auto" included (per category, K and seed the method the
 # self-test chooses from the references alone, as enrollment does); "all" = every one of them
-from resad_station.profiles.model import ALIGN_NAMES, AUGMENT_NAMES, DEFAULT_INPUT_SIZE, METHOD_NAMES, SEARCH_NAMES
+from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_ALIGN, AUGMENT_NAMES, DEFAULT_INPUT_SIZE, METHOD_NAMES, SEARCH_NAMES
 
 NAME = "benchmark"
 HELP = "run a benchmark protocol (transfer: train on everything else, evaluate each unseen target few-shot)"
@@ -58,7 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     inf.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")
     inf.add_argument("--augment", choices=AUGMENT_NAMES, default="none",
                      help="augmented views of the reference shots")
-    inf.add_argument("--align", choices=ALIGN_NAMES, default="none",
+    inf.add_argument("--align", choices=ALIGN_NAMES, default=DEFAULT_ALIGN,
                      help="part: shots and frames turned so that their one part lies one way")
     inf.add_argument("--max-test", type=int, metavar="N",
                      help="at most N test images per target (split over its categories, good/anomalous ratio kept): "

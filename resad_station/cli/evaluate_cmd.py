@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from resad_station.profiles.model import ALIGN_NAMES, AUGMENT_NAMES, DEFAULT_INPUT_SIZE, METHOD_NAMES, SEARCH_NAMES
+from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_ALIGN, AUGMENT_NAMES, DEFAULT_INPUT_SIZE, METHOD_NAMES, SEARCH_NAMES
 
 NAME = "evaluate"
 HELP = "evaluate ResAD and the kNN baseline on MVTec-layout data"
@@ -56,7 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")
     parser.add_argument("--augment", choices=AUGMENT_NAMES, default="none",
                         help="augmented views of the reference shots join the pools")
-    parser.add_argument("--align", choices=ALIGN_NAMES, default="none",
+    parser.add_argument("--align", choices=ALIGN_NAMES, default=DEFAULT_ALIGN,
                         help="part: shots and frames turned so that their one part lies one way (engine/part_align.py)")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON to this file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -18,5 +18,9 @@ def self_test_lines(self_test: dict[str, Any]) -> list[str]:
         lines.append(f"method: {method} (auto: the best separation; synthetic defects caught: {caught})")
     else:
         lines.append(f"method: {method}")
+    if self_test.get("align_chosen"):  # engine.align "auto": what the shots decided
+        lines.append("alignment: part (auto: every shot shows one loose part, at different angles; shots and frames "
+                     "are turned to one pose)" if self_test.get("align") == "part" else
+                     "alignment: none (auto: the shots are not one loose part at different angles)")
     lines += [f"warning: {w}" for w in self_test.get("warnings", [])]
     return lines

@@ -26,8 +26,9 @@ SearchName = Literal["guided", "broad", "wide", "exact"]  # engine.nn_search.SEA
 SEARCH_NAMES: tuple[str, ...] = get_args(SearchName)
 AugmentName = Literal["none", "flips", "rotations", "dihedral", "shifts"]  # engine.reference_augment.AUGMENTS
 AUGMENT_NAMES: tuple[str, ...] = get_args(AugmentName)
-AlignName = Literal["none", "part"]  # engine.part_align.ALIGN_MODES
+AlignName = Literal["none", "part", "auto"]  # engine.part_align.ALIGN_MODES
 ALIGN_NAMES: tuple[str, ...] = get_args(AlignName)
+DEFAULT_ALIGN = "none"
 # Short side fed to the backbone for a new product. 512, not 256: on the transfer protocol it lifts the
 # default method's mean image AUROC by 0.035, on every reference seed (small defects need pixels;
 # 56-61 against 14-19 ms a frame on 2 cores, docs/benchmarks.md). `evaluate`, `benchmark transfer` and
@@ -119,7 +120,7 @@ class EngineConfig(_Section):
     augment: AugmentName = "none"
     # part: shots and frames turned so that one part on a plain background lies one way (engine/part_align.py),
     # for parts that lie at any angle (screws)
-    align: AlignName = "none"
+    align: AlignName = DEFAULT_ALIGN
     image_score: str = Field(default="max", pattern=r"^(max|top\d+(\.\d+)?)$")  # max, or mean of the top P %
     local_features: bool = False  # 3x3 neighbourhood average of the features before matching
     # torch, or the exported graphs in ONNX Runtime (docs/engine.md, "The ONNX engine")

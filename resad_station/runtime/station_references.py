@@ -54,6 +54,13 @@ class StationReferences:
                 f"{refs.input_size}, the profile's engine.input_size is {self.detector.input_size}; enroll again "
                 f"(resad-station enroll --product {profile.product} ...) or set engine.input_size: {refs.input_size}"
             )
+        fixed = self.detector.align
+        if fixed != "auto" and refs.align is not None and refs.align != fixed:  # its shots were turned, or not
+            raise StationError(
+                f"product {profile.product!r}: its active reference set v{rs.version} was built with engine.align "
+                f"{refs.align!r}, the profile's engine.align is {fixed!r}; enroll again "
+                f"(resad-station enroll --product {profile.product} ...) or set engine.align: {refs.align} (or auto)"
+            )
         if calibration.get("score_id") != self.detector.score_id_for(refs):  # another method, model or set of levels
             calibration = self._recalibrate(profile, rs.id, refs, calibration)
         return ActiveProduct(profile.product, refs, self._thresholds(profile, calibration), rs.product_id, rs.version)

@@ -28,7 +28,7 @@ import yaml
 
 from engine.self_test import auroc
 from resad_station.capture.imaging import image_files
-from resad_station.profiles.model import ALIGN_NAMES
+from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_ALIGN
 
 PRODUCT = "new-product"
 
@@ -63,7 +63,7 @@ def _layout(root: Path, work: Path, shots: int, validation: int, start: int = 0)
 
 def _profile(work: Path, test_dir: Path, method: str, input_size: int | None, align: str) -> Path:
     engine = {"method": method, "device": "cpu", **({} if input_size is None else {"input_size": input_size}),
-              **({} if align == "none" else {"align": align})}
+              "align": align}
     profile = {"name": PRODUCT, "product": PRODUCT,
                "camera": {"kind": "folder", "uri": str(test_dir), "loop": False, "mode": "triggered", "fps": None},
                "engine": engine,
@@ -106,7 +106,7 @@ def tally(rows) -> dict:
 
 
 def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", input_size: int | None = None,
-        align: str = "none", start: int = 0) -> dict:
+        align: str = DEFAULT_ALIGN, start: int = 0) -> dict:
     from resad_station.cli.main import main as cli
     from resad_station.runtime.station import Station
     from resad_station.storage import repository as repo
@@ -132,7 +132,7 @@ def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", i
             station.stop(timeout=30.0)
         return {"dataset": str(root), "shots": [p.name for p in shot_files], "validation": validation, "start": start,
                 "profile_method": method, "method": calibration.get("method"), "input_size": input_size,
-                "align": align,
+                "align": align, "aligned": calibration.get("self_test", {}).get("align"),
                 "t_uncertain": calibration["t_uncertain"], "t_fail": calibration["t_fail"],
                 "self_test": calibration.get("self_test", {}).get("summary"),
                 "warnings": calibration.get("self_test", {}).get("warnings", []),
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     ap.add_argument("--validation", type=int, default=4)
     ap.add_argument("--start", type=int, default=0, help="the shots begin at this train/good image (sorted by name)")
     ap.add_argument("--method", default="auto")
-    ap.add_argument("--align", choices=ALIGN_NAMES, default="none", help="engine.align of the profile")
+    ap.add_argument("--align", choices=ALIGN_NAMES, default=DEFAULT_ALIGN, help="engine.align of the profile")
     ap.add_argument("--input-size", type=int, default=None, help="default: a new profile's")
     ap.add_argument("--json", type=Path, help="write the result (with every frame) here")
     args = ap.parse_args(argv)
