@@ -40,8 +40,8 @@ from engine.image_score import DEFAULT_RULE, check_rule, image_score
 from engine.local_features import local_average
 from engine.nn_search import SEARCH_MODES, search_levels
 from engine.onnx_runtime import RUNTIMES, runtime_graphs
-from engine.part_align import ALIGN_AUTO, PartPose, align_image, check_align, find_pose, network_sized, resolve_align, to_frame
-from engine.preprocess import PREPROCESS_ID, Prepared, crop_roi, prepare, shots_short_side, to_rgb_uint8
+from engine.part_align import ALIGN_AUTO, PartPose, check_align, prepare_aligned, resolve_align, to_frame
+from engine.preprocess import PREPROCESS_ID, Prepared, shots_short_side
 from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
 from engine.residual_scale import leave_one_out_norms, residual_scale
@@ -241,15 +241,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         return methods
 
     def _prepare(self, image, roi, what: str, short_side: int | None, align: str) -> tuple[Prepared, PartPose | None]:
-        """The network input of one image (its ROI cut first) at the scale of shots of that short side
-        (engine/preprocess.py), or under align "part" turned to the part's pose (network-sized first)."""
-        if align == "none":
-            return prepare(image, self.input_size, roi, what=what, short_side=short_side), None
-        rgb = to_rgb_uint8(image, what)
-        crop = network_sized(crop_roi(rgb, roi), self.input_size)  # turning 5 MP at full size took ~0.1 s
-        pose = find_pose(crop)
-        tensor = prepare(align_image(crop, pose), self.input_size, None, what=what).tensor
-        return Prepared(tensor, rgb.shape[:2], None if roi is None else tuple(int(v) for v in roi)), pose
+        return prepare_aligned(image, self.input_size, roi, what, short_side, align)  # engine/part_align.py
 
     # -- references ----------------------------------------------------------------------------
     def build_references(self, images: Sequence[np.ndarray], roi=None) -> ReferenceSet:

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from engine.errors import EngineError
-from engine.preprocess import input_shape, to_rgb_uint8
+from engine.preprocess import Prepared, crop_roi, input_shape, prepare, to_rgb_uint8
 
 ALIGN_MODES = ("none", "part", "auto")  # auto: "part" for a reference set whose shots are a loose part
 ALIGN_AUTO = "auto"
@@ -187,3 +187,17 @@ def to_frame(grid_map: np.ndarray, pose: PartPose | None) -> np.ndarray:
     out[~real] = low
     return cv2.warpAffine(out, m, (gw, gh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=low)
+
+
+def prepare_aligned(image, input_size: int, roi, what: str, short_side: int | None,
+                    align: str) -> tuple[Prepared, PartPose | None]:
+    """The network input of one image (its ROI cut first) at the scale of shots of that short side
+    (engine/preprocess.py), or under align "part" turned to the part's pose (network-sized first),
+    with the pose that turned it (None: not turned)."""
+    if align == "none":
+        return prepare(image, input_size, roi, what=what, short_side=short_side), None
+    rgb = to_rgb_uint8(image, what)
+    crop = network_sized(crop_roi(rgb, roi), input_size)  # turning 5 MP at full size took ~0.1 s
+    pose = find_pose(crop)
+    tensor = prepare(align_image(crop, pose), input_size, None, what=what).tensor
+    return Prepared(tensor, rgb.shape[:2], None if roi is None else tuple(int(v) for v in roi)), pose
