@@ -91,3 +91,19 @@ def test_a_station_refuses_a_set_turned_otherwise_than_its_profile_says(tmp_path
                           enrollment={"references": str(shots)})
     with pytest.raises(StationError, match="built with engine.align 'part', the profile's engine.align is 'none'"):
         Station.open(fixed, data)
+
+
+def test_an_empty_table_a_blank_frame_and_another_product_fail_a_turned_loose_part(detectors):
+    """Under auto the shots of a loose part are turned, a frame without a part is not: the
+    whole-frame checks still catch what the patch score lets through."""
+    import skimage.data
+
+    det = detectors["auto"]
+    refs = det.build_references(LOOSE)
+    assert refs.align == "part"
+    table = (200 + 0.04 * (brick_rgb()[-SIZE:, -SIZE:].astype(np.float32) - 128)).astype(np.uint8)
+    frames = {"part missing": table, "blank frame": np.zeros((SIZE, SIZE, 3), np.uint8),
+              "unlike the references": cv2.resize(skimage.data.coffee(), (SIZE, SIZE), interpolation=cv2.INTER_AREA)}
+    for reason, frame in frames.items():
+        assert det.predict(frame, refs).reason == reason
+    assert det.predict(part_on_table(200, -12, 6), refs).reason == ""  # a good part, turned otherwise

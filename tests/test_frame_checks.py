@@ -3,7 +3,7 @@
 The product: the demo line's board (profiles/demo, DeepPCB crops, MIT). Enrolled as a user would:
 the first 4 reference boards as shots, the other 4 as validation, default quality checks and
 thresholds; once with kNN at 256 px (the demo's size) and once as a new product's profile has it
-(method auto, the default input size). Then frames that the patch score alone lets through (each of their patches finds a
+(method auto, the default input size and alignment). Then frames that the patch score alone lets through (each of their patches finds a
 look-alike among the references) must FAIL, and every good line board must PASS.
 """
 
@@ -22,7 +22,7 @@ from engine import Detector, coverage
 from engine.preprocess import prepare as prepare_input
 from resad_station.enrollment.enroll import prepare, shots_from
 from resad_station.enrollment.quality import Shot, check_shots
-from resad_station.profiles.model import DEFAULT_INPUT_SIZE
+from resad_station.profiles.model import DEFAULT_ALIGN, DEFAULT_INPUT_SIZE
 from resad_station.runtime.events import Verdict
 from resad_station.runtime.verdict import Thresholds, judge
 
@@ -32,7 +32,7 @@ GOOD_LINE = [p for p in LINE_FILES if "_good_" in p.name]
 @pytest.fixture(scope="module", params=[("knn", 256), ("auto", DEFAULT_INPUT_SIZE)], ids=lambda p: f"{p[0]}@{p[1]}")
 def enrolled(request):
     method, size = request.param
-    det = Detector.load(method=method, device="cpu", input_size=size)
+    det = Detector.load(method=method, device="cpu", input_size=size, align=DEFAULT_ALIGN if method == "auto" else "none")
     shots, _ = shots_from(REFERENCE_FILES[:4])
     validation, _ = shots_from(REFERENCE_FILES[4:])
     draft = prepare(det, "board", shots, validation=validation)
