@@ -165,7 +165,8 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
     @property
     def score_id(self) -> str:
         """What this detector's scores are made of (method, weights, search, levels, how maps are combined):
-        scores of two detectors with different ids live on different scales."""
+        scores of two detectors with different ids live on different scales. Under method or align
+        "auto" the reference set completes it: score_id_for(refs) is what calibrations store."""
         return f"{self._loo_key(self.method)}/{SCORE_SCHEME}"
 
     @property

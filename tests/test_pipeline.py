@@ -245,7 +245,7 @@ def test_a_product_opened_with_other_score_levels_is_recalibrated(tmp_path):
         with station.db.read_session() as s:
             cal = repo.active_reference_set(s, "pcb").calibration
             events = repo.list_audit_events(s, action="reference_set_recalibrated")
-    assert cal["score_id"] == station.detector.score_id and "@levels23" in cal["score_id"]
+    assert cal["score_id"] == station.detector.score_id_for(station.active.refs) and "@levels23" in cal["score_id"]
     assert events and events[0].details["from_score_id"].startswith("knn/")
     assert second != first  # two levels summed: another scale, other thresholds
 
