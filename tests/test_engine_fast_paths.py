@@ -167,6 +167,26 @@ def test_exact_search_top_orders_the_nearest_and_agrees_with_exact_search():
     assert torch.equal(rows[:, 2], rows[:, 0]) and set(rows[:, :2].unique().tolist()) <= {0, 1}
 
 
+def test_an_exact_search_in_cache_sized_steps_picks_what_one_step_picks(monkeypatch):
+    """Large pools are searched a few query rows at a time (CHUNK_DISTANCES): the picks, ties
+    included (repeated pool rows, as on a board's plain areas), are those of one matrix."""
+    import engine.nn_search as ns
+
+    gen = torch.Generator().manual_seed(1)
+    maps = [torch.randn(40, 32, 64, generator=gen) for _ in range(4)]
+    maps[1][:, :8] = maps[0][:, :8]  # exact ties between shots: the first row must win in every step
+    pool = ns.LevelPool.from_maps(maps)
+    query = torch.cat([torch.randn(700, 40, generator=gen), maps[0][:, 0, :50].t()])  # some queries on the ties
+    monkeypatch.setattr(ns, "CHUNK_DISTANCES", 1 << 40)  # one step
+    whole, _ = ns.exact_search(query, pool)
+    whole_top, _ = ns.exact_search_top(query, pool, 3)
+    monkeypatch.setattr(ns, "CHUNK_DISTANCES", 1)  # MIN_CHUNK rows a step: 8 steps
+    steps, _ = ns.exact_search(query, pool)
+    steps_top, _ = ns.exact_search_top(query, pool, 3)
+    assert torch.equal(whole, steps) and torch.equal(whole_top[:, 0], steps_top[:, 0])
+    assert bool((whole[700:] < 32 * 64).all())  # the tied queries matched shot 0, the first
+
+
 def test_the_search_picks_the_true_nearest_where_float32_cannot_tell():
     """The search ranks by ||p||^2 - 2 q.p. On real features ||p||^2 reaches 5,000-13,000, where
     float32's error exceeds the gap between some candidates (ranked in float32, 421 of the 2048
