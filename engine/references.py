@@ -31,6 +31,14 @@ def _content_hash(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def _align_of_legacy_stats(stats: dict) -> str | None:
+    """How a set saved before its align was recorded was turned: its statistics' keys name the
+    turn (engine/detector_stats.py appends "~align-part"); None when it has no statistics."""
+    if not stats:
+        return None
+    return "part" if any("~align-part" in name for name in stats) else "none"
+
+
 class ReferenceSet:
     """maps[i][l]: features of shot i at level l, (C_l, H_l, W_l) float32 on the CPU."""
 
@@ -174,7 +182,7 @@ class ReferenceSet:
             short_side = int(meta["short_side"]) if "short_side" in meta else None
             if short_side is not None and short_side < 1:
                 raise ValueError(f"short_side {short_side}")
-            align = meta.get("align")
+            align = meta.get("align") or _align_of_legacy_stats(stats)
             if align is not None and (align not in ALIGN_MODES or align == ALIGN_AUTO):
                 raise ReferenceSetError(f"reference set: corrupt metadata (align {align!r}, expected 'none' or 'part')")
             return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats,

@@ -107,3 +107,13 @@ def test_an_empty_table_a_blank_frame_and_another_product_fail_a_turned_loose_pa
     for reason, frame in frames.items():
         assert det.predict(frame, refs).reason == reason
     assert det.predict(part_on_table(200, -12, 6), refs).reason == ""  # a good part, turned otherwise
+
+
+def test_a_set_saved_before_its_align_was_recorded_is_read_as_its_statistics_say(detectors):
+    turned = detectors["part"].build_references(LOOSE)
+    plain = detectors["none"].build_references(LOOSE)
+    for refs, expected in ((turned, "part"), (plain, "none")):
+        refs.align = None  # what a set of an earlier version carried: no align in its metadata
+        loaded = ReferenceSet.from_bytes(refs.to_bytes())
+        assert loaded.align == expected
+        assert detectors["auto"].align_for(loaded) == expected  # a profile switched to auto turns its frames alike
