@@ -32,6 +32,7 @@ from engine.preprocess import Prepared, crop_roi, input_shape, prepare, to_rgb_u
 
 ALIGN_MODES = ("none", "part", "auto")  # auto: "part" for a reference set whose shots are a loose part
 ALIGN_AUTO = "auto"
+SET_ALIGNS = ("none", "part")  # how one reference set is turned (ReferenceSet.align)
 POSE_SIDE = 256  # the pose is found on a copy of at most this many pixels on its long side
 # What counts as one clear part: its region holds at least ONE_PART_SHARE of the threshold's smaller
 # side (a texture or a board splits into many regions) and at least MIN_PART_SHARE of the image (a

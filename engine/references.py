@@ -16,7 +16,7 @@ from safetensors.torch import save as st_save
 from engine.backbone import BACKBONE_ID
 from engine.errors import ReferenceSetError
 from engine.nn_search import LevelPool
-from engine.part_align import ALIGN_AUTO, ALIGN_MODES
+from engine.part_align import ALIGN_AUTO, SET_ALIGNS
 from engine.preprocess import LEGACY_PREPROCESS_ID, PREPROCESS_ID
 from engine.version import ENGINE_VERSION
 
@@ -66,8 +66,8 @@ class ReferenceSet:
         self.short_side = None if short_side is None else int(short_side)
         # how the shots were turned (engine/part_align.py: "none" or "part"; under engine.align "auto"
         # the set's own choice); None (sets made before it was recorded): as the detector says
-        if align is not None and (align not in ALIGN_MODES or align == ALIGN_AUTO):
-            raise ReferenceSetError(f"reference set: align {align!r}, expected 'none' or 'part'")
+        if align is not None and align not in SET_ALIGNS:
+            raise ReferenceSetError(f"reference set: align {align!r}, expected one of {SET_ALIGNS}")
         self.align = align
         self.stats: dict[str, torch.Tensor] = dict(stats or {})
         # augmented views (engine/reference_augment.py): (index of the shot they come from, maps);
@@ -182,11 +182,11 @@ class ReferenceSet:
             short_side = int(meta["short_side"]) if "short_side" in meta else None
             if short_side is not None and short_side < 1:
                 raise ValueError(f"short_side {short_side}")
-            align = meta.get("align") or _align_of_legacy_stats(stats)
-            if align is not None and (align not in ALIGN_MODES or align == ALIGN_AUTO):
-                raise ReferenceSetError(f"reference set: corrupt metadata (align {align!r}, expected 'none' or 'part')")
             return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats,
-                       meta.get("preprocess", LEGACY_PREPROCESS_ID), views, short_side, align)
+                       meta.get("preprocess", LEGACY_PREPROCESS_ID), views, short_side,
+                       meta.get("align") or _align_of_legacy_stats(stats))
+        except ReferenceSetError:  # the constructor's own (an align that is no turn): said as it is
+            raise
         except (KeyError, ValueError, TypeError) as exc:
             raise ReferenceSetError(
                 f"reference set: corrupt metadata (k={meta.get('k')!r}, levels={meta.get('levels')!r} do not match "

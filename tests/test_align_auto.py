@@ -55,7 +55,7 @@ def test_a_reference_set_whose_align_metadata_is_not_a_mode_does_not_load():
     header["__metadata__"]["align"] = "sideways"
     raw = json.dumps(header).encode()
     raw += b" " * (-len(raw) % 8)
-    with pytest.raises(ReferenceSetError, match="align 'sideways', expected 'none' or 'part'"):
+    with pytest.raises(ReferenceSetError, match=r"align 'sideways', expected one of \('none', 'part'\)"):
         ReferenceSet.from_bytes(len(raw).to_bytes(8, "little") + raw + blob[8 + n :])
 
 
