@@ -40,7 +40,7 @@ from engine.image_score import DEFAULT_RULE, check_rule, image_score
 from engine.local_features import local_average
 from engine.nn_search import SEARCH_MODES, search_levels
 from engine.onnx_runtime import RUNTIMES, runtime_graphs
-from engine.part_align import ALIGN_AUTO, PartPose, check_align, prepare_aligned, resolve_align, to_frame
+from engine.part_align import ALIGN_AUTO, check_align, prepare_aligned, resolve_align, to_frame
 from engine.preprocess import PREPROCESS_ID, Prepared, shots_short_side
 from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
@@ -241,9 +241,6 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
                               "head weights (Detector.load(method='knn') with no bundled model): load it with weights")
         return methods
 
-    def _prepare(self, image, roi, what: str, short_side: int | None, align: str) -> tuple[Prepared, PartPose | None]:
-        return prepare_aligned(image, self.input_size, roi, what, short_side, align)  # engine/part_align.py
-
     # -- references ----------------------------------------------------------------------------
     def build_references(self, images: Sequence[np.ndarray], roi=None) -> ReferenceSet:
         if len(images) < MIN_SHOTS:
@@ -251,7 +248,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         align = resolve_align(self.align, images)  # under "auto": "part" when the shots are a loose part
         # every shot at the scale of their median short side; turned, each keeps its own
         short_side = shots_short_side(images, roi, "reference image") if align == "none" else None
-        prepared = [self._prepare(img, roi, f"reference image {i}", short_side, align)[0] for i, img in enumerate(images)]
+        prepared = [prepare_aligned(img, self.input_size, roi, f"reference image {i}", short_side, align)[0] for i, img in enumerate(images)]
         maps: list[list[torch.Tensor]] = [None] * len(prepared)  # type: ignore[list-item]
         with _inference():
             for idx_group in _group_by_shape(prepared):
@@ -314,7 +311,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         align = self.align if align is None else check_align(align)
         if align == ALIGN_AUTO:
             raise EngineError("frame_features: under align 'auto' pass the reference set's align (align_for)")
-        pairs = [self._prepare(img, None, f"frame {i}", short_side, align) for i, img in enumerate(images)]
+        pairs = [prepare_aligned(img, self.input_size, None, f"frame {i}", short_side, align) for i, img in enumerate(images)]
         prepared = [p for p, _ in pairs]
         if poses is not None:
             poses.extend(pose for _, pose in pairs)
@@ -370,7 +367,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         with _inference():
             clock = _Clock(self.device)
             align = self.align_for(refs)
-            pairs = [self._prepare(img, roi, f"frame {i}", refs.short_side, align) for i, img in enumerate(images)]
+            pairs = [prepare_aligned(img, self.input_size, roi, f"frame {i}", refs.short_side, align) for i, img in enumerate(images)]
             prepared, poses = [p for p, _ in pairs], [pose for _, pose in pairs]
             clock.mark("preprocess")
             pools = refs.pools(self.device, exclude)

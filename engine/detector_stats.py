@@ -12,6 +12,7 @@ from engine import coverage
 from engine.errors import ReferenceSetError
 from engine.image_score import DEFAULT_RULE, image_score
 from engine.methods import METHOD_TERMS as TERMS, needs_heads, terms_need_heads, terms_of
+from engine.part_align import align_key
 from engine.references import ReferenceSet
 from engine.scoring import level_stats, smooth
 from engine.detector_support import _Clock, _inference
@@ -33,8 +34,7 @@ class ReferenceStats:
             key = f"{key}~local"
         if self.augment != "none":  # other pools
             key = f"{key}~aug-{self.augment}"
-        if align != "none":  # turned shots and frames
-            key = f"{key}~align-{align}"
+        key += align_key(align)  # turned shots and frames
         # the shots' leave-one-out scores depend on the levels summed
         return key if self.score_levels is None else f"{key}@levels{''.join(map(str, self.score_levels))}"
 

@@ -53,6 +53,11 @@ def check_align(mode: str) -> str:
     return mode
 
 
+def align_key(align: str) -> str:
+    """What a turn adds to a reference set's statistics keys (engine/detector_stats.py)."""
+    return "" if align == "none" else f"~align-{align}"
+
+
 def resolve_align(mode: str, shots) -> str:
     """What a reference set built from `shots` is aligned with: the mode itself, or under "auto"
     "part" when the shots are a loose part (loose_part) and "none" otherwise."""

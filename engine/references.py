@@ -16,7 +16,7 @@ from safetensors.torch import save as st_save
 from engine.backbone import BACKBONE_ID
 from engine.errors import ReferenceSetError
 from engine.nn_search import LevelPool
-from engine.part_align import ALIGN_AUTO, SET_ALIGNS
+from engine.part_align import ALIGN_AUTO, SET_ALIGNS, align_key
 from engine.preprocess import LEGACY_PREPROCESS_ID, PREPROCESS_ID
 from engine.version import ENGINE_VERSION
 
@@ -33,10 +33,10 @@ def _content_hash(tensors: dict[str, torch.Tensor]) -> str:
 
 def _align_of_legacy_stats(stats: dict) -> str | None:
     """How a set saved before its align was recorded was turned: its statistics' keys name the
-    turn (engine/detector_stats.py appends "~align-part"); None when it has no statistics."""
+    turn (part_align.align_key); None when it has no statistics."""
     if not stats:
         return None
-    return "part" if any("~align-part" in name for name in stats) else "none"
+    return "part" if any(align_key("part") in name for name in stats) else "none"
 
 
 class ReferenceSet:

@@ -2,7 +2,8 @@
 
 The backbone is frozen and sees only the frame, so a category's test features are the same for
 every K and seed whose shots share one median short side (engine/preprocess.py: the frames take
-the shots' scale) and one alignment (under align "auto" each draw's shots decide); only the search and the heads depend on the rest of the references. Where
+the shots' scale) and one alignment (under align "auto" each draw's shots decide); only the
+search and the heads depend on the rest of the references. Where
 the shots' sizes vary (magnetic_tile's crops) the features are computed again for each new
 scale. Scores and maps are the detector's own (`maps_from_features` is the path `predict` takes
 after the backbone), so the metrics equal those of the uncached runner. Several image-score rules
