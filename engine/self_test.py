@@ -22,7 +22,7 @@ import numpy as np
 
 from engine.errors import ReferenceSetError
 from engine.part_align import ALIGN_AUTO, loose_part
-from engine.thresholds import RULE, Placement, outcome, place
+from engine.thresholds import RULE, UNCERTAIN_QUANTILE, Placement, outcome, place
 from engine.training.synthetic import KINDS, synthesize
 
 SYNTHETIC_PER_SHOT = 3
@@ -111,8 +111,11 @@ def auroc(good: Sequence[float], bad: Sequence[float]) -> float:
     return float(greater + 0.5 * ties)
 
 
-def choose_method(candidates: dict[str, tuple[float, float, float]]) -> str:
-    """candidates: method -> (caught share, auroc, gap); the best by that order (see the module doc)."""
+CHOICE_ORDER = ("caught", "auroc", "gap")  # MethodReport fields compared in turn by choose_method
+
+
+def choose_method(candidates: dict[str, tuple[float, ...]]) -> str:
+    """candidates: method -> its MethodReport.key() (CHOICE_ORDER); the best by that order (see the module doc)."""
     if not candidates:
         raise ReferenceSetError("self-test: no method to choose from")
     return max(candidates, key=lambda m: tuple(-1.0 if np.isnan(v) else v for v in candidates[m]))
@@ -128,14 +131,15 @@ class MethodReport:
     synthetic: tuple[int, int, int]
     auroc: float
     gap: float  # (median synthetic - max good) / spread
+    margin: float = float("nan")  # (synthetic 5 % quantile - max good) / spread: the weakest defects' margin
 
     @property
     def caught(self) -> float:
         n = sum(self.synthetic)
         return (self.synthetic[0] + self.synthetic[1]) / n if n else float("nan")
 
-    def key(self) -> tuple[float, float, float]:
-        return (self.caught, self.auroc, self.gap)
+    def key(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in CHOICE_ORDER)
 
     def to_dict(self) -> dict:
         n = max(1, sum(self.synthetic))
@@ -143,15 +147,18 @@ class MethodReport:
                 "t_fail": self.placement.t_fail, "good_fail": self.good[0], "good_uncertain": self.good[1],
                 "good_pass": self.good[2], "synthetic_fail_pct": 100.0 * self.synthetic[0] / n,
                 "synthetic_uncertain_pct": 100.0 * self.synthetic[1] / n, "synthetic_n": sum(self.synthetic),
-                "auroc": self.auroc, "gap": self.gap}
+                "auroc": self.auroc, "gap": self.gap, "margin": self.margin}
 
 
 def report(scores: MethodScores) -> MethodReport:
     p = place(scores.good, scores.synthetic)
     good = outcome(scores.good, scores.good_reasons, p.t_uncertain, p.t_fail)
     syn = outcome(scores.synthetic, scores.synthetic_reasons, p.t_uncertain, p.t_fail)
-    gap = (float(np.median(scores.synthetic)) - p.max) / p.spread if scores.synthetic else float("nan")
-    return MethodReport(scores, p, good, syn, auroc(scores.good, scores.synthetic), gap)
+    gap = margin = float("nan")
+    if scores.synthetic:
+        gap = (float(np.median(scores.synthetic)) - p.max) / p.spread
+        margin = (float(np.quantile(scores.synthetic, UNCERTAIN_QUANTILE)) - p.max) / p.spread
+    return MethodReport(scores, p, good, syn, auroc(scores.good, scores.synthetic), gap, margin)
 
 
 @dataclass

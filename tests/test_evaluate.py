@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from engine import Detector
+from engine import Detector, self_test
 from engine.data import index_root
 from engine.evaluation.metrics import aupro
 from engine.evaluation.runner import SCHEMA, evaluate, reference_indices
@@ -245,6 +245,11 @@ def test_cli_method_all_reports_every_method_from_one_run(dataset, tmp_path, cap
     # auto: the method the self-test chose from the references alone, scored as that method
     chosen = data["auto_choices"]["moon"]["K=2"]["0"]
     assert data["results"]["auto"]["K=2"]["mean"] == data["results"][chosen]["K=2"]["mean"]
+    numbers = data["auto_tests"]["moon"]["K=2"]["0"]  # what the choice was made on, per method
+    assert set(numbers) == {"resad", "knn", "resad+knn"}
+    assert all(set(n) == {"caught", "auroc", "gap", "margin"} for n in numbers.values())
+    assert chosen == self_test.choose_method(
+        {m: tuple(float("nan") if n[k] is None else n[k] for k in self_test.CHOICE_ORDER) for m, n in numbers.items()})
     for method in data["config"]["methods"]:
         assert 0.0 <= data["results"][method]["K=2"]["mean"]["image_auroc"]["mean"] <= 1.0
     assert "resad+knn  K=2" in capsys.readouterr().out

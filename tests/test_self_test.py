@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from station_helpers import REFERENCE_FILES, load_rgb
 
 from engine import Detector, self_test
 from engine.detector import METHODS
+from engine.errors import ReferenceSetError
+from engine.thresholds import UNCERTAIN_QUANTILE
 from resad_station.enrollment.calibration import Calibration
 
 
@@ -32,6 +35,26 @@ def test_auto_chooses_a_method_from_the_shots_and_scores_with_it(auto):
     numbers = test.to_dict()
     assert numbers["method"] == test.method and set(numbers["methods"]) == set(METHODS)
     assert all(r["synthetic_n"] == 3 * self_test.SYNTHETIC_PER_SHOT for r in numbers["methods"].values())
+
+
+def test_margin_measures_the_weakest_synthetic_defects(auto):
+    """margin: the 5 % quantile of the synthetic scores over the largest good one, in good spreads;
+    never above gap (the median's), and recorded beside it."""
+    det, shots, refs = auto
+    test = self_test.run(det, shots, refs)
+    for method, r in test.reports.items():
+        syn = np.asarray(r.scores.synthetic)
+        expected = (np.quantile(syn, UNCERTAIN_QUANTILE) - r.placement.max) / r.placement.spread
+        assert r.margin == pytest.approx(expected) and r.margin <= r.gap, method
+        assert test.to_dict()["methods"][method]["margin"] == pytest.approx(r.margin)
+        assert r.key() == tuple(getattr(r, name) for name in self_test.CHOICE_ORDER)
+
+
+def test_choose_method_compares_in_order_and_ranks_nan_last():
+    assert self_test.choose_method({"a": (0.9, 0.8), "b": (0.9, 0.95), "c": (0.5, 1.0)}) == "b"
+    assert self_test.choose_method({"a": (float("nan"), 1.0), "b": (0.1, 0.0)}) == "b"
+    with pytest.raises(ReferenceSetError):
+        self_test.choose_method({})
 
 
 def test_the_same_shots_give_the_same_choice(auto):

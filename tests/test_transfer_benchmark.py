@@ -79,6 +79,21 @@ def test_protocol_runs_caches_models_and_reruns_without_training(data, tmp_path)
     assert "MEAN" in format_summary(first) and "resad+knn" in format_summary(first)
 
 
+def test_results_cache_follows_the_choice_and_threshold_rules(data, tmp_path, monkeypatch):
+    """A changed self-test choice order or threshold rule must not be answered from a stale cache."""
+    from engine import self_test
+    from engine.evaluation import transfer
+
+    p, model = plan("moons", data, (), tmp_path), {"key": "m"}
+    base = transfer.results_path(p, model, SETTINGS.inference, tmp_path)
+    assert transfer.results_path(p, model, SETTINGS.inference, tmp_path) == base
+    monkeypatch.setattr(self_test, "CHOICE_ORDER", ("caught", "gap"))
+    assert transfer.results_path(p, model, SETTINGS.inference, tmp_path) != base
+    monkeypatch.undo()
+    monkeypatch.setattr(transfer, "RULE", "another rule")
+    assert transfer.results_path(p, model, SETTINGS.inference, tmp_path) != base
+
+
 def test_cached_features_give_the_uncached_numbers(data):
     det = Detector.load(method="knn", device="cpu", input_size=96)
     plain = evaluate(det, [data / "moons"], shots=(2,), seeds=(0, 1), methods=("knn",), progress=False)

@@ -24,6 +24,10 @@ JSON structure returned by `evaluate` (schema "resad-station/evaluate/v1"; every
       "datasets": {category: {"root": str, "n_train": int, "n_test": int,
                               "n_anomalous": int, "n_pixel_labelled": int}},
       "references": {category: {"K=4": {"<seed>": [file names]}}},
+      "auto_choices": {category: {"K=4": {"<seed>": method}}} (with method "auto"),
+      "auto_tests": {category: {"K=4": {"<seed>": {method: {"caught", "auroc", "gap", "margin"}}}}}
+                    (the self-test numbers each choice was made on, engine/self_test.py),
+      "align_choices": {category: {"K=4": {"<seed>": "none"|"part"}}} (under align "auto"),
       "results": {method: {"K=4": {
           "per_category": {category: {
               "image_auroc": {"mean": float, "std": float, "per_seed": [float|null]},
@@ -55,13 +59,14 @@ from engine.data.mvtec import Sample, category_dirs, index_root, load_mask, load
 from engine.evaluation.metrics import (AUPRO_FPR_LIMIT, DEFAULT_MAX_SIDE, aupro, downscale_for_metrics,
                                        image_auroc, pixel_auroc)
 from engine.evaluation.cached_features import CachedFrames, method_keys, run_seed_cached
-from engine.evaluation.summary import METRICS, build_k_entry
+from engine.evaluation.summary import METRICS, build_k_entry, finite_or_none
 from engine.preprocess import FRAME_SCALE
 
 log = logging.getLogger(__name__)
 
 SCHEMA = "resad-station/evaluate/v1"
 DEFAULT_METHODS = ("resad", "knn")
+SELF_TEST_NUMBERS = ("caught", "auroc", "gap", "margin")  # recorded per draw under "auto" (engine/self_test.py)
 
 
 @dataclass
@@ -195,14 +200,18 @@ def _run_seed(det: Any, cat: _Category, refs: Any, methods: Sequence[str], batch
     return out
 
 
-def _concrete(det: Any, methods: Sequence[str], shot_images, refs, choices: dict, kk: str, seed: int) -> list[str]:
+def _concrete(det: Any, methods: Sequence[str], shot_images, refs, choices: dict, tests: dict, kk: str,
+              seed: int) -> list[str]:
     """The methods to score: those asked for, with "auto" replaced by the method the self-test
-    chooses from these references alone (engine/self_test.py, as enrollment does); noted in choices."""
+    chooses from these references alone (engine/self_test.py, as enrollment does); noted in choices,
+    and each method's self-test numbers (what the choice was made on) in tests."""
     concrete = [m for m in methods if m != AUTO]
     if AUTO in methods:
-        chosen = self_test.run(det, shot_images, refs, auto=True).method
-        choices.setdefault(kk, {})[str(seed)] = chosen
-        concrete = list(dict.fromkeys(concrete + [chosen]))
+        test = self_test.run(det, shot_images, refs, auto=True)
+        choices.setdefault(kk, {})[str(seed)] = test.method
+        tests.setdefault(kk, {})[str(seed)] = {
+            m: {name: finite_or_none(getattr(r, name)) for name in SELF_TEST_NUMBERS} for m, r in test.reports.items()}
+        concrete = list(dict.fromkeys(concrete + [test.method]))
     return concrete
 
 
@@ -248,6 +257,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
     references: dict[str, dict] = {c.key: {} for c in cats}
     auto_choices: dict[str, dict] = {c.key: {} for c in cats}  # "auto": the method chosen per category, K and seed
     align_choices: dict[str, dict] = {c.key: {} for c in cats}  # how each draw's frames were turned (align "auto")
+    auto_tests: dict[str, dict] = {c.key: {} for c in cats}  # each draw's self-test numbers per method
     runnable = [(c, k) for c in cats for k in shots if k <= len(c.train)]
     for cat in cats:  # said before the progress bar starts, so it is not drawn over
         for k in shots:
@@ -272,7 +282,8 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
                     references[cat.key][kk][str(seed)] = [cat.train[i].path.name for i in idx]
                     shot_images = [load_rgb(cat.train[i].path) for i in idx]
                     refs = det.build_references(shot_images)
-                    concrete = _concrete(det, methods, shot_images, refs, auto_choices[cat.key], kk, seed)
+                    concrete = _concrete(det, methods, shot_images, refs, auto_choices[cat.key], auto_tests[cat.key],
+                                          kk, seed)
                     align = det.align_for(refs) if hasattr(det, "align_for") else None
                     if align is not None:
                         align_choices[cat.key].setdefault(kk, {})[str(seed)] = align
@@ -346,6 +357,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
         },
         "references": references,
         "auto_choices": auto_choices if AUTO in methods else {},
+        "auto_tests": auto_tests if AUTO in methods else {},
         "align_choices": align_choices if getattr(det, "align", None) == "auto" else {},
         "results": results,
         "elapsed_s": time.perf_counter() - t0,

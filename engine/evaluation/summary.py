@@ -19,7 +19,7 @@ def _finite(values: Sequence[float | None]) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(v)]
 
 
-def _clean(value: float | None) -> float | None:
+def finite_or_none(value: float | None) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
@@ -30,7 +30,7 @@ def summarize(per_seed: Sequence[float | None]) -> dict | None:
         return None
     mean = sum(values) / len(values)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return {"mean": mean, "std": std, "per_seed": [_clean(v) for v in per_seed]}
+    return {"mean": mean, "std": std, "per_seed": [finite_or_none(v) for v in per_seed]}
 
 
 def category_mean(per_category: Mapping[str, Mapping[str, Sequence[float | None]]], metric: str,

@@ -30,12 +30,14 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
+from engine import self_test
 from engine.data.mvtec import category_dirs
 from engine.detector import Detector, METHOD_CHOICES
 from engine.evaluation.runner import evaluate
 from engine.evaluation.summary import METRICS, summarize
 from engine.evaluation.transfer_targets import TargetPlan, fingerprint, plan
 from engine.preprocess import FRAME_SCALE, PREPROCESS_ID
+from engine.thresholds import RULE
 from engine.training.trainer import TrainConfig
 from engine.version import ENGINE_VERSION
 from engine.weights import load_heads
@@ -102,14 +104,20 @@ def detector_for(model_file: str | None, inf: InferenceSettings, device: str = "
                          local_features=inf.local_features, augment=inf.augment, align=inf.align)
 
 
+def results_path(p: TargetPlan, model: dict, inf: InferenceSettings, cache_dir: Path) -> Path:
+    """Where a target's evaluation is kept: keyed by everything its numbers follow from, the rules
+    that choose "auto"'s method and place thresholds included, so a changed rule is not read stale."""
+    blob = json.dumps({"model": model["key"], "inference": asdict(inf), "data": fingerprint(p.eval_roots, ()),
+                       "frame_scale": FRAME_SCALE, "choice": self_test.CHOICE_ORDER, "thresholds": RULE},
+                      sort_keys=True, default=list)
+    return cache_dir / "transfer-results" / f"{p.target}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}.json"
+
+
 def _cached_evaluation(p: TargetPlan, model: dict, inf: InferenceSettings, cache_dir: Path, device: str,
                        progress: bool) -> dict:
     """The target's evaluation, kept under a key of model, inference settings and target data, so
     that an interrupted protocol resumes at the next target and a rerun only tabulates."""
-    blob = json.dumps({"model": model["key"], "inference": asdict(inf), "data": fingerprint(p.eval_roots, ()),
-                       "frame_scale": FRAME_SCALE},
-                      sort_keys=True, default=list)
-    path = cache_dir / "transfer-results" / f"{p.target}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}.json"
+    path = results_path(p, model, inf, cache_dir)
     if path.is_file():
         return json.loads(path.read_text())
     det = detector_for(model["file"], inf, device)
