@@ -9,8 +9,10 @@ same shots give the same self-test.
 
 choose_method() is the one place "auto" picks a method: enrollment and evaluation both call it.
 The method whose synthetic defects the calibrated thresholds catch best (fail or uncertain) wins;
-ties go to the larger separation (AUROC of synthetic against good), then to the larger gap between
-the median synthetic score and the largest good one, in spreads of the good scores.
+ties go to the larger separation (AUROC of synthetic against good), then to the larger margin
+between the weakest synthetic defects (their 5 % quantile) and the largest good score, then to the
+larger gap from the median synthetic score, both in spreads of the good scores (CHOICE_ORDER;
+margin before gap was measured on the transfer protocol, docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def auroc(good: Sequence[float], bad: Sequence[float]) -> float:
     return float(greater + 0.5 * ties)
 
 
-CHOICE_ORDER = ("caught", "auroc", "gap")  # MethodReport fields compared in turn by choose_method
+CHOICE_ORDER = ("caught", "auroc", "margin", "gap")  # MethodReport fields compared in turn by choose_method
 
 
 def choose_method(candidates: dict[str, tuple[float, ...]]) -> str:
