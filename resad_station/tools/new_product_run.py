@@ -10,7 +10,8 @@ with the next --validation ones as --validation, then the test images (linked in
 <class>__<file>) through a `folder` camera of a small profile written beside it, inspected by the
 Station as `inspect` runs it. Prints how the good and the defective images were judged (and why:
 a whole-frame check's reason), and the enrollment's self-test. Without --input-size the profile
-leaves engine.input_size out, so the run measures what a new product gets by default.
+leaves engine.input_size out, so the run measures what a new product gets by default. Results:
+docs/new-product.md.
 """
 
 from __future__ import annotations
