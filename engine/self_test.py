@@ -133,7 +133,7 @@ class MethodReport:
     synthetic: tuple[int, int, int]
     auroc: float
     gap: float  # (median synthetic - max good) / spread
-    margin: float = float("nan")  # (synthetic 5 % quantile - max good) / spread: the weakest defects' margin
+    margin: float  # (synthetic 5 % quantile - max good) / spread: the weakest defects' margin
 
     @property
     def caught(self) -> float:

@@ -25,8 +25,8 @@ JSON structure returned by `evaluate` (schema "resad-station/evaluate/v1"; every
                               "n_anomalous": int, "n_pixel_labelled": int}},
       "references": {category: {"K=4": {"<seed>": [file names]}}},
       "auto_choices": {category: {"K=4": {"<seed>": method}}} (with method "auto"),
-      "auto_tests": {category: {"K=4": {"<seed>": {method: {"caught", "auroc", "gap", "margin"}}}}}
-                    (the self-test numbers each choice was made on, engine/self_test.py),
+      "auto_tests": {category: {"K=4": {"<seed>": {method: {name: float|null}}}}}, name in
+                    self_test.CHOICE_ORDER: the numbers each choice was made on,
       "align_choices": {category: {"K=4": {"<seed>": "none"|"part"}}} (under align "auto"),
       "results": {method: {"K=4": {
           "per_category": {category: {
@@ -66,7 +66,6 @@ log = logging.getLogger(__name__)
 
 SCHEMA = "resad-station/evaluate/v1"
 DEFAULT_METHODS = ("resad", "knn")
-SELF_TEST_NUMBERS = ("caught", "auroc", "gap", "margin")  # recorded per draw under "auto" (engine/self_test.py)
 
 
 @dataclass
@@ -210,7 +209,7 @@ def _concrete(det: Any, methods: Sequence[str], shot_images, refs, choices: dict
         test = self_test.run(det, shot_images, refs, auto=True)
         choices.setdefault(kk, {})[str(seed)] = test.method
         tests.setdefault(kk, {})[str(seed)] = {
-            m: {name: finite_or_none(getattr(r, name)) for name in SELF_TEST_NUMBERS} for m, r in test.reports.items()}
+            m: {name: finite_or_none(getattr(r, name)) for name in self_test.CHOICE_ORDER} for m, r in test.reports.items()}
         concrete = list(dict.fromkeys(concrete + [test.method]))
     return concrete
 
