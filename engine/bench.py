@@ -69,7 +69,7 @@ def run_bench(
         "device": str(detector.device),
         "threads": torch.get_num_threads(),
         "method": detector.method,
-        "search": detector.search,
+        "search": detector.search_for(refs),
         "input_size": detector.input_size,
         "frame_shape": list(frames[0].shape),
         "shots": refs.k,
@@ -131,7 +131,7 @@ def _flow_density(detector: Detector, refs, frames, rounds: int = 10) -> dict:
     with torch.inference_mode():
         for i in range(rounds):
             tensor = prepare(frames[i % len(frames)], detector.input_size).tensor[None]
-            residuals = detector._residuals(detector._features(tensor), pools)
+            residuals = detector._residuals(detector._features(tensor), pools, refs)
             constrained = detector._constrained(residuals, detector._scale(refs))
             for c in constrained:
                 nonzero += int(c.permute(0, 2, 3, 1).reshape(-1, c.shape[1]).any(1).sum())

@@ -45,6 +45,7 @@ from engine.preprocess import PREPROCESS_ID, Prepared, shots_short_side
 from engine.reference_augment import check_augment, extra_views
 from engine.references import ReferenceSet
 from engine.residual_scale import leave_one_out_norms, residual_scale
+from engine.search_choice import check_search
 from engine.scoring import SCORE_SCHEME, combine_levels, smooth
 from engine.types import Prediction
 from engine.weights import BUNDLED_WEIGHTS, load_heads
@@ -94,9 +95,8 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         self.method = method
         self.checks = bool(checks)  # the whole-frame checks of engine/coverage.py
         self.radius = radius
-        if search not in SEARCH_MODES:
-            raise EngineError(f"search: expected one of {tuple(SEARCH_MODES)}, got {search!r}")
-        self.search = search
+        # engine/nn_search.py; "auto": each reference set chooses guided or wide (search_for)
+        self.search = check_search(search)
         # which levels (1-based) the score sums; None = all three, as in the paper
         self.score_levels = None if score_levels is None else tuple(sorted({int(l) for l in score_levels}))
         if self.score_levels is not None and (not self.score_levels or not set(self.score_levels) <= {1, 2, 3}):
@@ -188,13 +188,6 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         """score_id of the method that scores frames against `refs` (see method_for, align_for)."""
         return f"{self._loo_key(self.method_for(refs), refs)}/{SCORE_SCHEME}"
 
-    def align_for(self, refs: ReferenceSet) -> str:
-        """How frames scored against `refs` are turned: this detector's align, or under "auto" the
-        set's own (decided from its shots when it was built; "none" for sets that did not record it)."""
-        if self.align != ALIGN_AUTO:
-            return self.align
-        return refs.align or "none"
-
     def _scale(self, refs: ReferenceSet) -> torch.Tensor | None:
         """The references' residual scale when the heads were trained with it (else None)."""
         if self.heads is None or self.heads.config.residual_norm != "reference":
@@ -208,14 +201,15 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         """The heads' constraintor output per level (residuals scaled first when the model wants it)."""
         return constrain(self.heads, residuals, scale)
 
-    def _residuals(self, feats, pools, found=None) -> list[torch.Tensor]:
-        """Per level x - x*, searched the way this detector is set up (radius, search mode)."""
-        exhaustive, matches = SEARCH_MODES[self.search]
+    def _residuals(self, feats, pools, refs: ReferenceSet, found=None) -> list[torch.Tensor]:
+        """Per level x - x*, searched the way this detector is set up for `refs` (radius, search_for)."""
+        exhaustive, matches = SEARCH_MODES[self.search_for(refs)]
         return search_levels(feats, pools, self.radius, exhaustive, matches, found)
 
-    def _level_maps(self, feats, pools, terms, clock: _Clock, scale=None, found=None) -> dict[str, list[torch.Tensor]]:
+    def _level_maps(self, feats, pools, refs: ReferenceSet, terms, clock: _Clock, scale=None,
+                    found=None) -> dict[str, list[torch.Tensor]]:
         """Raw per-level maps (B, H_l, W_l) of each term (engine/methods.py); larger = more anomalous."""
-        residuals = self._residuals(feats, pools, found)
+        residuals = self._residuals(feats, pools, refs, found)
         clock.mark("nn_search")
         heads = self.heads if self.graphs is None else self.graphs.heads_for(self.heads)  # the heads graph
         outputs = PassOutputs(feats, residuals, heads, scale)
@@ -257,6 +251,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
                     maps[i] = [f[j].float().cpu().contiguous() for f in feats]
         refs = ReferenceSet(maps, self.input_size, BACKBONE_ID, views=self._views(prepared), short_side=short_side,
                             align=align)
+        self.search_for(refs)  # under search "auto" the set chooses from its shots, before its statistics
         self._ensure_stats(refs, METHODS if self.heads is not None else ("knn",))
         return refs
 
@@ -297,7 +292,7 @@ class Detector(ReferenceStats):  # keys, leave-one-out statistics, check limits:
         """Per method, the smoothed anomaly maps (B, H_1, W_1) on the finest level's grid."""
         terms = terms_of(methods)
         scale = self._scale(refs) if terms_need_heads(terms) else None
-        maps = self._level_maps(feats, pools, terms, clock, scale, found)
+        maps = self._level_maps(feats, pools, refs, terms, clock, scale, found)
         return {m: np.stack([smooth(c) for c in self._combined(maps, m, refs)]) for m in methods}
 
     def frame_features(self, images: Sequence[np.ndarray], poses: list | None = None,

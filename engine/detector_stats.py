@@ -2,7 +2,7 @@
 statistics and leave-one-out scores are stored under, the leave-one-out pass that fills them, and
 the limits and ratios of the whole-frame checks (engine/coverage.py). Moved out of detector.py
 unchanged (it outgrew the 400-line limit); the methods run on a Detector and use its building blocks
-(_scale, _level_maps, _combined, _methods, method_for, build_references)."""
+(_scale, _level_maps, _combined, _methods, method_for, align_for, search_for, build_references)."""
 
 from __future__ import annotations
 
@@ -12,24 +12,45 @@ from engine import coverage
 from engine.errors import ReferenceSetError
 from engine.image_score import DEFAULT_RULE, image_score
 from engine.methods import METHOD_TERMS as TERMS, needs_heads, terms_need_heads, terms_of
-from engine.part_align import align_key
+from engine.part_align import ALIGN_AUTO, align_key
 from engine.references import ReferenceSet
 from engine.scoring import level_stats, smooth
+from engine.search_choice import SEARCH_AUTO, choose_search, guided_excess
 from engine.detector_support import _Clock, _inference
 
 MIN_SHOTS = 2  # leave-one-out statistics need at least two shots
 
 
 class ReferenceStats:
-    """Statistics keys, leave-one-out statistics and whole-frame check limits of a Detector."""
+    """What a reference set chose (align, search), statistics keys, leave-one-out statistics and
+    whole-frame check limits of a Detector."""
+
+    def align_for(self, refs: ReferenceSet) -> str:
+        """How frames scored against `refs` are turned: this detector's align, or under "auto" the
+        set's own (decided from its shots when it was built; "none" for sets that did not record it)."""
+        if self.align != ALIGN_AUTO:
+            return self.align
+        return refs.align or "none"
+
+    def search_for(self, refs: ReferenceSet) -> str:
+        """The search frames scored against `refs` get: this detector's, or under "auto" the set's own,
+        chosen from its shots (engine/search_choice.py; a set that has none chooses on first use)."""
+        if self.search != SEARCH_AUTO:
+            return self.search
+        if refs.search is None:
+            with _inference():
+                refs.search_excess = guided_excess(refs, self.radius)
+            refs.search = choose_search(refs.search_excess)
+        return refs.search
 
     def _stats_key(self, method: str, refs: ReferenceSet | None = None) -> str:
         """refs: the set the key is for (under align "auto" its own align names it); None: this
         detector's settings alone (score_id)."""
         align = self.align if refs is None else self.align_for(refs)
+        search = self.search if refs is None else self.search_for(refs)
         key = f"{method}:{self.weights_id}" if needs_heads(method) else method
-        if self.search != "guided":  # other neighbours, other residuals
-            key = f"{key}~{self.search}"
+        if search != "guided":  # other neighbours, other residuals
+            key = f"{key}~{search}"
         if self.local_features:
             key = f"{key}~local"
         if self.augment != "none":  # other pools
@@ -51,7 +72,7 @@ class ReferenceStats:
             clock = _Clock(self.device)
             for i in range(refs.k):
                 feats = [m.unsqueeze(0).to(self.device) for m in refs.maps[i]]
-                out.append(self._level_maps(feats, refs.pools(self.device, exclude=i), terms, clock, scale))
+                out.append(self._level_maps(feats, refs.pools(self.device, exclude=i), refs, terms, clock, scale))
         return out
 
     def _ensure_stats(self, refs: ReferenceSet, methods) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 
 import torch
 from safetensors.torch import load as st_load
@@ -19,6 +20,8 @@ from engine.nn_search import LevelPool
 from engine.part_align import ALIGN_AUTO, SET_ALIGNS, align_key
 from engine.preprocess import LEGACY_PREPROCESS_ID, PREPROCESS_ID
 from engine.version import ENGINE_VERSION
+
+SET_SEARCHES = ("guided", "wide")  # what a reference set chooses under engine.search "auto" (engine/search_choice.py)
 
 
 def _content_hash(tensors: dict[str, torch.Tensor]) -> str:
@@ -53,6 +56,8 @@ class ReferenceSet:
         views: list[tuple[int, list[torch.Tensor]]] | None = None,
         short_side: int | None = None,
         align: str | None = None,
+        search: str | None = None,
+        search_excess: float | None = None,
     ):
         if not maps:
             raise ReferenceSetError("a reference set needs reference images, got none")
@@ -69,6 +74,12 @@ class ReferenceSet:
         if align is not None and align not in SET_ALIGNS:
             raise ReferenceSetError(f"reference set: align {align!r}, expected one of {SET_ALIGNS}")
         self.align = align
+        # under engine.search "auto" the set's own choice and the signal it was made on
+        # (engine/search_choice.py); None: not chosen yet (decided on first use)
+        if search is not None and search not in SET_SEARCHES:
+            raise ReferenceSetError(f"reference set: search {search!r}, expected one of {SET_SEARCHES}")
+        self.search = search
+        self.search_excess = None if search_excess is None else float(search_excess)
         self.stats: dict[str, torch.Tensor] = dict(stats or {})
         # augmented views (engine/reference_augment.py): (index of the shot they come from, maps);
         # they join the pools, and leave-one-out leaves a shot out together with its views
@@ -147,6 +158,8 @@ class ReferenceSet:
             "views_of": json.dumps([i for i, _ in self.views]),
             **({} if self.short_side is None else {"short_side": str(self.short_side)}),
             **({} if self.align is None else {"align": self.align}),
+            **({} if self.search is None else {"search": self.search}),
+            **({} if self.search_excess is None else {"search_excess": repr(self.search_excess)}),
             "sha256": _content_hash(tensors),
         }
         return st_save(tensors, metadata=meta)
@@ -182,9 +195,12 @@ class ReferenceSet:
             short_side = int(meta["short_side"]) if "short_side" in meta else None
             if short_side is not None and short_side < 1:
                 raise ValueError(f"short_side {short_side}")
+            excess = float(meta["search_excess"]) if "search_excess" in meta else None
+            if excess is not None and not math.isfinite(excess):
+                raise ValueError(f"search_excess {excess}")
             return cls(maps, int(meta["input_size"]), meta["backbone"], meta["engine_version"], stats,
                        meta.get("preprocess", LEGACY_PREPROCESS_ID), views, short_side,
-                       meta.get("align") or _align_of_legacy_stats(stats))
+                       meta.get("align") or _align_of_legacy_stats(stats), meta.get("search"), excess)
         except ReferenceSetError:  # the constructor's own (an align that is no turn): said as it is
             raise
         except (KeyError, ValueError, TypeError) as exc:

@@ -19,12 +19,13 @@ from engine.nn_search import search_levels
 from engine.references import ReferenceSet
 
 
-def leave_one_out_norms(refs: ReferenceSet, radius: int = 2) -> list[list[torch.Tensor]]:
+def leave_one_out_norms(refs: ReferenceSet, radius: int = 2, exhaustive: int = 1) -> list[list[torch.Tensor]]:
     """Per shot, per level, the norms (H, W) of its residuals against the other shots (the
-    reference set's own leave-one-out pools, which its statistics pass builds too)."""
+    reference set's own leave-one-out pools, which its statistics pass builds too); exhaustive:
+    how many coarsest levels are searched over every position (engine.nn_search.SEARCH_MODES)."""
     out = []
     for i, shot in enumerate(refs.maps):
-        residuals = search_levels([f.unsqueeze(0) for f in shot], refs.pools("cpu", exclude=i), radius)
+        residuals = search_levels([f.unsqueeze(0) for f in shot], refs.pools("cpu", exclude=i), radius, exhaustive)
         out.append([r[0].norm(dim=0) for r in residuals])
     return out
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from engine.errors import ReferenceSetError
 from engine.part_align import ALIGN_AUTO, loose_part
+from engine.search_choice import SEARCH_AUTO
 from engine.thresholds import RULE, UNCERTAIN_QUANTILE, Placement, outcome, place
 from engine.training.synthetic import KINDS, synthesize
 
@@ -171,6 +172,8 @@ class SelfTest:
     warnings: list[str] = field(default_factory=list)
     align: str = "none"  # how the shots and frames are turned (engine/part_align.py)
     align_chosen: bool = False  # True under engine.align "auto": the shots decided
+    search: str = "guided"  # the nearest-neighbour search frames get (engine/nn_search.py)
+    search_excess: float | None = None  # under engine.search "auto": the signal it was chosen on (engine/search_choice.py)
 
     @property
     def best(self) -> MethodReport:
@@ -187,6 +190,7 @@ class SelfTest:
     def to_dict(self) -> dict:
         return {"method": self.method, "chosen": self.chosen, "summary": self.summary(), "warnings": list(self.warnings),
                 "align": self.align, "align_chosen": self.align_chosen,
+                "search": self.search, "search_excess": self.search_excess,
                 "rule": RULE, "synthetic_per_shot": SYNTHETIC_PER_SHOT, "seed": SEED,
                 "methods": {m: r.to_dict() for m, r in self.reports.items()}}
 
@@ -231,8 +235,10 @@ def run(detector, shot_images: Sequence[np.ndarray], refs, validation: Sequence[
     method = choose_method({m: r.key() for m, r in reports.items()})
     if auto:
         refs.method = method
+    search = detector.search_for(refs)
     test = SelfTest(method, reports, chosen=auto and len(methods) > 1, align=detector.align_for(refs),
-                    align_chosen=detector.align == ALIGN_AUTO)
+                    align_chosen=detector.align == ALIGN_AUTO, search=search,
+                    search_excess=refs.search_excess if detector.search == SEARCH_AUTO else None)
     loose = detector.align == "none" and loose_part(shot_images)
     test.warnings = _warnings(test, refs.k, refs.input_size, loose)
     return test

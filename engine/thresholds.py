@@ -32,10 +32,18 @@ FAIL_ABOVE_UNCERTAIN = 0.5  # spreads: an uncertain band at least this wide
 UNCERTAIN_PLAIN, FAIL_PLAIN = 0.5, 3.0  # without synthetic scores
 Z_UNCERTAIN, Z_FAIL = 1.645, 2.576  # one-sided normal quantiles of the 5 % and 0.5 % budgets
 UNCERTAIN_QUANTILE, FAIL_QUANTILE = 0.05, 0.10  # of the synthetic-defect scores
-RULE = ("T1 = (max G + D's 5% quantile) / 2 within [max(max G + 0.1 s, mean G + 1.645 std G), max G + 3 s]; "
-        "T2 = D's 10% quantile within [max(max G + 1 s, mean G + 2.576 std G, T1 + 0.5 s), max G + 6 s]; "
-        "s = max(std G, 5% |max G|); G good scores, D synthetic-defect scores "
-        "(without D: T1 = max G + 0.5 s, T2 = max G + 3 s within the same floors)")
+def rule_text() -> str:
+    """The rule in words, written from the constants above (a results cache keys on it, so a changed
+    constant is a changed rule)."""
+    return (f"T1 = (max G + D's {UNCERTAIN_QUANTILE:.0%} quantile) / 2 within [max(max G + {UNCERTAIN_FLOOR:g} s, "
+            f"mean G + {Z_UNCERTAIN:g} std G), max G + {UNCERTAIN_CEILING:g} s]; "
+            f"T2 = D's {FAIL_QUANTILE:.0%} quantile within [max(max G + {FAIL_FLOOR:g} s, mean G + {Z_FAIL:g} std G, "
+            f"T1 + {FAIL_ABOVE_UNCERTAIN:g} s), max G + {FAIL_CEILING:g} s]; "
+            f"s = max(std G, {RELATIVE_SPREAD_FLOOR:.0%} |max G|); G good scores, D synthetic-defect scores "
+            f"(without D: T1 = max G + {UNCERTAIN_PLAIN:g} s, T2 = max G + {FAIL_PLAIN:g} s within the same floors)")
+
+
+RULE = rule_text()
 
 
 class ThresholdRuleError(ValueError):

@@ -73,7 +73,7 @@ def test_the_graphs_compute_what_the_torch_modules_do(both, demo):
     with torch.inference_mode():
         torch_feats, onnx_feats = torch_det._features(batch), onnx_det._features(batch)
         assert max(float((a - b).abs().max()) for a, b in zip(torch_feats, onnx_feats)) < MAP_TOLERANCE
-        residuals = torch_det._residuals(torch_feats, refs.pools("cpu"))
+        residuals = torch_det._residuals(torch_feats, refs.pools("cpu"), refs)
         torch_log_p = torch_det.heads.residual_log_prob(residuals)
         onnx_log_p = onnx_det.graphs.heads_for(onnx_det.heads).residual_log_prob(residuals)
     assert max(float((a - b).abs().max()) for a, b in zip(torch_log_p, onnx_log_p)) < MAP_TOLERANCE
@@ -189,7 +189,7 @@ def test_heads_whose_flows_are_not_the_identity_export_their_sparse_flows(tmp_pa
     refs = torch_det.build_references(demo[0])
     batch = torch.stack([prepare(image, 256).tensor for image in demo[1][:2]])
     with torch.inference_mode():
-        residuals = torch_det._residuals(torch_det._features(batch), refs.pools("cpu"))
+        residuals = torch_det._residuals(torch_det._features(batch), refs.pools("cpu"), refs)
         torch_log_p = torch_det.heads.residual_log_prob(residuals)
         onnx_log_p = onnx_det.graphs.heads_for(onnx_det.heads).residual_log_prob(residuals)
     assert not any(torch_det.heads._fused(l).identity for l in range(3))

@@ -253,3 +253,18 @@ def test_cli_method_all_reports_every_method_from_one_run(dataset, tmp_path, cap
     for method in data["config"]["methods"]:
         assert 0.0 <= data["results"][method]["K=2"]["mean"]["image_auroc"]["mean"] <= 1.0
     assert "resad+knn  K=2" in capsys.readouterr().out
+
+
+def test_search_auto_records_each_draw_s_choice_and_scores_as_that_search(dataset):
+    """Under engine.search "auto" each reference draw chooses its search from its shots; the JSON says
+    which, with the signal, and the numbers are those of the fixed search it chose."""
+    from engine.references import SET_SEARCHES
+
+    run = {s: evaluate(Detector.load(method="knn", device="cpu", input_size=96, search=s), [dataset],
+                       categories=["moon"], shots=(2,), seeds=(0,), methods=("knn",), progress=False)
+           for s in ("auto", "guided", "wide")}
+    choice = run["auto"]["search_choices"]["moon"]["K=2"]["0"]
+    assert choice["search"] in SET_SEARCHES and np.isfinite(choice["excess"])
+    assert not run["guided"]["search_choices"]
+    per_seed = {s: r["results"]["knn"]["K=2"]["per_category"]["moon"]["pixel_auroc"]["per_seed"] for s, r in run.items()}
+    assert per_seed["auto"] == per_seed[choice["search"]]

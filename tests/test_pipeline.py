@@ -299,11 +299,14 @@ def test_a_profile_chooses_the_search_and_products_switched_to_must_share_it(tmp
 
     camera = {"kind": "folder", "uri": str(LINE_FILES[0].parent), "mode": "triggered"}
     wide = write_profile(tmp_path, "wide", "pcb", camera, engine={"search": "wide"})
-    guided = write_profile(tmp_path, "guided", "pcb2", camera)
+    guided = write_profile(tmp_path, "guided", "pcb2", camera, engine={"search": "guided"})
+    default = write_profile(tmp_path, "default", "pcb3", camera)
     with Station.open(wide, tmp_path / "data") as station:
         assert station.detector.search == "wide" and "~wide" in station.detector.score_id
         with pytest.raises(StationError, match="engine.search: .wide. vs .guided."):
             station.switch_product(guided)
+        with pytest.raises(StationError, match="engine.search: .wide. vs .auto."):  # a new profile's default
+            station.switch_product(default)
 
 
 def test_a_started_line_keeps_its_set_up_out_of_full_collections(tmp_path):

@@ -79,19 +79,27 @@ def test_protocol_runs_caches_models_and_reruns_without_training(data, tmp_path)
     assert "MEAN" in format_summary(first) and "resad+knn" in format_summary(first)
 
 
-def test_results_cache_follows_the_choice_and_threshold_rules(data, tmp_path, monkeypatch):
-    """A changed self-test choice order or threshold rule must not be answered from a stale cache."""
-    from engine import self_test
+def test_results_cache_follows_the_choice_threshold_and_search_rules(data, tmp_path, monkeypatch):
+    """A changed self-test choice order, threshold constant or search rule must not be answered from a stale cache."""
+    from dataclasses import replace
+
+    from engine import search_choice, self_test, thresholds
     from engine.evaluation import transfer
 
     p, model = plan("moons", data, (), tmp_path), {"key": "m"}
+    auto = replace(SETTINGS.inference, search="auto")
     base = transfer.results_path(p, model, SETTINGS.inference, tmp_path)
-    assert transfer.results_path(p, model, SETTINGS.inference, tmp_path) == base
+    base_auto = transfer.results_path(p, model, auto, tmp_path)
+    assert transfer.results_path(p, model, SETTINGS.inference, tmp_path) == base and base_auto != base
     monkeypatch.setattr(self_test, "CHOICE_ORDER", ("caught", "gap"))
     assert transfer.results_path(p, model, SETTINGS.inference, tmp_path) != base
     monkeypatch.undo()
-    monkeypatch.setattr(transfer, "RULE", "another rule")
+    monkeypatch.setattr(thresholds, "UNCERTAIN_CEILING", 2.5)  # a constant, not only the rule's text
     assert transfer.results_path(p, model, SETTINGS.inference, tmp_path) != base
+    monkeypatch.undo()
+    monkeypatch.setattr(search_choice, "WIDE_ABOVE", 0.3)  # keys the auto search, not a fixed one
+    assert transfer.results_path(p, model, auto, tmp_path) != base_auto
+    assert transfer.results_path(p, model, SETTINGS.inference, tmp_path) == base
 
 
 def test_cached_features_give_the_uncached_numbers(data):

@@ -31,7 +31,7 @@ def constrained_share(detector: Detector, samples, shots: int, images: int, seed
         image = load_rgb(defects[i].path)
         mask = load_mask(defects[i].mask_path, image.shape)
         with torch.inference_mode():
-            residuals = detector._residuals(detector._features(prepare(image, detector.input_size).tensor[None]), pools)
+            residuals = detector._residuals(detector._features(prepare(image, detector.input_size).tensor[None]), pools, refs)
             for level, (r, c) in enumerate(zip(residuals, detector._constrained(residuals, scale))):
                 nonzero = (c[0] != 0).any(0).cpu().numpy()
                 norm = r[0].norm(dim=0).cpu().numpy()

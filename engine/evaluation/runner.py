@@ -28,6 +28,8 @@ JSON structure returned by `evaluate` (schema "resad-station/evaluate/v1"; every
       "auto_tests": {category: {"K=4": {"<seed>": {method: {name: float|null}}}}}, name in
                     self_test.CHOICE_ORDER: the numbers each choice was made on,
       "align_choices": {category: {"K=4": {"<seed>": "none"|"part"}}} (under align "auto"),
+      "search_choices": {category: {"K=4": {"<seed>": {"search": "guided"|"wide", "excess": float}}}}
+                        (under search "auto": engine/search_choice.py),
       "results": {method: {"K=4": {
           "per_category": {category: {
               "image_auroc": {"mean": float, "std": float, "per_seed": [float|null]},
@@ -256,6 +258,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
     references: dict[str, dict] = {c.key: {} for c in cats}
     auto_choices: dict[str, dict] = {c.key: {} for c in cats}  # "auto": the method chosen per category, K and seed
     align_choices: dict[str, dict] = {c.key: {} for c in cats}  # how each draw's frames were turned (align "auto")
+    search_choices: dict[str, dict] = {c.key: {} for c in cats}  # each draw's search and its signal (search "auto")
     auto_tests: dict[str, dict] = {c.key: {} for c in cats}  # each draw's self-test numbers per method
     runnable = [(c, k) for c in cats for k in shots if k <= len(c.train)]
     for cat in cats:  # said before the progress bar starts, so it is not drawn over
@@ -286,6 +289,9 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
                     align = det.align_for(refs) if hasattr(det, "align_for") else None
                     if align is not None:
                         align_choices[cat.key].setdefault(kk, {})[str(seed)] = align
+                    if getattr(det, "search", None) == "auto":
+                        search_choices[cat.key].setdefault(kk, {})[str(seed)] = {
+                            "search": det.search_for(refs), "excess": refs.search_excess}
                     if cache_features and (frames is None or (frames.short_side, frames.align) != (refs.short_side, align)):
                         bar.set_postfix_str(f"{cat.key} features")
                         frames = CachedFrames(det, [s.path for s in cat.test], None if counted else bar.update,
@@ -358,6 +364,7 @@ def evaluate(detector: Any | Callable[[], Any], roots: str | Path | Sequence[str
         "auto_choices": auto_choices if AUTO in methods else {},
         "auto_tests": auto_tests if AUTO in methods else {},
         "align_choices": align_choices if getattr(det, "align", None) == "auto" else {},
+        "search_choices": search_choices if getattr(det, "search", None) == "auto" else {},
         "results": results,
         "elapsed_s": time.perf_counter() - t0,
     }

@@ -30,14 +30,14 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
-from engine import self_test
+from engine import search_choice, self_test
 from engine.data.mvtec import category_dirs
 from engine.detector import Detector, METHOD_CHOICES
 from engine.evaluation.runner import evaluate
 from engine.evaluation.summary import METRICS, summarize
 from engine.evaluation.transfer_targets import TargetPlan, fingerprint, plan
 from engine.preprocess import FRAME_SCALE, PREPROCESS_ID
-from engine.thresholds import RULE
+from engine import thresholds
 from engine.training.trainer import TrainConfig
 from engine.version import ENGINE_VERSION
 from engine.weights import load_heads
@@ -106,10 +106,12 @@ def detector_for(model_file: str | None, inf: InferenceSettings, device: str = "
 
 def results_path(p: TargetPlan, model: dict, inf: InferenceSettings, cache_dir: Path) -> Path:
     """Where a target's evaluation is kept: keyed by everything its numbers follow from, the rules
-    that choose "auto"'s method and place thresholds included, so a changed rule is not read stale."""
+    that choose "auto"'s method and search and place thresholds included, so a changed rule is not read stale
+    (the search rule only under search "auto", so the keys of fixed searches stay those of earlier runs)."""
+    rules = {"choice": self_test.CHOICE_ORDER, "thresholds": thresholds.rule_text(),
+             **({"search": search_choice.rule_text()} if inf.search == search_choice.SEARCH_AUTO else {})}
     blob = json.dumps({"model": model["key"], "inference": asdict(inf), "data": fingerprint(p.eval_roots, ()),
-                       "frame_scale": FRAME_SCALE, "choice": self_test.CHOICE_ORDER, "thresholds": RULE},
-                      sort_keys=True, default=list)
+                       "frame_scale": FRAME_SCALE, **rules}, sort_keys=True, default=list)
     return cache_dir / "transfer-results" / f"{p.target}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}.json"
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_ALIGN, AUGMENT_NAMES, METHOD_NAMES, SEARCH_NAMES
+from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_ALIGN, AUGMENT_NAMES, METHOD_NAMES, DEFAULT_SEARCH, SEARCH_NAMES
 
 NAME = "bench"
 HELP = "time each stage of the engine on this machine"
@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--weights", help="weights file (default: the bundled model)")
     parser.add_argument("--images", help="folder with reference/ and line/ subfolders (default: the shipped demo)")
-    parser.add_argument("--search", choices=SEARCH_NAMES, default="guided",
+    parser.add_argument("--search", choices=SEARCH_NAMES, default=DEFAULT_SEARCH,
                         help="levels searched over every position (see engine.search in a profile)")
     parser.add_argument("--compare-exact", action="store_true", help="also time the exhaustive NN search")
     parser.add_argument("--score", default="max", metavar="RULE",

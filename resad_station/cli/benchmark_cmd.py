@@ -18,7 +18,7 @@ from pathlib import Path
 from resad_station.cli.evaluate_cmd import _int_list, write_json
 # every method a profile accepts, "auto" included (per category, K and seed the method the
 # self-test chooses from the references alone, as enrollment does); "all" = every one of them
-from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_ALIGN, AUGMENT_NAMES, DEFAULT_INPUT_SIZE, METHOD_NAMES, SEARCH_NAMES
+from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_ALIGN, AUGMENT_NAMES, DEFAULT_INPUT_SIZE, METHOD_NAMES, DEFAULT_SEARCH, SEARCH_NAMES
 
 NAME = "benchmark"
 HELP = "run a benchmark protocol (transfer: train on everything else, evaluate each unseen target few-shot)"
@@ -51,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--cond-dim", type=int, default=64)
     inf = parser.add_argument_group("inference (no retraining)")
     inf.add_argument("--input-size", type=int, default=DEFAULT_INPUT_SIZE, help="default: a profile's")
-    inf.add_argument("--search", choices=SEARCH_NAMES, default="guided")
+    inf.add_argument("--search", choices=SEARCH_NAMES, default=DEFAULT_SEARCH)
     inf.add_argument("--score", type=_names, default=("max",), metavar="RULE[,RULE...]",
                      help="image score rules: max, or topP (mean of the top P %% of the map); the first is the "
                           "detector's, others are reported as METHOD@RULE from the same maps (default: max)")

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_ALIGN, AUGMENT_NAMES, DEFAULT_INPUT_SIZE, METHOD_NAMES, SEARCH_NAMES
+from resad_station.profiles.model import ALIGN_NAMES, DEFAULT_ALIGN, AUGMENT_NAMES, DEFAULT_INPUT_SIZE, METHOD_NAMES, DEFAULT_SEARCH, SEARCH_NAMES
 
 NAME = "evaluate"
 HELP = "evaluate ResAD and the kNN baseline on MVTec-layout data"
@@ -49,8 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     parser.add_argument("--levels", type=_int_list, default=None, metavar="L[,L...]",
                         help="backbone levels the score sums (default: 1,2,3, as in the paper)")
-    parser.add_argument("--search", choices=SEARCH_NAMES, default="guided",
-                        help="levels searched over every position: guided = 3, broad = 3 with its best 3 matches guiding level 2, wide = 2-3, exact = all (default: guided)")
+    parser.add_argument("--search", choices=SEARCH_NAMES, default=DEFAULT_SEARCH,
+                        help="levels searched over every position: guided = 3, broad = 3 with its best 3 matches guiding level 2, wide = 2-3, exact = all; auto = guided or wide, chosen per reference set from its shots (default: %(default)s)")
     parser.add_argument("--score", default="max", metavar="RULE",
                         help="image score: max (the map's maximum) or topP, the mean of its top P %% (e.g. top1)")
     parser.add_argument("--local-features", action="store_true", help="3x3 neighbourhood average before matching")

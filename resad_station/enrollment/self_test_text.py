@@ -22,5 +22,12 @@ def self_test_lines(self_test: dict[str, Any]) -> list[str]:
         lines.append("alignment: part (auto: every shot shows one loose part, at different angles; shots and frames "
                      "are turned to one pose)" if self_test.get("align") == "part" else
                      "alignment: none (auto: the shots are not one loose part at different angles)")
+    excess = self_test.get("search_excess")
+    if excess is not None:  # engine.search "auto": what the shots decided
+        lines.append(f"search: wide (auto: the shots' own patches lie {100 * excess:.0f} % farther from their nearest "
+                     "neighbours under the guided search; they recur at other places, as on boards)"
+                     if self_test.get("search") == "wide" else
+                     f"search: guided (auto: the guided search leaves the shots' own patches {100 * excess:.0f} % "
+                     "farther from their nearest neighbours than the wide one; their places match)")
     lines += [f"warning: {w}" for w in self_test.get("warnings", [])]
     return lines

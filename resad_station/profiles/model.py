@@ -22,7 +22,7 @@ VerdictName = Literal["pass", "uncertain", "fail"]
 MethodName = Literal["resad", "knn", "resad+knn", "auto"]  # the engine's METHOD_CHOICES (a test keeps them equal)
 METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
 # the engine's choices, written out so that a CLI's --help imports no torch (tests keep them equal)
-SearchName = Literal["guided", "broad", "wide", "exact"]  # engine.nn_search.SEARCH_MODES
+SearchName = Literal["guided", "broad", "wide", "exact", "auto"]  # engine.search_choice.SEARCH_NAMES
 SEARCH_NAMES: tuple[str, ...] = get_args(SearchName)
 AugmentName = Literal["none", "flips", "rotations", "dihedral", "shifts"]  # engine.reference_augment.AUGMENTS
 AUGMENT_NAMES: tuple[str, ...] = get_args(AugmentName)
@@ -32,6 +32,11 @@ ALIGN_NAMES: tuple[str, ...] = get_args(AlignName)
 # any other is not (engine/part_align.resolve_align). On the transfer protocol it turned exactly the
 # screws' draws and lifted the default method's mean image AUROC 0.777 -> 0.811 (docs/evaluation.md).
 DEFAULT_ALIGN = "auto"
+# auto: each reference set searches "wide" when its shots' own patches find much nearer neighbours
+# outside the guided window (boards at other positions), else "guided" (engine/search_choice.py). On
+# the transfer protocol it chose wide for every board draw and no other, and lifted the default
+# method's mean image AUROC 0.814 -> 0.841 (docs/evaluation.md).
+DEFAULT_SEARCH = "auto"
 # Short side fed to the backbone for a new product. 512, not 256: on the transfer protocol it lifts the
 # default method's mean image AUROC by 0.035, on every reference seed (small defects need pixels;
 # 56-61 against 14-19 ms a frame on 2 cores, docs/benchmarks.md). `evaluate`, `benchmark transfer` and
@@ -114,8 +119,9 @@ class EngineConfig(_Section):
     shots: int = Field(default=4, ge=1, le=32)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     method: MethodName = "auto"  # auto: enrollment's self-test chooses (engine/self_test.py)
-    # levels searched exhaustively: 3 / 3, its best 3 matches guiding level 2 / 2-3 / all (engine SEARCH_MODES)
-    search: SearchName = "guided"
+    # levels searched exhaustively: 3 / 3, its best 3 matches guiding level 2 / 2-3 / all (engine SEARCH_MODES);
+    # auto: guided or wide, chosen per reference set from its shots
+    search: SearchName = DEFAULT_SEARCH
     weights: str | None = None
     score_levels: list[int] = Field(default_factory=lambda: [1, 2, 3])  # backbone levels the score sums
     # augmented views of the reference shots in the pools (engine/reference_augment.py): for products
