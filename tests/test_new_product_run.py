@@ -16,6 +16,7 @@ def test_enrolls_on_a_fresh_station_and_judges_every_test_image(tmp_path, capsys
     _make_category(tmp_path, "brick", skimage.data.brick()[:480, :480], seed=0)
     result = run(tmp_path / "brick", shots=4, validation=2, method="auto", input_size=128)
     assert result["method"] in METHODS and result["profile_method"] == "auto"
+    assert result["search"] in ("guided", "wide")  # a new profile's engine.search "auto": the shots chose
     assert 0 < result["t_uncertain"] < result["t_fail"]
     assert sum(result["good"].values()) == 4 and sum(result["defective"].values()) == 5
     assert sorted(f[0].split("__", 1)[0] for f in result["frames"]) == ["blotch"] * 5 + ["good"] * 4

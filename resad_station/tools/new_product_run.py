@@ -134,6 +134,7 @@ def run(root: Path, shots: int = 4, validation: int = 4, method: str = "auto", i
         return {"dataset": str(root), "shots": [p.name for p in shot_files], "validation": validation, "start": start,
                 "profile_method": method, "method": calibration.get("method"), "input_size": input_size,
                 "align": align, "aligned": calibration.get("self_test", {}).get("align"),
+                "search": calibration.get("self_test", {}).get("search"),
                 "t_uncertain": calibration["t_uncertain"], "t_fail": calibration["t_fail"],
                 "self_test": calibration.get("self_test", {}).get("summary"),
                 "warnings": calibration.get("self_test", {}).get("warnings", []),
