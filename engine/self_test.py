@@ -12,7 +12,7 @@ The method whose synthetic defects the calibrated thresholds catch best (fail or
 ties go to the larger separation (AUROC of synthetic against good), then to the larger margin
 between the weakest synthetic defects (their 5 % quantile) and the largest good score, then to the
 larger gap from the median synthetic score, both in spreads of the good scores (CHOICE_ORDER;
-margin before gap was measured on the transfer protocol, docs/evaluation.md).
+margin before gap was measured on the transfer protocol, docs/evaluation-full.md).
 """
 
 from __future__ import annotations

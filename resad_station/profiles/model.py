@@ -30,12 +30,12 @@ AlignName = Literal["none", "part", "auto"]  # engine.part_align.ALIGN_MODES
 ALIGN_NAMES: tuple[str, ...] = get_args(AlignName)
 # auto: a reference set whose shots show one loose part at different angles is turned to one pose,
 # any other is not (engine/part_align.resolve_align). On the transfer protocol it turned exactly the
-# screws' draws and lifted the default method's mean image AUROC 0.777 -> 0.811 (docs/evaluation.md).
+# screws' draws and lifted the default method's mean image AUROC 0.777 -> 0.811 (docs/evaluation-full.md).
 DEFAULT_ALIGN = "auto"
 # auto: each reference set searches "wide" when its shots' own patches find much nearer neighbours
 # outside the guided window (boards at other positions), else "guided" (engine/search_choice.py). On
 # the transfer protocol it chose wide for every board draw and no other, and lifted the default
-# method's mean image AUROC 0.814 -> 0.841 (docs/evaluation.md).
+# method's mean image AUROC 0.814 -> 0.841 (docs/evaluation-full.md).
 DEFAULT_SEARCH = "auto"
 # Short side fed to the backbone for a new product. 512, not 256: on the transfer protocol it lifts the
 # default method's mean image AUROC by 0.035, on every reference seed (small defects need pixels;
