@@ -69,7 +69,8 @@ def run_bench(
         "device": str(detector.device),
         "threads": torch.get_num_threads(),
         "method": detector.method,
-        "search": detector.search_for(refs),
+        "search": detector.search_for(refs),  # under "auto" what the bench shots chose
+        "search_setting": detector.search,
         "input_size": detector.input_size,
         "frame_shape": list(frames[0].shape),
         "shots": refs.k,
@@ -96,8 +97,9 @@ def run_bench(
 
 
 def format_bench(r: dict) -> str:
+    search = r["search"] + (" (auto)" if r.get("search_setting") == "auto" else "")
     lines = [
-        f"device {r['device']} ({r['threads']} threads), method {r['method']}, search {r['search']}, K={r['shots']}, "
+        f"device {r['device']} ({r['threads']} threads), method {r['method']}, search {search}, K={r['shots']}, "
         f"input short side {r['input_size']}, frame {r['frame_shape'][1]}x{r['frame_shape'][0]}, {r['repeats']} frames",
         "median ms per frame:",
     ]

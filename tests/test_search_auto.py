@@ -110,3 +110,11 @@ def test_enrollment_under_auto_says_which_search_the_shots_chose(detectors):
     fixed = self_test.run(detectors["wide"], ELSEWHERE, detectors["wide"].build_references(ELSEWHERE)).to_dict()
     assert fixed["search"] == "wide" and fixed["search_excess"] is None
     assert not any(line.startswith("search:") for line in self_test_lines(fixed))
+
+
+def test_the_bench_reports_the_search_the_bench_shots_chose(detectors):
+    from engine.bench import format_bench, run_bench
+
+    result = run_bench(ELSEWHERE, ELSEWHERE, detectors["auto"], repeats=2, batch=2)
+    assert (result["search"], result["search_setting"]) == ("wide", "auto")
+    assert "search wide (auto)" in format_bench(result)
