@@ -30,14 +30,13 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
-from engine import search_choice, self_test
+from engine import search_choice, self_test, thresholds
 from engine.data.mvtec import category_dirs
 from engine.detector import Detector, METHOD_CHOICES
 from engine.evaluation.runner import evaluate
 from engine.evaluation.summary import METRICS, summarize
 from engine.evaluation.transfer_targets import TargetPlan, fingerprint, plan
 from engine.preprocess import FRAME_SCALE, PREPROCESS_ID
-from engine import thresholds
 from engine.training.trainer import TrainConfig
 from engine.version import ENGINE_VERSION
 from engine.weights import load_heads
