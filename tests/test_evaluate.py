@@ -267,4 +267,5 @@ def test_search_auto_records_each_draw_s_choice_and_scores_as_that_search(datase
     assert choice["search"] in SET_SEARCHES and np.isfinite(choice["excess"])
     assert not run["guided"]["search_choices"]
     per_seed = {s: r["results"]["knn"]["K=2"]["per_category"]["moon"]["pixel_auroc"]["per_seed"] for s, r in run.items()}
+    assert per_seed["guided"] != per_seed["wide"]  # so the next line tells which search auto ran
     assert per_seed["auto"] == per_seed[choice["search"]]
